@@ -1,0 +1,219 @@
+"""Input embeddings: tokens + positions for text, patches + positions for images."""
+
+import keras
+from keras import ops
+
+from zoo.layers.position import PositionEmbedding, SinusoidalPositionEncoding
+
+POSITION_ENCODINGS = ("learned", "sinusoidal", "none")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Token embedding plus a position encoding.
+
+    Args:
+        vocabulary_size: int, number of token ids.
+        sequence_length: int, the longest sequence (size of the learned
+            position table).
+        embedding_dim: int, output width.
+        position_encoding: `"learned"`, `"sinusoidal"`, or `"none"` (e.g.
+            when attention uses rotary embeddings).
+        scale_embeddings: bool, multiply token embeddings by
+            `sqrt(embedding_dim)` as in Vaswani et al. 2017.
+        embeddings_initializer: initializer of the token table.
+
+    Call arguments:
+        token_ids: `(B, T)` integer ids.
+        start_index: int or scalar tensor, position of the first token (the
+            cache index when decoding step by step).
+
+    Returns:
+        `(B, T, embedding_dim)`.
+
+    Example:
+    >>> embed = TokenAndPositionEmbedding(vocabulary_size=1000, sequence_length=64, embedding_dim=32)
+    >>> x = embed(keras.ops.ones((2, 10), dtype="int32"))
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        embedding_dim,
+        position_encoding="learned",
+        scale_embeddings=False,
+        embeddings_initializer="uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (
+            ("vocabulary_size", vocabulary_size),
+            ("sequence_length", sequence_length),
+            ("embedding_dim", embedding_dim),
+        ):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        if position_encoding not in POSITION_ENCODINGS:
+            raise ValueError(
+                f"position_encoding must be one of {POSITION_ENCODINGS}. "
+                f"Received: position_encoding={position_encoding!r}"
+            )
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.position_encoding = position_encoding
+        self.scale_embeddings = scale_embeddings
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=self.embeddings_initializer,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        self.position_embedding = None
+        if position_encoding == "learned":
+            self.position_embedding = PositionEmbedding(
+                sequence_length, dtype=self.dtype_policy, name="position_embedding"
+            )
+        elif position_encoding == "sinusoidal":
+            self.position_embedding = SinusoidalPositionEncoding(
+                dtype=self.dtype_policy, name="position_embedding"
+            )
+
+    def build(self, token_ids_shape):
+        self.token_embedding.build(token_ids_shape)
+        if self.position_embedding is not None:
+            self.position_embedding.build(tuple(token_ids_shape) + (self.embedding_dim,))
+        self.built = True
+
+    def call(self, token_ids, start_index=0):
+        embedded = self.token_embedding(token_ids)  # (B, T, D)
+        if self.scale_embeddings:
+            embedded = embedded * ops.cast(self.embedding_dim**0.5, embedded.dtype)
+        if self.position_embedding is not None:
+            embedded = embedded + self.position_embedding(embedded, start_index=start_index)
+        return embedded
+
+    def compute_output_shape(self, token_ids_shape):
+        return tuple(token_ids_shape) + (self.embedding_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "embedding_dim": self.embedding_dim,
+                "position_encoding": self.position_encoding,
+                "scale_embeddings": self.scale_embeddings,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+            }
+        )
+        return config
+
+
+def _pair(name, value):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of them. Received: {name}={value!r}")
+    return pair
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PatchEmbedding(keras.layers.Layer):
+    """Split images into patches, project each, prepend a class token, add positions (ViT).
+
+    The projection is a convolution with kernel and stride `patch_size`,
+    which is the same as flattening each patch and multiplying by a
+    `(patch_area * channels, hidden_dim)` matrix.
+
+    Args:
+        image_size: int or `(height, width)`; must be divisible by `patch_size`.
+        patch_size: int or `(height, width)`.
+        hidden_dim: int, output width.
+        num_channels: int, image channels.
+        use_class_token: bool, prepend a learned `[CLS]` token.
+
+    Call arguments:
+        images: `(B, height, width, num_channels)` float tensor.
+
+    Returns:
+        `(B, num_patches + use_class_token, hidden_dim)`.
+
+    Example:
+    >>> embed = PatchEmbedding(image_size=28, patch_size=7, hidden_dim=64, num_channels=1)
+    >>> tokens = embed(keras.random.uniform((2, 28, 28, 1)))  # (2, 17, 64)
+    """
+
+    def __init__(self, image_size, patch_size, hidden_dim, num_channels=3, use_class_token=True, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = _pair("image_size", image_size)
+        self.patch_size = _pair("patch_size", patch_size)
+        if any(size % patch for size, patch in zip(self.image_size, self.patch_size)):
+            raise ValueError(
+                f"patch_size must divide image_size; received image_size={self.image_size}, "
+                f"patch_size={self.patch_size}"
+            )
+        self.hidden_dim = hidden_dim
+        self.num_channels = num_channels
+        self.use_class_token = use_class_token
+        grid = [size // patch for size, patch in zip(self.image_size, self.patch_size)]
+        self.num_patches = grid[0] * grid[1]
+        self.projection = keras.layers.Conv2D(
+            hidden_dim,
+            kernel_size=self.patch_size,
+            strides=self.patch_size,
+            padding="valid",
+            dtype=self.dtype_policy,
+            name="projection",
+        )
+        self.position_embedding = PositionEmbedding(
+            self.num_patches + int(use_class_token), dtype=self.dtype_policy, name="position_embedding"
+        )
+
+    def _check_shape(self, images_shape):
+        expected = (*self.image_size, self.num_channels)
+        if len(images_shape) != 4 or tuple(images_shape[1:]) != expected:
+            raise ValueError(
+                f"PatchEmbedding expects images of shape (batch, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}); received shape {tuple(images_shape)}"
+            )
+
+    def build(self, images_shape):
+        self._check_shape(images_shape)
+        self.projection.build(images_shape)
+        if self.use_class_token:
+            self.class_token = self.add_weight(
+                name="class_token", shape=(1, 1, self.hidden_dim), initializer="zeros"
+            )
+        self.position_embedding.build((None, self.num_patches + int(self.use_class_token), self.hidden_dim))
+        self.built = True
+
+    def call(self, images):
+        self._check_shape(images.shape)
+        patches = self.projection(images)  # (B, H/p, W/p, D)
+        batch_size = ops.shape(patches)[0]
+        patches = ops.reshape(patches, (batch_size, self.num_patches, self.hidden_dim))  # (B, N, D)
+        if self.use_class_token:
+            class_token = ops.cast(self.class_token, patches.dtype)
+            class_tokens = ops.broadcast_to(class_token, (batch_size, 1, self.hidden_dim))
+            patches = ops.concatenate([class_tokens, patches], axis=1)  # (B, N + 1, D)
+        return patches + self.position_embedding(patches)
+
+    def compute_output_shape(self, images_shape):
+        return (images_shape[0], self.num_patches + int(self.use_class_token), self.hidden_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "image_size": self.image_size,
+                "patch_size": self.patch_size,
+                "hidden_dim": self.hidden_dim,
+                "num_channels": self.num_channels,
+                "use_class_token": self.use_class_token,
+            }
+        )
+        return config

@@ -1,0 +1,192 @@
+"""Transformer encoder block: self-attention + feed-forward, pre- or post-LN."""
+
+import keras
+
+from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.feedforward import FeedForward
+
+
+def head_dim(hidden_dim, num_heads):
+    """`hidden_dim // num_heads`, or a clear error if it does not divide."""
+    if hidden_dim % num_heads:
+        raise ValueError(
+            f"num_heads must divide hidden_dim; received hidden_dim={hidden_dim}, num_heads={num_heads}"
+        )
+    return hidden_dim // num_heads
+
+
+def block_arguments(block):
+    """The constructor arguments shared by encoder and decoder blocks."""
+    return {
+        "num_heads": block.num_heads,
+        "intermediate_dim": block.intermediate_dim,
+        "dropout": block.dropout,
+        "activation": block.activation,
+        "layer_norm_epsilon": block.layer_norm_epsilon,
+        "normalize_first": block.normalize_first,
+        "num_key_value_heads": block.num_key_value_heads,
+        "use_rotary": block.use_rotary,
+        "kernel_initializer": keras.initializers.serialize(block.kernel_initializer),
+        "bias_initializer": keras.initializers.serialize(block.bias_initializer),
+    }
+
+
+class _Block(keras.layers.Layer):
+    """Shared constructor, sublayer factories and residual wiring of the blocks."""
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="relu",
+        layer_norm_epsilon=1e-5,
+        normalize_first=False,
+        num_key_value_heads=None,
+        use_rotary=False,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.num_key_value_heads = num_key_value_heads
+        self.use_rotary = use_rotary
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        # Validate the sublayer arguments now, not at the first call.
+        FeedForward(intermediate_dim, activation=activation)
+        MultiHeadAttention(num_heads, key_dim=2, num_key_value_heads=num_key_value_heads)
+
+    def _attention(self, name, hidden_dim, use_rotary):
+        return MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=head_dim(hidden_dim, self.num_heads),
+            num_key_value_heads=self.num_key_value_heads,
+            dropout=self.dropout,
+            use_rotary=use_rotary,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _layer_norm(self, name):
+        return keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+
+    def _build_feedforward(self, inputs_shape):
+        self.feedforward = FeedForward(
+            self.intermediate_dim,
+            activation=self.activation,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name="feedforward",
+        )
+        self.feedforward.build(inputs_shape)
+        self.feedforward_norm = self._layer_norm("feedforward_norm")
+        self.feedforward_norm.build(inputs_shape)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+    def _residual(self, inputs, norm, sublayer, training):
+        """Pre-LN: `x + f(norm(x))`; post-LN: `norm(x + f(x))`. `sublayer` may return extras."""
+        outputs = sublayer(norm(inputs) if self.normalize_first else inputs)
+        extras = ()
+        if isinstance(outputs, tuple):
+            outputs, extras = outputs[0], outputs[1:]
+        outputs = inputs + self.dropout_layer(outputs, training=training)
+        if not self.normalize_first:
+            outputs = norm(outputs)
+        return (outputs,) + extras
+
+    def _feedforward_residual(self, inputs, training):
+        (outputs,) = self._residual(
+            inputs,
+            self.feedforward_norm,
+            lambda x: self.feedforward(x, training=training),
+            training,
+        )
+        return outputs
+
+    def compute_output_shape(self, inputs_shape, *args, **kwargs):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(block_arguments(self))
+        return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerEncoder(_Block):
+    """Transformer encoder block (Vaswani et al. 2017).
+
+    Self-attention then a position-wise feed-forward network, each wrapped in
+    a residual connection with layer normalization: after the sum
+    (`normalize_first=False`, post-LN, the original paper and BERT) or before
+    the sublayer (`normalize_first=True`, pre-LN, GPT-2 and ViT).
+
+    Args:
+        num_heads: int, attention heads; must divide the input width.
+        intermediate_dim: int, width of the feed-forward hidden layer.
+        dropout: float in [0, 1), on attention probabilities, feed-forward
+            activations and both residual branches.
+        activation: `"relu"`, `"gelu"` or `"swiglu"`.
+        layer_norm_epsilon: float.
+        normalize_first: bool, pre-LN instead of post-LN.
+        num_key_value_heads: int dividing `num_heads`, for grouped-query
+            attention. Defaults to `num_heads`.
+        use_rotary: bool, rotary position embedding inside attention.
+        kernel_initializer, bias_initializer: initializers.
+
+    Call arguments:
+        inputs: `(B, T, D)`.
+        padding_mask: `(B, T)`, True/1 for real tokens.
+        attention_mask: `(B, T, T)`, True/1 where attention is allowed.
+        training: bool, enables dropout.
+        return_attention_scores: bool, also return `(B, num_heads, T, T)`.
+
+    Example:
+    >>> x = keras.random.normal((2, 10, 64))
+    >>> y = TransformerEncoder(num_heads=4, intermediate_dim=128)(x, padding_mask=keras.ops.ones((2, 10)))
+    """
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        self.self_attention = self._attention("self_attention", hidden_dim, self.use_rotary)
+        self.self_attention.build(inputs_shape)
+        self.self_attention_norm = self._layer_norm("self_attention_norm")
+        self.self_attention_norm.build(inputs_shape)
+        self._build_feedforward(inputs_shape)
+        self.built = True
+
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+    ):
+        def attend(x):
+            return self.self_attention(
+                x,
+                padding_mask=padding_mask,
+                attention_mask=attention_mask,
+                training=training,
+                return_attention_scores=return_attention_scores,
+            )
+
+        outputs = self._residual(inputs, self.self_attention_norm, attend, training)
+        hidden = self._feedforward_residual(outputs[0], training)  # (B, T, D)
+        return (hidden, outputs[1]) if return_attention_scores else hidden

@@ -1,0 +1,207 @@
+"""Position encodings: learned, sinusoidal (Vaswani et al. 2017) and rotary (RoPE)."""
+
+import keras
+from keras import ops
+
+
+def _validate_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PositionEmbedding(keras.layers.Layer):
+    """Learned position embedding: one trainable vector per position.
+
+    Args:
+        sequence_length: int, the largest number of positions.
+        initializer: initializer for the `(sequence_length, D)` table.
+
+    Call arguments:
+        inputs: `(B, T, D)` tensor; only its shape is used.
+        start_index: int or scalar tensor, position of the first step
+            (the cache index when decoding step by step). Default 0.
+
+    Returns:
+        `(B, T, D)` position embeddings for positions
+        `start_index ... start_index + T - 1`, to be added to `inputs`.
+
+    Example:
+    >>> x = keras.random.normal((2, 10, 16))
+    >>> x = x + PositionEmbedding(sequence_length=32)(x)
+    """
+
+    def __init__(self, sequence_length, initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        _validate_positive_int("sequence_length", sequence_length)
+        self.sequence_length = sequence_length
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, inputs_shape):
+        feature_size = inputs_shape[-1]
+        self.position_embeddings = self.add_weight(
+            name="embeddings",
+            shape=(self.sequence_length, feature_size),
+            initializer=self.initializer,
+        )
+        self.built = True
+
+    def call(self, inputs, start_index=0):
+        shape = ops.shape(inputs)
+        length, feature_size = shape[-2], shape[-1]
+        static_length = inputs.shape[-2]
+        if static_length is not None and static_length > self.sequence_length:
+            raise ValueError(
+                f"PositionEmbedding got a sequence of length {static_length}, "
+                f"longer than sequence_length={self.sequence_length}"
+            )
+        positions = ops.slice(
+            self.position_embeddings, (start_index, 0), (length, feature_size)
+        )
+        positions = ops.cast(positions, self.compute_dtype)
+        return ops.broadcast_to(positions, shape)
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "sequence_length": self.sequence_length,
+                "initializer": keras.initializers.serialize(self.initializer),
+            }
+        )
+        return config
+
+
+def sinusoidal_encoding(positions, feature_size, max_wavelength=10000.0):
+    """Sinusoidal table `(T, feature_size)` for float `positions` of shape `(T,)`.
+
+    Feature `2i` is `sin(pos / max_wavelength**(2i / D))` and feature `2i+1`
+    is `cos` of the same angle, as in "Attention Is All You Need" (3.5).
+    """
+    feature_index = ops.arange(feature_size, dtype="float32")
+    pair_index = feature_index - ops.mod(feature_index, 2.0)  # 2i for both 2i and 2i+1
+    inverse_timescales = ops.power(
+        float(max_wavelength), -pair_index / float(feature_size)
+    )
+    angles = ops.expand_dims(positions, 1) * ops.expand_dims(inverse_timescales, 0)
+    is_even = ops.equal(ops.mod(feature_index, 2.0), 0.0)
+    return ops.where(is_even, ops.sin(angles), ops.cos(angles))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SinusoidalPositionEncoding(keras.layers.Layer):
+    """Fixed sinusoidal position encoding (Vaswani et al. 2017), no weights.
+
+    Args:
+        max_wavelength: float, the longest wavelength (10000 in the paper).
+
+    Call arguments:
+        inputs: `(B, T, D)` tensor; only its shape is used.
+        start_index: int or scalar tensor, position of the first step.
+
+    Returns:
+        `(B, T, D)` encodings to be added to `inputs`.
+
+    Example:
+    >>> x = keras.random.normal((2, 10, 16))
+    >>> x = x + SinusoidalPositionEncoding()(x)
+    """
+
+    def __init__(self, max_wavelength=10000.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_wavelength <= 1:
+            raise ValueError(
+                f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}"
+            )
+        self.max_wavelength = max_wavelength
+        self.built = True
+
+    def call(self, inputs, start_index=0):
+        shape = ops.shape(inputs)
+        length, feature_size = shape[-2], inputs.shape[-1]
+        positions = ops.arange(length, dtype="float32") + ops.cast(start_index, "float32")
+        encoding = sinusoidal_encoding(positions, feature_size, self.max_wavelength)
+        return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"max_wavelength": self.max_wavelength})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RotaryEmbedding(keras.layers.Layer):
+    """Rotary position embedding (RoPE, Su et al. 2021), no weights.
+
+    Rotates feature pairs `(x[j], x[j + D/2])` by the angle
+    `position * max_wavelength**(-2j / D) / scaling_factor` (the "rotate
+    half" layout used by GPT-NeoX, LLaMA and keras-hub). Applied to queries
+    and keys, it makes `q . k` depend only on their relative position.
+
+    Args:
+        max_wavelength: float, the base of the geometric frequency series.
+        scaling_factor: float >= 1, divides positions (linear RoPE scaling).
+
+    Call arguments:
+        inputs: `(B, T, ..., D)` tensor with the sequence on axis 1 and an
+            even feature size on the last axis, e.g. `(B, T, H, D)`.
+        start_index: int or scalar tensor, position of the first step.
+
+    Example:
+    >>> q = keras.random.normal((2, 10, 4, 16))  # (B, T, H, D)
+    >>> q = RotaryEmbedding()(q)
+    """
+
+    def __init__(self, max_wavelength=10000.0, scaling_factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_wavelength <= 1:
+            raise ValueError(
+                f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}"
+            )
+        if scaling_factor < 1:
+            raise ValueError(
+                f"scaling_factor must be >= 1. Received: scaling_factor={scaling_factor}"
+            )
+        self.max_wavelength = max_wavelength
+        self.scaling_factor = scaling_factor
+        self.built = True
+
+    def call(self, inputs, start_index=0):
+        feature_size = inputs.shape[-1]
+        if feature_size is None or feature_size % 2:
+            raise ValueError(
+                f"RotaryEmbedding needs an even feature size; received inputs of shape {inputs.shape}"
+            )
+        half = feature_size // 2
+        length = ops.shape(inputs)[1]
+        positions = ops.arange(length, dtype="float32") + ops.cast(start_index, "float32")
+        positions = positions / float(self.scaling_factor)
+        exponents = ops.arange(half, dtype="float32") * (2.0 / feature_size)
+        inverse_frequencies = ops.power(float(self.max_wavelength), -exponents)
+        angles = ops.einsum("t,j->tj", positions, inverse_frequencies)  # (T, D/2)
+        angles = ops.concatenate([angles, angles], axis=-1)  # (T, D)
+        # Broadcast (T, D) over (B, T, ..., D).
+        extra_axes = len(inputs.shape) - 3
+        angles = ops.reshape(angles, (1, length) + (1,) * extra_axes + (feature_size,))
+        cos = ops.cast(ops.cos(angles), inputs.dtype)
+        sin = ops.cast(ops.sin(angles), inputs.dtype)
+        first, second = inputs[..., :half], inputs[..., half:]
+        rotated_half = ops.concatenate([-second, first], axis=-1)
+        return inputs * cos + rotated_half * sin
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"max_wavelength": self.max_wavelength, "scaling_factor": self.scaling_factor}
+        )
+        return config
+
