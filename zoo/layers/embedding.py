@@ -175,7 +175,8 @@ class PatchEmbedding(keras.layers.Layer):
 
     def _check_shape(self, images_shape):
         expected = (*self.image_size, self.num_channels)
-        if len(images_shape) != 4 or tuple(images_shape[1:]) != expected:
+        known = [actual in (None, wanted) for actual, wanted in zip(tuple(images_shape)[1:], expected)]
+        if len(images_shape) != 4 or not all(known):
             raise ValueError(
                 f"PatchEmbedding expects images of shape (batch, {expected[0]}, {expected[1]}, "
                 f"{expected[2]}); received shape {tuple(images_shape)}"

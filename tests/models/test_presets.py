@@ -1,0 +1,55 @@
+"""Every preset is built and its parameter count pinned; an untested preset fails."""
+
+import pytest
+
+from zoo.models import PRESETS, ImageClassifier, get_preset, preset_names
+
+
+def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim, num_layers, intermediate_dim, **_):
+    """ViT parameter count written out from the architecture (not from zoo)."""
+    tokens = (image_size // patch_size) ** 2 + 1
+    embedding = patch_size * patch_size * num_channels * hidden_dim + hidden_dim  # patch projection
+    embedding += hidden_dim + tokens * hidden_dim  # [CLS] token + positions
+    attention = 4 * (hidden_dim * hidden_dim + hidden_dim)
+    feedforward = 2 * hidden_dim * intermediate_dim + intermediate_dim + hidden_dim
+    block = attention + feedforward + 2 * 2 * hidden_dim  # two layer norms
+    head = 2 * hidden_dim + hidden_dim * num_classes + num_classes  # final norm + dense
+    return embedding + num_layers * block + head
+
+
+# Pinned counts (checked by hand against vit_parameters' arithmetic).
+EXPECTED = {
+    ("image_classifier", "tiny"): 2_794,
+    ("image_classifier", "digits"): 136_138,
+    ("image_classifier", "mnist"): 805_130,
+    ("image_classifier", "cifar"): 1_806_538,
+}
+BUILDERS = {"image_classifier": ImageClassifier}
+FORMULAS = {"image_classifier": vit_parameters}
+
+
+def test_every_preset_is_pinned():
+    all_presets = {(family, name) for family, presets in PRESETS.items() for name in presets}
+    assert all_presets == set(EXPECTED), "add the new preset's parameter count to EXPECTED"
+    for family in PRESETS:
+        assert "tiny" in PRESETS[family], f"family {family} needs a 'tiny' preset for tests"
+
+
+@pytest.mark.parametrize("family,name", sorted(EXPECTED))
+def test_parameter_count(family, name):
+    config = get_preset(family, name)
+    assert FORMULAS[family](**config) == EXPECTED[(family, name)]
+    model = BUILDERS[family].from_preset(name)
+    assert model.count_params() == EXPECTED[(family, name)]
+
+
+def test_unknown_preset_and_family_errors():
+    with pytest.raises(ValueError, match=r"unknown preset 'huge' for image_classifier; expected one of \['tiny'"):
+        ImageClassifier.from_preset("huge")
+    with pytest.raises(ValueError, match="unknown model family"):
+        preset_names("speech")
+
+
+def test_get_preset_returns_a_copy():
+    get_preset("image_classifier", "tiny")["hidden_dim"] = 999
+    assert get_preset("image_classifier", "tiny")["hidden_dim"] == 16

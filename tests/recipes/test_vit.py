@@ -1,0 +1,111 @@
+"""The ViT recipe end to end: --smoke writes every artifact; --resume continues a killed run."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from recipes import vit
+from zoo.training.cli import run_main
+
+ARTIFACTS = [
+    "config.json",
+    "metrics.json",
+    "history.csv",
+    "history.png",
+    "confusion_matrix.png",
+    "model.keras",
+    "saved_model/1/saved_model.pb",
+    "model.tflite",
+    "model_dynamic.tflite",
+    "model_float16.tflite",
+    "model_int8.tflite",
+]
+
+
+def history_rows(out):
+    with open(out / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_run_writes_every_artifact(tmp_path, capsys):
+    out = tmp_path / "vit"
+    metrics = vit.main(["--smoke", "--out", str(out)])
+    for name in ARTIFACTS:
+        assert (out / name).is_file(), f"missing {name}"
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert 0.0 <= stored["accuracy"] <= 1.0
+    assert set(stored["exports"]["tflite"]) == {"float32", "dynamic", "float16", "int8"}
+    assert json.loads((out / "config.json").read_text())["preset"] == "tiny"
+    assert len(history_rows(out)) == 2
+
+    # The saved model reproduces the reported held-out accuracy.
+    model = keras.saving.load_model(out / "model.keras")
+    from zoo.data import load_image_dataset
+
+    _, test = load_image_dataset("builtin:digits", seed=0)
+    test = test.take(64)
+    accuracy = np.mean(model.classify(test.images)["class_ids"] == test.labels)
+    assert accuracy == pytest.approx(stored["accuracy"])
+    assert stored["exports"]["tflite"]["float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+
+    printed = capsys.readouterr().out
+    assert "held-out accuracy" in printed and "\r" not in printed
+    assert printed.count("epoch ") >= 2
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Simulates a crash at the end of an epoch, before its checkpoint is written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise Interrupt()
+
+
+def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "vit"
+    argv = ["--smoke", "--epochs", "4", "--quantize", "float32", "--out", str(out)]
+    real_fit = vit.fit
+    monkeypatch.setattr(vit, "fit", lambda *a, **k: real_fit(*a, callbacks=[InterruptAfter(3)], **k))
+    with pytest.raises(Interrupt):
+        vit.main(argv)
+    assert len(history_rows(out)) == 2  # epochs 1-2 checkpointed, epoch 3 lost
+    monkeypatch.setattr(vit, "fit", real_fit)
+
+    # Without --resume the interrupted run is not silently overwritten.
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(vit.main, argv)
+    assert exit_info.value.code == 1
+    assert "interrupted run" in capsys.readouterr().err
+
+    vit.main(argv + ["--resume"])
+    assert "resuming" in capsys.readouterr().out
+    rows = history_rows(out)
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 4
+
+
+def test_bad_data_spec_is_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(vit.main, ["--smoke", "--data", "nosuch:thing", "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nosuch:thing" in err and "Traceback" not in err
+
+
+def test_unknown_preset_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        vit.main(["--preset", "huge", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unknown --preset 'huge'" in capsys.readouterr().err

@@ -1,0 +1,71 @@
+"""Compare an export's outputs with the Keras model's; fail loudly over tolerance."""
+
+import dataclasses
+
+import numpy as np
+
+
+class ExportParityError(RuntimeError):
+    """An exported model's outputs differ from the Keras model's beyond tolerance."""
+
+
+@dataclasses.dataclass
+class ParityReport:
+    """What a parity check measured.
+
+    Attributes:
+        max_abs_diff: dict output name -> largest absolute difference seen.
+        top1_agreement: fraction of examples whose argmax agrees (for
+            2-D float outputs such as probabilities), else `None`.
+        batch_sizes: the batch sizes that were checked.
+    """
+
+    max_abs_diff: dict
+    top1_agreement: float | None
+    batch_sizes: list
+
+
+def compare_outputs(actual, expected, tolerances, what):
+    """Check `actual` against `expected` (dicts of arrays); return per-output max diffs.
+
+    Outputs named in `tolerances` are compared numerically; other outputs
+    present in both are compared exactly (labels, ids). Raises
+    `ExportParityError` naming the output, the difference and the tolerance.
+    """
+    diffs = {}
+    for name, want in expected.items():
+        if name not in actual:
+            raise ExportParityError(f"{what}: output {name!r} is missing; got {sorted(actual)}")
+        got = np.asarray(actual[name])
+        want = np.asarray(want)
+        if got.shape != want.shape:
+            raise ExportParityError(f"{what}: output {name!r} has shape {got.shape}; expected {want.shape}")
+        if name in tolerances:
+            diff = float(np.max(np.abs(got.astype("float64") - want.astype("float64")))) if got.size else 0.0
+            diffs[name] = diff
+            if not diff <= tolerances[name]:
+                raise ExportParityError(
+                    f"{what}: output {name!r} differs from Keras by {diff:.3g} "
+                    f"(max abs); tolerance is {tolerances[name]:.3g}"
+                )
+        elif not np.array_equal(got, want):
+            mismatches = int(np.sum(got != want))
+            raise ExportParityError(f"{what}: output {name!r} differs from Keras in {mismatches} entries")
+    return diffs
+
+
+def top1_agreement(actual, expected):
+    """Fraction of rows where the argmax of two `(B, K)` arrays agrees."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.ndim != 2 or actual.shape != expected.shape:
+        return None
+    return float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
+
+
+def batch_variants(inputs):
+    """The inputs as given and their first example alone (a second batch size)."""
+    variants = [inputs]
+    first = {name: value[:1] for name, value in inputs.items()}
+    if len(next(iter(inputs.values()))) > 1:
+        variants.append(first)
+    return variants

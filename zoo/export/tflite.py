@@ -1,0 +1,142 @@
+"""TFLite export (float, dynamic-range, float16, full-integer int8) with parity checks."""
+
+import pathlib
+import tempfile
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.quiet import native_stderr_captured
+from zoo.export.parity import ParityReport, batch_variants, compare_outputs, top1_agreement
+from zoo.export.saved_model import _archive
+from zoo.export.signatures import tflite_endpoint
+from zoo.io import atomic_file
+
+QUANTIZATIONS = (None, "dynamic", "float16", "int8")
+
+# Max abs difference allowed between TFLite and Keras outputs (probabilities
+# for classifiers), per quantization. Measured on trained models, with margin:
+# see the closing note of the foundation issue and benchmarks/results/.
+TOLERANCES = {None: 1e-4, "float16": 2e-2, "dynamic": 1e-1, "int8": 2e-1}
+
+
+def _interpreter(model_content):
+    from ai_edge_litert.interpreter import Interpreter
+
+    with native_stderr_captured():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+        interpreter = Interpreter(model_content=model_content)
+        interpreter.allocate_tensors()
+    return interpreter
+
+
+def run_tflite(model_content, inputs, signature="serving_default"):
+    """Run a TFLite model (bytes) on a dict of NumPy inputs; returns float outputs.
+
+    Integer-quantized inputs are quantized with the model's own scale and
+    zero point, and integer outputs are dequantized, so callers always deal
+    in the same units as the Keras model (raw pixels in, probabilities out).
+    """
+    interpreter = _interpreter(model_content)
+    runner = interpreter.get_signature_runner(signature)
+    input_details = runner.get_input_details()
+    feed = {}
+    for name, value in inputs.items():
+        detail = input_details[name]
+        scale, zero_point = detail["quantization"]
+        value = np.asarray(value)
+        if np.issubdtype(detail["dtype"], np.integer) and scale:
+            info = np.iinfo(detail["dtype"])
+            value = np.clip(np.round(value.astype("float32") / scale + zero_point), info.min, info.max)
+        feed[name] = value.astype(detail["dtype"])
+    outputs = runner(**feed)
+    output_details = runner.get_output_details()
+    result = {}
+    for name, value in outputs.items():
+        scale, zero_point = output_details[name]["quantization"]
+        if np.issubdtype(value.dtype, np.integer) and scale:
+            value = (value.astype("float32") - zero_point) * scale
+        result[name] = value
+    return result
+
+
+def _converter(saved_model_dir, quantize, representative_data):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+    if quantize is None:
+        return converter
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        if representative_data is None:
+            raise ValueError("quantize='int8' needs representative_data (a few hundred real inputs) for calibration")
+
+        def representative_dataset():
+            names = list(representative_data)
+            for index in range(len(representative_data[names[0]])):
+                yield {name: representative_data[name][index : index + 1].astype("float32") for name in names}
+
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    return converter
+
+
+def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite"):
+    """Compare a TFLite model with Keras on the sample batch and a batch of one."""
+    inputs = endpoint.sample_inputs if sample_inputs is None else sample_inputs
+    tolerances = {name: tolerance for name in endpoint.tolerances} if tolerance is not None else endpoint.tolerances
+    diffs, agreement, sizes = {}, None, []
+    for batch in batch_variants(inputs):
+        outputs = run_tflite(model_content, batch)
+        expected = endpoint.reference(batch)
+        for name, diff in compare_outputs(outputs, expected, tolerances, what).items():
+            diffs[name] = max(diff, diffs.get(name, 0.0))
+        sizes.append(len(next(iter(batch.values()))))
+        if agreement is None and "probabilities" in expected:
+            agreement = top1_agreement(outputs["probabilities"], expected["probabilities"])
+    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes)
+
+
+def export_tflite(model, path, quantize=None, representative_data=None, sample_inputs=None, tolerance=None):
+    """Convert `model` to a TFLite file at `path`, reload it and compare with Keras.
+
+    Args:
+        model: a zoo task model.
+        path: the `.tflite` file to write (atomically).
+        quantize: `None` (float32), `"dynamic"` (int8 weights, float
+            activations), `"float16"` (float16 weights) or `"int8"` (full
+            integer: uint8 input and output, int8 weights and activations,
+            calibrated on `representative_data`).
+        representative_data: dict name -> array of real inputs, needed for
+            `"int8"` (a few hundred examples).
+        sample_inputs: dict of NumPy inputs for the parity check.
+        tolerance: max abs output difference allowed; defaults to
+            `TOLERANCES[quantize]`.
+
+    Returns:
+        `(path, ParityReport)`.
+
+    Raises:
+        ExportParityError: the TFLite model disagrees with Keras beyond
+            tolerance (the file is not written).
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
+    path = pathlib.Path(path)
+    if path.suffix != ".tflite":
+        raise ValueError(f"the TFLite path must end with .tflite. Received: path={str(path)!r}")
+    endpoint = tflite_endpoint(model)
+    with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
+        _archive(model, endpoint).write_out(saved_model_dir, verbose=False)
+        with warnings.catch_warnings(), native_stderr_captured():
+            # int8 calibration runs the deprecated tf.lite.Interpreter internally.
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+            content = _converter(saved_model_dir, quantize, representative_data).convert()
+    tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
+    report = check_tflite(content, endpoint, sample_inputs, tolerance, what=f"TFLite ({quantize or 'float32'}) {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as temporary:
+        temporary.write_bytes(content)
+    return path, report

@@ -1,0 +1,6 @@
+"""Task models: a backbone of `zoo.layers` plus a head, each with `from_preset`."""
+
+from zoo.models.image_classifier import ImageClassifier
+from zoo.models.presets import PRESETS, get_preset, preset_names
+
+__all__ = ["ImageClassifier", "PRESETS", "get_preset", "preset_names"]

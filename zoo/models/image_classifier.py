@@ -1,0 +1,172 @@
+"""Vision Transformer image classifier (Dosovitskiy et al. 2021)."""
+
+import inspect
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo.layers import PatchEmbedding, TransformerEncoder
+from zoo.models.presets import get_preset
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ImageClassifier(keras.Model):
+    """ViT: patches + [CLS] token -> pre-LN Transformer encoder -> linear head.
+
+    The model takes raw pixel values (0..255, uint8 or float) of shape
+    `(B, height, width, num_channels)`, multiplies them by `pixel_scale`
+    inside the graph, and returns class logits `(B, num_classes)`.
+
+    Args:
+        image_size: int or `(height, width)`.
+        patch_size: int or `(height, width)`, must divide `image_size`.
+        num_classes: int.
+        num_channels: int, 1 for grayscale, 3 for RGB.
+        hidden_dim: int, token width.
+        num_layers: int, number of encoder blocks.
+        num_heads: int, attention heads per block; must divide `hidden_dim`.
+        intermediate_dim: int, feed-forward width.
+        dropout: float, dropout in the blocks and after the embedding.
+        activation: feed-forward activation (`"gelu"` as in ViT).
+        pooling: `"class_token"` (ViT) or `"mean"` over patch tokens.
+        pixel_scale: float, multiplies raw pixels (1/255 maps 0..255 to 0..1).
+        class_names: list of `num_classes` names; defaults to `"0"`, `"1"`, ...
+
+    Example:
+    >>> model = ImageClassifier.from_preset("tiny")
+    >>> logits = model(np.zeros((2, 8, 8, 1), "uint8"))
+    >>> model.classify(np.zeros((2, 8, 8, 1), "uint8"))["labels"]
+    """
+
+    def __init__(
+        self,
+        image_size,
+        patch_size,
+        num_classes,
+        num_channels=3,
+        hidden_dim=64,
+        num_layers=4,
+        num_heads=4,
+        intermediate_dim=128,
+        dropout=0.0,
+        activation="gelu",
+        pooling="class_token",
+        pixel_scale=1.0 / 255.0,
+        class_names=None,
+        **kwargs,
+    ):
+        if pooling not in ("class_token", "mean"):
+            raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
+        class_names = [str(i) for i in range(num_classes)] if class_names is None else list(class_names)
+        if len(class_names) != num_classes:
+            raise ValueError(
+                f"class_names has {len(class_names)} names; expected num_classes={num_classes}"
+            )
+        height, width = _pair(image_size)
+
+        # === Functional graph ===
+        images = keras.Input(shape=(height, width, num_channels), name="images")
+        x = keras.layers.Rescaling(pixel_scale, name="rescaling")(images)
+        x = PatchEmbedding(
+            (height, width), patch_size, hidden_dim, num_channels,
+            use_class_token=pooling == "class_token", name="patch_embedding",
+        )(x)  # (B, N(+1), D)
+        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+        for index in range(num_layers):
+            x = TransformerEncoder(
+                num_heads, intermediate_dim, dropout=dropout, activation=activation,
+                layer_norm_epsilon=1e-6, normalize_first=True, name=f"encoder_{index}",
+            )(x)
+        x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+        if pooling == "class_token":
+            pooled = x[:, 0]  # (B, D): the [CLS] token
+        else:
+            pooled = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
+        logits = keras.layers.Dense(num_classes, name="logits")(pooled)
+        super().__init__(inputs=images, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.image_size = (height, width)
+        self.patch_size = _pair(patch_size)
+        self.num_classes = num_classes
+        self.num_channels = num_channels
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.pooling = pooling
+        self.pixel_scale = pixel_scale
+        self.class_names = class_names
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Build from a named preset (see `zoo.models.presets`), with overrides."""
+        config = get_preset("image_classifier", name)
+        allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+        unknown = sorted(set(overrides) - allowed)
+        if unknown:
+            raise ValueError(f"unknown ImageClassifier arguments {unknown}; expected some of {sorted(allowed)}")
+        config.update(overrides)
+        return cls(**config)
+
+    def validate_images(self, images):
+        """Raise a clear `ValueError` unless `images` is `(B, H, W, C)` of this model's size."""
+        shape = tuple(getattr(images, "shape", ()))
+        expected = (*self.image_size, self.num_channels)
+        if len(shape) != 4 or shape[1:] != expected:
+            raise ValueError(
+                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
+                f"received shape {shape}"
+            )
+        dtype = np.dtype(getattr(images, "dtype", "float32").__str__())
+        if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+            raise ValueError(f"expected uint8 or float pixel values; received dtype {dtype}")
+
+    def predict(self, x, *args, **kwargs):
+        if not isinstance(x, dict) and hasattr(x, "shape"):
+            self.validate_images(x)
+        return super().predict(x, *args, **kwargs)
+
+    def classify(self, images, batch_size=256):
+        """Labels, class ids and probabilities for a batch of raw-pixel images."""
+        self.validate_images(images)
+        logits = super().predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)
+        probabilities = ops.convert_to_numpy(ops.softmax(logits, axis=-1))
+        class_ids = probabilities.argmax(-1)
+        return {
+            "labels": [self.class_names[i] for i in class_ids],
+            "class_ids": class_ids,
+            "probabilities": probabilities,
+        }
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_size": self.image_size,
+            "patch_size": self.patch_size,
+            "num_classes": self.num_classes,
+            "num_channels": self.num_channels,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "pooling": self.pooling,
+            "pixel_scale": self.pixel_scale,
+            "class_names": self.class_names,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,51 @@
+"""Named configurations for every task-model family.
+
+Each family maps preset names to the keyword arguments of its builder. Every
+family has a `"tiny"` preset used by the tests; `tests/models/test_presets.py`
+pins the parameter count of every preset and fails when one is untested.
+
+    from zoo.models import ImageClassifier
+    model = ImageClassifier.from_preset("digits", num_classes=10)
+"""
+
+import copy
+
+PRESETS = {
+    "image_classifier": {
+        # For tests: 8x8 grayscale, one small block.
+        "tiny": dict(
+            image_size=8, patch_size=4, num_channels=1, num_classes=10,
+            hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
+        ),
+        # scikit-learn digits (8x8 grayscale): 2x2 patches -> 16 tokens + [CLS].
+        "digits": dict(
+            image_size=8, patch_size=2, num_channels=1, num_classes=10,
+            hidden_dim=64, num_layers=4, num_heads=4, intermediate_dim=128, dropout=0.1,
+        ),
+        # MNIST / Fashion-MNIST (28x28 grayscale): 4x4 patches -> 49 tokens + [CLS].
+        "mnist": dict(
+            image_size=28, patch_size=4, num_channels=1, num_classes=10,
+            hidden_dim=128, num_layers=6, num_heads=4, intermediate_dim=256, dropout=0.1,
+        ),
+        # CIFAR-10 (32x32 RGB): 4x4 patches -> 64 tokens + [CLS].
+        "cifar": dict(
+            image_size=32, patch_size=4, num_channels=3, num_classes=10,
+            hidden_dim=192, num_layers=6, num_heads=3, intermediate_dim=384, dropout=0.1,
+        ),
+    },
+}
+
+
+def preset_names(family):
+    """Names of the presets of `family`, e.g. `preset_names("image_classifier")`."""
+    if family not in PRESETS:
+        raise ValueError(f"unknown model family {family!r}; expected one of {sorted(PRESETS)}")
+    return list(PRESETS[family])
+
+
+def get_preset(family, name):
+    """A copy of the keyword arguments of preset `name` in `family`."""
+    names = preset_names(family)
+    if name not in PRESETS[family]:
+        raise ValueError(f"unknown preset {name!r} for {family}; expected one of {names}")
+    return copy.deepcopy(PRESETS[family][name])
