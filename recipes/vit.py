@@ -41,12 +41,12 @@ from zoo.training.cli import run_main
 class Config:
     preset: str = dataclasses.field(default="digits", metadata={"help": "ImageClassifier preset (tiny, digits, mnist, cifar)"})
     data: str = dataclasses.field(default="builtin:digits", metadata={"help": "builtin:digits, idx:DIR, tfds:NAME"})
-    epochs: int = dataclasses.field(default=60, metadata={"help": "training epochs"})
+    epochs: int = dataclasses.field(default=100, metadata={"help": "training epochs"})
     batch_size: int = 64
-    learning_rate: float = dataclasses.field(default=2e-3, metadata={"help": "peak learning rate (AdamW)"})
+    learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = 0.05
     warmup_epochs: int = 5
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.0
     augment: bool = dataclasses.field(default=True, metadata={"help": "random translation of training images"})
     test_fraction: float = dataclasses.field(default=0.2, metadata={"help": "held-out fraction when the source has no test split"})
     seed: int = 0

@@ -44,13 +44,24 @@ def test_rotary_attention_matches_reference():
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
-def test_fused_and_explicit_paths_agree():
-    layer = MultiHeadAttention(num_heads=4, key_dim=4, num_key_value_heads=2)
+@pytest.mark.parametrize("num_key_value_heads", [4, 2, 1])
+def test_fused_and_explicit_implementations_agree(num_key_value_heads):
+    layers = {
+        name: MultiHeadAttention(
+            num_heads=4, key_dim=4, num_key_value_heads=num_key_value_heads, attention_implementation=name
+        )
+        for name in ("fused", "explicit", "auto")
+    }
     x = random(2, 5, 16)
     padding = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
-    fused = layer(x, padding_mask=padding, use_causal_mask=True)
-    explicit, _ = layer(x, padding_mask=padding, use_causal_mask=True, return_attention_scores=True)
-    np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-6)
+    for layer in layers.values():
+        layer(x)
+        layer.set_weights(layers["fused"].get_weights())
+    outputs = {name: to_numpy(layer(x, padding_mask=padding, use_causal_mask=True)) for name, layer in layers.items()}
+    mask = padding[:, None, :] & np.tril(np.ones((5, 5), bool))[None]
+    expected, _ = reference_attention(layers["fused"], x, x, mask)
+    for name, output in outputs.items():
+        np.testing.assert_allclose(output, expected, atol=1e-5, err_msg=name)
 
 
 def test_padding_invariance():
@@ -151,6 +162,7 @@ def test_cross_attention_round_trip(tmp_path):
         ({"num_heads": 4, "key_dim": 4, "num_key_value_heads": 3}, "num_key_value_heads must divide"),
         ({"num_heads": 4, "key_dim": 4, "dropout": 1.0}, "dropout must be in"),
         ({"num_heads": 4, "key_dim": 5, "use_rotary": True}, "even key_dim"),
+        ({"num_heads": 4, "key_dim": 4, "attention_implementation": "flash"}, "attention_implementation must be one of"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

@@ -7,7 +7,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from zoo.training import config_to_dict, load_config, parse_config, save_config
+from zoo.training import config_to_dict, load_config, parse_config, replace_defaults, save_config
 
 
 @dataclasses.dataclass
@@ -203,3 +203,12 @@ def test_load_config_errors_are_value_errors(tmp_path):
     path = _write_json(tmp_path, {"bogus": 1}, name="b.json")
     with pytest.raises(ValueError, match="unknown key"):
         load_config(TrainConfig, path)
+
+
+def test_replace_defaults_keeps_explicit_values():
+    # --smoke picks small settings but an explicit --epochs wins.
+    smoke = {"epochs": 1, "preset": "micro", "labels": ["a"]}
+    cfg = replace_defaults(parse_config(TrainConfig, ["--smoke"]), **smoke)
+    assert (cfg.epochs, cfg.preset, cfg.labels) == (1, "micro", ["a"])
+    cfg = replace_defaults(parse_config(TrainConfig, ["--smoke", "--epochs", "5", "--labels", "x,y"]), **smoke)
+    assert (cfg.epochs, cfg.preset, cfg.labels) == (5, "micro", ["x", "y"])

@@ -55,9 +55,8 @@ class PositionEmbedding(keras.layers.Layer):
                 f"PositionEmbedding got a sequence of length {static_length}, "
                 f"longer than sequence_length={self.sequence_length}"
             )
-        positions = ops.slice(
-            self.position_embeddings, (start_index, 0), (length, feature_size)
-        )
+        table = ops.convert_to_tensor(self.position_embeddings)
+        positions = ops.slice(table, (start_index, 0), (length, feature_size))
         positions = ops.cast(positions, self.compute_dtype)
         return ops.broadcast_to(positions, shape)
 

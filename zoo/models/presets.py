@@ -20,7 +20,7 @@ PRESETS = {
         # scikit-learn digits (8x8 grayscale): 2x2 patches -> 16 tokens + [CLS].
         "digits": dict(
             image_size=8, patch_size=2, num_channels=1, num_classes=10,
-            hidden_dim=64, num_layers=4, num_heads=4, intermediate_dim=128, dropout=0.1,
+            hidden_dim=64, num_layers=4, num_heads=4, intermediate_dim=128, dropout=0.0,
         ),
         # MNIST / Fashion-MNIST (28x28 grayscale): 4x4 patches -> 49 tokens + [CLS].
         "mnist": dict(
