@@ -69,3 +69,30 @@ def batch_variants(inputs):
     if len(next(iter(inputs.values()))) > 1:
         variants.append(first)
     return variants
+
+
+def check_parity(run, endpoint, sample_inputs, tolerances, what):
+    """Compare `run(batch)` with the Keras reference on the sample batch and a batch of one.
+
+    Args:
+        run: takes a dict of NumPy inputs, returns a dict of NumPy outputs
+            (the reloaded export).
+        endpoint: the `Endpoint` that was exported (reference, samples).
+        sample_inputs: dict of NumPy inputs, or None for the endpoint's own.
+        tolerances: dict output name -> max abs difference.
+        what: names the export in error messages.
+
+    Returns:
+        A `ParityReport`. Raises `ExportParityError` over tolerance.
+    """
+    inputs = endpoint.sample_inputs if sample_inputs is None else sample_inputs
+    diffs, agreement, sizes = {}, None, []
+    for batch in batch_variants(inputs):
+        outputs = run(batch)
+        expected = endpoint.reference(batch)
+        for name, diff in compare_outputs(outputs, expected, tolerances, what).items():
+            diffs[name] = max(diff, diffs.get(name, 0.0))
+        sizes.append(len(next(iter(batch.values()))))
+        if agreement is None and "probabilities" in expected:
+            agreement = top1_agreement(outputs["probabilities"], expected["probabilities"])
+    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes)

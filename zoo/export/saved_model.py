@@ -5,12 +5,13 @@ import pathlib
 import keras
 import tensorflow as tf
 
-from zoo.export.parity import ParityReport, batch_variants, compare_outputs, top1_agreement
+from zoo.export.parity import check_parity
 from zoo.export.signatures import saved_model_endpoint
 from zoo.io import atomic_directory
 
 
-def _archive(model, endpoint, name="serving_default"):
+def export_archive(model, endpoint, name="serving_default"):
+    """A `keras.export.ExportArchive` tracking `model` with `endpoint` as signature `name`."""
     archive = keras.export.ExportArchive()
     archive.track(model)
     names = list(endpoint.input_signature)
@@ -29,19 +30,13 @@ def check_saved_model(path, endpoint, sample_inputs=None):
     Checks the sample batch and a batch of one. Returns a `ParityReport`;
     raises `ExportParityError` over tolerance.
     """
-    loaded = tf.saved_model.load(str(path))
-    serve = loaded.signatures["serving_default"]
-    inputs = endpoint.sample_inputs if sample_inputs is None else sample_inputs
-    diffs, agreement, sizes = {}, None, []
-    for batch in batch_variants(inputs):
-        outputs = {k: v.numpy() for k, v in serve(**{k: tf.constant(v) for k, v in batch.items()}).items()}
-        expected = endpoint.reference(batch)
-        for name, diff in compare_outputs(outputs, expected, endpoint.tolerances, f"SavedModel {path}").items():
-            diffs[name] = max(diff, diffs.get(name, 0.0))
-        sizes.append(len(next(iter(batch.values()))))
-        if agreement is None and "probabilities" in expected:
-            agreement = top1_agreement(outputs["probabilities"], expected["probabilities"])
-    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes)
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+
+    def run(batch):
+        outputs = serve(**{name: tf.constant(value) for name, value in batch.items()})
+        return {name: value.numpy() for name, value in outputs.items()}
+
+    return check_parity(run, endpoint, sample_inputs, endpoint.tolerances, f"SavedModel {path}")
 
 
 def export_saved_model(model, directory, version=1, sample_inputs=None):
@@ -72,7 +67,7 @@ def export_saved_model(model, directory, version=1, sample_inputs=None):
     path = pathlib.Path(directory) / str(version)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_directory(path) as temporary:
-        _archive(model, endpoint).write_out(str(temporary), verbose=False)
+        export_archive(model, endpoint).write_out(str(temporary), verbose=False)
         report = check_saved_model(temporary, endpoint, sample_inputs)
     return path, report
 

@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.quiet import native_stderr_captured
-from zoo.export.parity import ParityReport, batch_variants, compare_outputs, top1_agreement
-from zoo.export.saved_model import _archive
+from zoo.export.parity import check_parity
+from zoo.export.saved_model import export_archive
 from zoo.export.signatures import tflite_endpoint
 from zoo.io import atomic_file
 
@@ -85,18 +85,10 @@ def _converter(saved_model_dir, quantize, representative_data):
 
 def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite"):
     """Compare a TFLite model with Keras on the sample batch and a batch of one."""
-    inputs = endpoint.sample_inputs if sample_inputs is None else sample_inputs
-    tolerances = {name: tolerance for name in endpoint.tolerances} if tolerance is not None else endpoint.tolerances
-    diffs, agreement, sizes = {}, None, []
-    for batch in batch_variants(inputs):
-        outputs = run_tflite(model_content, batch)
-        expected = endpoint.reference(batch)
-        for name, diff in compare_outputs(outputs, expected, tolerances, what).items():
-            diffs[name] = max(diff, diffs.get(name, 0.0))
-        sizes.append(len(next(iter(batch.values()))))
-        if agreement is None and "probabilities" in expected:
-            agreement = top1_agreement(outputs["probabilities"], expected["probabilities"])
-    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes)
+    tolerances = endpoint.tolerances
+    if tolerance is not None:
+        tolerances = {name: tolerance for name in endpoint.tolerances}
+    return check_parity(lambda batch: run_tflite(model_content, batch), endpoint, sample_inputs, tolerances, what)
 
 
 def export_tflite(model, path, quantize=None, representative_data=None, sample_inputs=None, tolerance=None):
@@ -129,7 +121,7 @@ def export_tflite(model, path, quantize=None, representative_data=None, sample_i
         raise ValueError(f"the TFLite path must end with .tflite. Received: path={str(path)!r}")
     endpoint = tflite_endpoint(model)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
-        _archive(model, endpoint).write_out(saved_model_dir, verbose=False)
+        export_archive(model, endpoint).write_out(saved_model_dir, verbose=False)
         with warnings.catch_warnings(), native_stderr_captured():
             # int8 calibration runs the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")

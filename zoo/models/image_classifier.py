@@ -127,9 +127,12 @@ class ImageClassifier(keras.Model):
                 f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
                 f"received shape {shape}"
             )
-        dtype = np.dtype(getattr(images, "dtype", "float32").__str__())
-        if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-            raise ValueError(f"expected uint8 or float pixel values; received dtype {dtype}")
+        try:
+            dtype = np.dtype(keras.backend.standardize_dtype(images.dtype))
+        except (TypeError, ValueError):
+            dtype = None
+        if dtype is None or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+            raise ValueError(f"expected uint8 or float pixel values; received dtype {images.dtype}")
 
     def predict(self, x, *args, **kwargs):
         if not isinstance(x, dict) and hasattr(x, "shape"):
