@@ -12,29 +12,25 @@ each reloaded and compared with the Keras model.
 """
 
 import dataclasses
-import pathlib
 import time
 
 import keras
-import numpy as np
 
 from zoo.data import load_image_dataset
 from zoo.data.pipelines import image_batches
-from zoo.export import TFLITE_FILES, export_run, run_tflite
-from zoo.io import atomic_file, atomic_write_json
-from zoo.metrics import classification_report
+from zoo.export import export_run
 from zoo.models import ImageClassifier, preset_names
-from zoo.training import (
-    WarmupCosineDecay,
-    fit,
-    parse_config,
-    plot_confusion_matrix,
-    plot_history,
-    replace_defaults,
-    save_config,
-    set_seed,
-)
+from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
+from zoo.training.runs import (
+    add_tflite_accuracy,
+    evaluate_classifier,
+    print_summary,
+    save_keras_model,
+    smoke_subsets,
+    start_run,
+    write_metrics,
+)
 
 
 @dataclasses.dataclass
@@ -74,7 +70,7 @@ SMOKE_EXAMPLES = (96, 64)  # train, test: three batches of 32
 def load_data(cfg):
     train, test = load_image_dataset(cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed)
     if cfg.smoke:
-        train, test = train.take(SMOKE_EXAMPLES[0]), test.take(SMOKE_EXAMPLES[1])
+        train, test = smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
     print(f"data {cfg.data}: {len(train)} train / {len(test)} test images of {train.image_size} "
           f"x{train.num_channels}, {train.num_classes} classes", flush=True)
     return train, test
@@ -110,23 +106,9 @@ def augmentation(cfg, image_size):
     return keras.layers.RandomTranslation(max(shift, 0.07), max(shift, 0.07), fill_mode="constant", seed=cfg.seed)
 
 
-def tflite_accuracy(path, test, batch_size=256):
-    content = pathlib.Path(path).read_bytes()
-    predictions = []
-    for start in range(0, len(test), batch_size):
-        images = test.images[start : start + batch_size].astype("float32")
-        predictions.append(run_tflite(content, {"images": images})["probabilities"].argmax(-1))
-    return float(np.mean(np.concatenate(predictions) == test.labels))
-
-
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.vit")
-    if cfg.smoke:
-        cfg = replace_defaults(cfg, **SMOKE)
-    out = pathlib.Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "config.json")
-    set_seed(cfg.seed)
+    cfg, out = start_run(cfg, SMOKE)
     started = time.perf_counter()
 
     train, test = load_data(cfg)
@@ -145,22 +127,17 @@ def main(argv=None):
 
     # === Evaluate on the held-out split ===
     result = model.classify(test.images)
-    report = classification_report(test.labels, result["class_ids"], test.class_names)
-    plot_confusion_matrix(report["confusion_matrix"], test.class_names, out / "confusion_matrix.png")
-    print(f"held-out accuracy {report['accuracy']:.4f} (macro F1 {report['f1']:.4f}) on {len(test)} images", flush=True)
+    report = evaluate_classifier(result["class_ids"], test, out)
 
     # === Save and export, each parity-checked ===
-    with atomic_file(out / "model.keras") as path:
-        model.save(path)
-    quantizations = [None if q == "float32" else q for q in cfg.quantize]
+    save_keras_model(model, out)
     exports = export_run(
         model, out,
         sample_inputs={"images": test.images[:8]},
         representative_data={"images": train.images[:200]},
-        quantizations=quantizations,
+        quantizations=[None if q == "float32" else q for q in cfg.quantize],
     )
-    for name, entry in exports["tflite"].items():
-        entry["accuracy"] = tflite_accuracy(entry["path"], test)
+    add_tflite_accuracy(model, exports, {"images": test.images}, test.labels)
 
     metrics = {
         "data": cfg.data,
@@ -169,36 +146,15 @@ def main(argv=None):
         "train_examples": len(train),
         "test_examples": len(test),
         "epochs": len(history.get("loss", [])),
-        "accuracy": report["accuracy"],
-        "precision": report["precision"],
-        "recall": report["recall"],
-        "f1": report["f1"],
-        "confusion_matrix": report["confusion_matrix"],
-        "final_train_loss": history["loss"][-1] if history.get("loss") else None,
+        **{key: report[key] for key in ("accuracy", "precision", "recall", "f1", "confusion_matrix")},
         "exports": exports,
         "seconds": round(time.perf_counter() - started, 1),
         "train_seconds": round(train_seconds, 1),
     }
-    atomic_write_json(out / "metrics.json", metrics)
-    print_summary(metrics, test, result)
+    write_metrics(out, metrics)
+    pairs = [f"{test.class_names[t]}->{p}" for t, p in zip(test.labels[:8], result["labels"][:8])]
+    print_summary(metrics, ["  ".join(pairs)], serve_name="vit")
     return metrics
-
-
-def print_summary(metrics, test, result, examples=8):
-    print("\n=== results ===")
-    print(f"held-out accuracy (Keras):     {metrics['accuracy']:.4f}")
-    for name, entry in metrics["exports"]["tflite"].items():
-        print(f"TFLite {name:<8} accuracy:     {entry['accuracy']:.4f}   {entry['bytes'] / 1e3:8.1f} kB   "
-              f"{pathlib.Path(entry['path']).name}")
-    saved = metrics["exports"]["saved_model"]
-    print(f"SavedModel:                    {saved['bytes'] / 1e3:8.1f} kB   {saved['path']}")
-    print("predictions on the first held-out images (true -> predicted):")
-    pairs = [f"{test.class_names[t]}->{p}" for t, p in zip(test.labels[:examples], result["labels"][:examples])]
-    print("  " + "  ".join(pairs))
-    model_base = pathlib.Path(saved["path"]).parent.resolve()
-    print(f"serve: docker run -p 8501:8501 -v {model_base}:/models/vit -e MODEL_NAME=vit tensorflow/serving")
-    print(f"total {metrics['seconds']:.0f}s", flush=True)
-
 
 if __name__ == "__main__":
     run_main(main)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from zoo.models import PRESETS, ImageClassifier, get_preset, preset_names
+from zoo.models import PRESETS, ImageClassifier, TextClassifier, get_preset, preset_names
 
 
 def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim, num_layers, intermediate_dim, **_):
@@ -17,15 +17,33 @@ def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim
     return embedding + num_layers * block + head
 
 
+def text_classifier_parameters(
+    sequence_length, hidden_dim, num_layers, intermediate_dim, vocabulary_size=8000, num_classes=2, **_
+):
+    """Post-LN text classifier: token + position tables, embedding norm, blocks, dense head."""
+    embedding = (vocabulary_size + sequence_length) * hidden_dim + 2 * hidden_dim
+    attention = 4 * (hidden_dim * hidden_dim + hidden_dim)
+    feedforward = 2 * hidden_dim * intermediate_dim + intermediate_dim + hidden_dim
+    block = attention + feedforward + 2 * 2 * hidden_dim
+    return embedding + num_layers * block + hidden_dim * num_classes + num_classes
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
     ("image_classifier", "digits"): 136_138,
     ("image_classifier", "mnist"): 805_130,
     ("image_classifier", "cifar"): 1_806_538,
+    # With an 8,000-token vocabulary and 2 classes.
+    ("text_classifier", "tiny"): 130_802,
+    ("text_classifier", "small"): 1_297_666,
+    ("text_classifier", "base"): 5_273_602,
 }
-BUILDERS = {"image_classifier": ImageClassifier}
-FORMULAS = {"image_classifier": vit_parameters}
+BUILDERS = {
+    "image_classifier": ImageClassifier.from_preset,
+    "text_classifier": lambda name: TextClassifier.from_preset(name, vocabulary_size=8000),
+}
+FORMULAS = {"image_classifier": vit_parameters, "text_classifier": text_classifier_parameters}
 
 
 def test_every_preset_is_pinned():
@@ -39,7 +57,7 @@ def test_every_preset_is_pinned():
 def test_parameter_count(family, name):
     config = get_preset(family, name)
     assert FORMULAS[family](**config) == EXPECTED[(family, name)]
-    model = BUILDERS[family].from_preset(name)
+    model = BUILDERS[family](name)
     assert model.count_params() == EXPECTED[(family, name)]
 
 

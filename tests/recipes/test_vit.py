@@ -38,7 +38,7 @@ def test_smoke_run_writes_every_artifact(tmp_path, capsys):
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["accuracy"] == pytest.approx(metrics["accuracy"])
     assert 0.0 <= stored["accuracy"] <= 1.0
-    assert set(stored["exports"]["tflite"]) == {"float32", "dynamic", "float16", "int8"}
+    assert set(stored["exports"]["tflite"]) == {"images/float32", "images/dynamic", "images/float16", "images/int8"}
     assert json.loads((out / "config.json").read_text())["preset"] == "tiny"
     assert len(history_rows(out)) == 2
 
@@ -46,11 +46,10 @@ def test_smoke_run_writes_every_artifact(tmp_path, capsys):
     model = keras.saving.load_model(out / "model.keras")
     from zoo.data import load_image_dataset
 
-    _, test = load_image_dataset("builtin:digits", seed=0)
-    test = test.take(64)
+    _, test = vit.smoke_subsets(*load_image_dataset("builtin:digits", seed=0), vit.SMOKE_EXAMPLES, 0)
     accuracy = np.mean(model.classify(test.images)["class_ids"] == test.labels)
     assert accuracy == pytest.approx(stored["accuracy"])
-    assert stored["exports"]["tflite"]["float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+    assert stored["exports"]["tflite"]["images/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
 
     printed = capsys.readouterr().out
     assert "held-out accuracy" in printed and "\r" not in printed

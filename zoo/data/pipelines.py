@@ -32,3 +32,17 @@ def image_batches(dataset, batch_size, *, shuffle=False, seed=0, augment=None, n
         return images, labels
 
     return data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def text_batches(dataset, preprocessor, batch_size, *, shuffle=False, seed=0):
+    """Batches of `({"token_ids", "padding_mask"}, labels)` from a `TextDataset`.
+
+    Texts are tokenized once, up front (small int arrays), not every epoch.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    inputs = {name: value.numpy() for name, value in preprocessor(dataset.texts).items()}
+    data = tf.data.Dataset.from_tensor_slices((inputs, dataset.labels))
+    if shuffle:
+        data = data.shuffle(len(dataset), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -3,13 +3,14 @@
 Every recipe takes `--data KIND:ARG`, for example `builtin:digits`,
 `tfds:mnist` or `idx:../shared/data/mnist`. `parse_spec` splits and validates
 such a spec; the loaders for each kind of data live beside this module
-(`zoo.data.images` for images).
+(`zoo.data.images` for images, `zoo.data.text` for text classification).
 
 `load_tfds` never hangs offline: it reads a dataset already prepared in the
 local data dir, and only when there is none does it check, within a few
 seconds, that the download host is reachable before downloading.
 """
 
+import contextlib
 import os
 import pathlib
 import socket
@@ -27,6 +28,7 @@ SOURCE_KINDS = {
     "squad": "squad:PATH",
     "text": "text:PATH",
     "parallel": "parallel:PREFIX",
+    "rt-polarity": "rt-polarity:DIR",
 }
 
 # Host that TensorFlow Datasets downloads from, and how long to wait for it.
@@ -152,6 +154,19 @@ def _tfds_builder(tfds, name, data_dir):
         ) from None
 
 
+@contextlib.contextmanager
+def _absl_errors_only():
+    """Silence absl warnings (tfds logs them for every unprepared dataset)."""
+    import absl.logging
+
+    verbosity = absl.logging.get_verbosity()
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    try:
+        yield
+    finally:
+        absl.logging.set_verbosity(verbosity)
+
+
 def _home_relative(path):
     """Writes `path` with the home directory shortened to `~`."""
     path = str(path)
@@ -167,6 +182,7 @@ def load_tfds(
     batch_size=None,
     network_address=None,
     network_timeout=None,
+    offline_alternatives="builtin:digits or idx:DIR",
 ):
     """Loads a TensorFlow Datasets dataset, failing fast when offline.
 
@@ -184,6 +200,7 @@ def load_tfds(
             tensors.
         network_address: `"HOST:PORT"` used for the connectivity check.
         network_timeout: seconds allowed for the connectivity check.
+        offline_alternatives: the offline sources the error suggests.
 
     Returns:
         `(dataset, info)`: a `tf.data.Dataset` (or dict of them by split
@@ -199,17 +216,18 @@ def load_tfds(
     if ":" in name and not network_reachable(network_address, network_timeout):
         raise DataError(
             f"tfds:{name} is a community dataset, which needs the network, "
-            "and the network is unreachable; use an offline source such as "
-            "builtin:digits or idx:DIR"
+            f"and the network is unreachable; use an offline source such as "
+            f"{offline_alternatives}"
         )
-    builder = _tfds_builder(tfds, name, data_dir)
-    if not builder.is_prepared():
+    with _absl_errors_only():  # "Variant folder ... has no dataset_info.json" when not prepared
+        builder = _tfds_builder(tfds, name, data_dir)
+        prepared = builder.is_prepared()
+    if not prepared:
         if not network_reachable(network_address, network_timeout):
             raise DataError(
                 f"tfds:{name} is not prepared in "
                 f"{_home_relative(builder.data_dir_root)} and the network is "
-                "unreachable; use an offline source such as builtin:digits "
-                "or idx:DIR"
+                f"unreachable; use an offline source such as {offline_alternatives}"
             )
         builder.download_and_prepare()
     try:

@@ -6,20 +6,22 @@
                                  representative_data={"images": train_images[:200]})
 """
 
-from zoo.export.bundle import TFLITE_FILES, export_run
+from zoo.export.bundle import export_run, tflite_file_name, tflite_probabilities
 from zoo.export.parity import ExportParityError, ParityReport
 from zoo.export.saved_model import check_saved_model, directory_size, export_saved_model
-from zoo.export.tflite import QUANTIZATIONS, export_tflite, run_tflite
+from zoo.export.tflite import QUANTIZATIONS, export_tflite, run_tflite, tflite_variants
 
 __all__ = [
     "ExportParityError",
     "ParityReport",
     "QUANTIZATIONS",
-    "TFLITE_FILES",
     "check_saved_model",
     "directory_size",
     "export_run",
     "export_saved_model",
     "export_tflite",
     "run_tflite",
+    "tflite_file_name",
+    "tflite_probabilities",
+    "tflite_variants",
 ]

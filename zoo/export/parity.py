@@ -71,6 +71,18 @@ def batch_variants(inputs):
     return variants
 
 
+def select_inputs(endpoint, inputs):
+    """The entries of `inputs` that `endpoint` takes, or its own samples if some are missing.
+
+    One dict can thus serve several variants, e.g. `{"text", "token_ids",
+    "padding_mask"}` for a text model's string-in and token-id exports.
+    """
+    names = list(endpoint.input_signature)
+    if inputs is None or not set(names) <= set(inputs):
+        return endpoint.sample_inputs
+    return {name: inputs[name] for name in names}
+
+
 def check_parity(run, endpoint, sample_inputs, tolerances, what):
     """Compare `run(batch)` with the Keras reference on the sample batch and a batch of one.
 
@@ -78,14 +90,15 @@ def check_parity(run, endpoint, sample_inputs, tolerances, what):
         run: takes a dict of NumPy inputs, returns a dict of NumPy outputs
             (the reloaded export).
         endpoint: the `Endpoint` that was exported (reference, samples).
-        sample_inputs: dict of NumPy inputs, or None for the endpoint's own.
+        sample_inputs: dict of NumPy inputs (see `select_inputs`), or None
+            for the endpoint's own.
         tolerances: dict output name -> max abs difference.
         what: names the export in error messages.
 
     Returns:
         A `ParityReport`. Raises `ExportParityError` over tolerance.
     """
-    inputs = endpoint.sample_inputs if sample_inputs is None else sample_inputs
+    inputs = select_inputs(endpoint, sample_inputs)
     diffs, agreement, sizes = {}, None, []
     for batch in batch_variants(inputs):
         outputs = run(batch)

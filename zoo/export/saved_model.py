@@ -11,39 +11,56 @@ from zoo.io import atomic_directory
 
 
 def export_archive(model, endpoint, name="serving_default"):
-    """A `keras.export.ExportArchive` tracking `model` with `endpoint` as signature `name`."""
+    """A `keras.export.ExportArchive` tracking `model`, with `endpoint` as signature `name`.
+
+    The endpoint's `extra_signatures` become further signatures.
+    """
     archive = keras.export.ExportArchive()
     archive.track(model)
-    names = list(endpoint.input_signature)
-    specs = [endpoint.input_signature[n] for n in names]
-
-    def function(*tensors):
-        return endpoint.function(**dict(zip(names, tensors)))
-
-    archive.add_endpoint(name, function, input_signature=specs)
+    for signature, each in {name: endpoint, **endpoint.extra_signatures}.items():
+        names = list(each.input_signature)
+        specs = [each.input_signature[n] for n in names]
+        archive.add_endpoint(signature, _positional(each.function, names), input_signature=specs)
     return archive
 
 
+def _positional(function, names):
+    """`function(**named)` as a function of positional tensors (what ExportArchive traces)."""
+
+    def call(*tensors):
+        return function(**dict(zip(names, tensors)))
+
+    return call
+
+
 def check_saved_model(path, endpoint, sample_inputs=None):
-    """Reload the SavedModel at `path` and compare its `serving_default` with Keras.
+    """Reload the SavedModel at `path` and compare each signature with Keras.
 
-    Checks the sample batch and a batch of one. Returns a `ParityReport`;
-    raises `ExportParityError` over tolerance.
+    `serving_default` is checked on `sample_inputs` (or the endpoint's own
+    samples) and a batch of one; extra signatures on their own samples.
+    Returns the `ParityReport` of `serving_default`; raises
+    `ExportParityError` over tolerance.
     """
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    signatures = tf.saved_model.load(str(path)).signatures
 
-    def run(batch):
-        outputs = serve(**{name: tf.constant(value) for name, value in batch.items()})
-        return {name: value.numpy() for name, value in outputs.items()}
+    def runner(signature):
+        def run(batch):
+            outputs = signatures[signature](**{name: tf.constant(value) for name, value in batch.items()})
+            return {name: value.numpy() for name, value in outputs.items()}
 
-    return check_parity(run, endpoint, sample_inputs, endpoint.tolerances, f"SavedModel {path}")
+        return run
+
+    for signature, extra in endpoint.extra_signatures.items():
+        check_parity(runner(signature), extra, None, extra.tolerances, f"SavedModel {path} signature {signature!r}")
+    return check_parity(runner("serving_default"), endpoint, sample_inputs, endpoint.tolerances, f"SavedModel {path}")
 
 
 def export_saved_model(model, directory, version=1, sample_inputs=None):
     """Export `model` for TF Serving as `directory/<version>/` and verify it.
 
     The `serving_default` signature takes raw inputs (uint8 images for an
-    `ImageClassifier`) and returns labels and probabilities. The export is
+    `ImageClassifier`, strings for a `TextClassifier`) and returns labels and
+    probabilities. The export is
     written to a temporary directory, reloaded and compared with the Keras
     model on `sample_inputs` (and a batch of one), then renamed into place:
     a failed or interrupted export never leaves a half-written model.

@@ -10,7 +10,7 @@ import tensorflow as tf
 from zoo.quiet import native_stderr_captured
 from zoo.export.parity import check_parity
 from zoo.export.saved_model import export_archive
-from zoo.export.signatures import tflite_endpoint
+from zoo.export.signatures import tflite_endpoints
 from zoo.io import atomic_file
 
 QUANTIZATIONS = (None, "dynamic", "float16", "int8")
@@ -22,10 +22,14 @@ TOLERANCES = {None: 1e-4, "float16": 2e-2, "dynamic": 1e-1, "int8": 2e-1}
 
 
 def _interpreter(model_content):
-    from ai_edge_litert.interpreter import Interpreter
+    import tensorflow_text as tf_text
+    from ai_edge_litert.interpreter import InterpreterWithCustomOps
 
     with native_stderr_captured():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
-        interpreter = Interpreter(model_content=model_content)
+        interpreter = InterpreterWithCustomOps(
+            model_content=model_content,
+            custom_op_registerers=tf_text.tflite_registrar.SELECT_TFTEXT_OPS,  # string-in models
+        )
         interpreter.allocate_tensors()
     return interpreter
 
@@ -36,6 +40,8 @@ def run_tflite(model_content, inputs, signature="serving_default"):
     Integer-quantized inputs are quantized with the model's own scale and
     zero point, and integer outputs are dequantized, so callers always deal
     in the same units as the Keras model (raw pixels in, probabilities out).
+    String inputs (lists or object arrays of str/bytes) are passed as bytes;
+    tensorflow-text's custom ops are registered.
     """
     interpreter = _interpreter(model_content)
     runner = interpreter.get_signature_runner(signature)
@@ -44,6 +50,9 @@ def run_tflite(model_content, inputs, signature="serving_default"):
     for name, value in inputs.items():
         detail = input_details[name]
         scale, zero_point = detail["quantization"]
+        if detail["dtype"] in (np.bytes_, np.object_, np.str_):
+            feed[name] = np.array([_as_bytes(text) for text in np.asarray(value, dtype=object).reshape(-1)], dtype=object)
+            continue
         value = np.asarray(value)
         if np.issubdtype(detail["dtype"], np.integer) and scale:
             info = np.iinfo(detail["dtype"])
@@ -60,8 +69,13 @@ def run_tflite(model_content, inputs, signature="serving_default"):
     return result
 
 
-def _converter(saved_model_dir, quantize, representative_data):
+def _as_bytes(text):
+    return text if isinstance(text, bytes) else str(text).encode("utf-8")
+
+
+def _converter(saved_model_dir, quantize, representative_data, custom_ops):
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+    converter.allow_custom_ops = custom_ops  # tensorflow-text ops of string-in models
     if quantize is None:
         return converter
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -91,7 +105,9 @@ def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, wh
     return check_parity(lambda batch: run_tflite(model_content, batch), endpoint, sample_inputs, tolerances, what)
 
 
-def export_tflite(model, path, quantize=None, representative_data=None, sample_inputs=None, tolerance=None):
+def export_tflite(
+    model, path, quantize=None, representative_data=None, sample_inputs=None, tolerance=None, variant=None
+):
     """Convert `model` to a TFLite file at `path`, reload it and compare with Keras.
 
     Args:
@@ -100,12 +116,15 @@ def export_tflite(model, path, quantize=None, representative_data=None, sample_i
         quantize: `None` (float32), `"dynamic"` (int8 weights, float
             activations), `"float16"` (float16 weights) or `"int8"` (full
             integer: uint8 input and output, int8 weights and activations,
-            calibrated on `representative_data`).
+            calibrated on `representative_data`; numeric inputs only).
         representative_data: dict name -> array of real inputs, needed for
             `"int8"` (a few hundred examples).
         sample_inputs: dict of NumPy inputs for the parity check.
         tolerance: max abs output difference allowed; defaults to
             `TOLERANCES[quantize]`.
+        variant: which input variant to export (`zoo.export.tflite_variants(model)`;
+            e.g. `"text"` or `"token_ids"` for a `TextClassifier`). Defaults
+            to the first, the most end-to-end one.
 
     Returns:
         `(path, ParityReport)`.
@@ -119,16 +138,29 @@ def export_tflite(model, path, quantize=None, representative_data=None, sample_i
     path = pathlib.Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"the TFLite path must end with .tflite. Received: path={str(path)!r}")
-    endpoint = tflite_endpoint(model)
+    endpoints = tflite_endpoints(model)
+    variant = next(iter(endpoints)) if variant is None else variant
+    if variant not in endpoints:
+        raise ValueError(f"unknown TFLite variant {variant!r} for {type(model).__name__}; expected one of {list(endpoints)}")
+    endpoint = endpoints[variant]
+    if quantize == "int8" and any(spec.dtype == tf.string for spec in endpoint.input_signature.values()):
+        raise ValueError(f"quantize='int8' needs numeric inputs; variant {variant!r} takes strings")
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
         export_archive(model, endpoint).write_out(saved_model_dir, verbose=False)
         with warnings.catch_warnings(), native_stderr_captured():
             # int8 calibration runs the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-            content = _converter(saved_model_dir, quantize, representative_data).convert()
+            converter = _converter(saved_model_dir, quantize, representative_data, endpoint.custom_ops)
+            content = converter.convert()
     tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
-    report = check_tflite(content, endpoint, sample_inputs, tolerance, what=f"TFLite ({quantize or 'float32'}) {path}")
+    what = f"TFLite ({variant}, {quantize or 'float32'}) {path}"
+    report = check_tflite(content, endpoint, sample_inputs, tolerance, what=what)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as temporary:
         temporary.write_bytes(content)
     return path, report
+
+
+def tflite_variants(model):
+    """The input variants `export_tflite` can write for `model`, default first."""
+    return list(tflite_endpoints(model))

@@ -2,5 +2,6 @@
 
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
+from zoo.models.text_classifier import TextClassifier
 
-__all__ = ["ImageClassifier", "PRESETS", "get_preset", "preset_names"]
+__all__ = ["ImageClassifier", "PRESETS", "TextClassifier", "get_preset", "preset_names"]

@@ -33,6 +33,20 @@ PRESETS = {
             hidden_dim=192, num_layers=6, num_heads=3, intermediate_dim=384, dropout=0.1,
         ),
     },
+    "text_classifier": {
+        # For tests: one narrow block.
+        "tiny": dict(
+            sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
+        ),
+        # Sentence-level classification (rt-polarity, SST): 2 blocks of width 128.
+        "small": dict(
+            sequence_length=64, hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256, dropout=0.1,
+        ),
+        # Longer documents (IMDb): 4 blocks of width 256.
+        "base": dict(
+            sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
+        ),
+    },
 }
 
 

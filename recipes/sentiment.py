@@ -1,0 +1,180 @@
+"""Train a Transformer sentiment (text) classifier, evaluate it, export string-in models.
+
+    python -m recipes.sentiment --data rt-polarity:../shared/data/rt-polarity
+    python -m recipes.sentiment --data tsv:reviews.tsv          # TEXT<TAB>LABEL per line
+    python -m recipes.sentiment --data tfds:imdb_reviews --preset base   # online
+    python -m recipes.sentiment --smoke --data tsv:reviews.tsv --out /tmp/sentiment-smoke
+
+Learns a WordPiece vocabulary on the training split, trains the classifier,
+reports accuracy, precision/recall/F1 and a confusion matrix on a held-out
+split (seeded), and writes into --out: config.json, vocabulary.txt,
+history.csv, history.png, metrics.json, confusion_matrix.png, model.keras,
+saved_model/1/ (raw strings in, labels + probabilities out),
+model.tflite / model_dynamic.tflite (raw strings in; tensorflow-text custom
+ops) and model_token_ids.tflite / model_token_ids_dynamic.tflite (token ids
+in, for apps that tokenize with vocabulary.txt), each checked against Keras.
+"""
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+from zoo.data import load_text_dataset
+from zoo.data.pipelines import text_batches
+from zoo.export import export_run
+from zoo.models import TextClassifier, preset_names
+from zoo.tokenizers import load_vocabulary, save_vocabulary, train_wordpiece
+from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
+from zoo.training.cli import run_main
+from zoo.training.runs import (
+    add_tflite_accuracy,
+    evaluate_classifier,
+    print_summary,
+    save_keras_model,
+    smoke_subsets,
+    start_run,
+    write_metrics,
+)
+
+
+@dataclasses.dataclass
+class Config:
+    preset: str = dataclasses.field(default="small", metadata={"help": "TextClassifier preset (tiny, small, base)"})
+    data: str = dataclasses.field(
+        default="tfds:imdb_reviews",
+        metadata={"help": "tsv:PATH, csv:PATH, jsonl:PATH, rt-polarity:DIR, tfds:NAME"},
+    )
+    text_column: str | None = dataclasses.field(default=None, metadata={"help": "text column (name or index)"})
+    label_column: str | None = dataclasses.field(default=None, metadata={"help": "label column (name or index)"})
+    max_bad_fraction: float = dataclasses.field(default=0.01, metadata={"help": "fail if more rows are unreadable"})
+    vocabulary_size: int = dataclasses.field(default=8000, metadata={"help": "largest WordPiece vocabulary to learn"})
+    sequence_length: int | None = dataclasses.field(default=None, metadata={"help": "tokens per example (default: preset's)"})
+    pooling: str = dataclasses.field(default="mean", metadata={"help": "mean or class_token"})
+    epochs: int = 6
+    batch_size: int = 32
+    learning_rate: float = dataclasses.field(default=5e-4, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = 0.01
+    warmup_epochs: int = 1
+    test_fraction: float = dataclasses.field(default=0.1, metadata={"help": "held-out fraction when the source has no test split"})
+    seed: int = 0
+    quantize: tuple[str, ...] = dataclasses.field(default=("float32", "dynamic"), metadata={"help": "TFLite variants to export"})
+    out: str = dataclasses.field(default="saved_models/sentiment", metadata={"help": "run folder"})
+    smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few examples: a quick end-to-end check"})
+    resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+
+    def __post_init__(self):
+        if self.preset not in preset_names("text_classifier"):
+            raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('text_classifier')}")
+        if self.pooling not in ("mean", "class_token"):
+            raise ValueError(f"--pooling must be mean or class_token. Received: {self.pooling!r}")
+        unknown = set(self.quantize) - {"float32", "dynamic", "float16"}
+        if unknown:
+            raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic, float16")
+
+
+SMOKE = dict(preset="tiny", epochs=2, vocabulary_size=400)
+SMOKE_EXAMPLES = (96, 32)  # train, test
+
+
+def load_data(cfg):
+    train, test = load_text_dataset(
+        cfg.data, text_column=cfg.text_column, label_column=cfg.label_column,
+        test_fraction=cfg.test_fraction, seed=cfg.seed, max_bad_fraction=cfg.max_bad_fraction,
+    )
+    if cfg.smoke:
+        train, test = smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
+    print(f"data {cfg.data}: {len(train)} train / {len(test)} test texts, classes {train.class_names}", flush=True)
+    return train, test
+
+
+def vocabulary_for(cfg, train, out):
+    """Learn the vocabulary on the training split, or reuse the run's own when resuming."""
+    path = out / "vocabulary.txt"
+    if cfg.resume and path.is_file():
+        return load_vocabulary(path)
+    started = time.perf_counter()
+    vocabulary = train_wordpiece(train.texts, cfg.vocabulary_size)
+    save_vocabulary(vocabulary, path)
+    print(f"vocabulary: {len(vocabulary)} WordPiece tokens learned in {time.perf_counter() - started:.1f}s", flush=True)
+    return vocabulary
+
+
+def build_model(cfg, train, vocabulary):
+    overrides = {} if cfg.sequence_length is None else {"sequence_length": cfg.sequence_length}
+    model = TextClassifier.from_preset(
+        cfg.preset, vocabulary=vocabulary, num_classes=train.num_classes,
+        class_names=train.class_names, pooling=cfg.pooling, **overrides,
+    )
+    steps_per_epoch = -(-len(train) // cfg.batch_size)
+    schedule = WarmupCosineDecay(
+        peak_learning_rate=cfg.learning_rate,
+        warmup_steps=cfg.warmup_epochs * steps_per_epoch,
+        total_steps=cfg.epochs * steps_per_epoch,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    print(f"model TextClassifier preset {cfg.preset!r}: {model.count_params():,} parameters, "
+          f"{model.sequence_length} tokens per text", flush=True)
+    return model
+
+
+def main(argv=None):
+    cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.sentiment")
+    cfg, out = start_run(cfg, SMOKE)
+    started = time.perf_counter()
+
+    train, test = load_data(cfg)
+    vocabulary = vocabulary_for(cfg, train, out)
+    model = build_model(cfg, train, vocabulary)
+    preprocessor = model.preprocessor
+    train_batches = text_batches(train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed)
+    test_batches = text_batches(test, preprocessor, 256)
+    history = fit(model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches, resume=cfg.resume)
+    train_seconds = time.perf_counter() - started
+    plot_history(history, out / "history.png")
+
+    # === Evaluate on the held-out split ===
+    result = model.classify(test.texts)
+    report = evaluate_classifier(result["class_ids"], test, out)
+
+    # === Save and export, each parity-checked ===
+    save_keras_model(model, out)
+    test_inputs = {"text": np.array(test.texts, dtype=object)}
+    test_inputs.update({name: value.numpy() for name, value in preprocessor(test.texts).items()})
+    exports = export_run(
+        model, out,
+        sample_inputs={name: value[:8] for name, value in test_inputs.items()},
+        quantizations=[None if q == "float32" else q for q in cfg.quantize],
+    )
+    add_tflite_accuracy(model, exports, test_inputs, test.labels)
+
+    metrics = {
+        "data": cfg.data,
+        "preset": cfg.preset,
+        "parameters": model.count_params(),
+        "vocabulary_size": len(vocabulary),
+        "sequence_length": model.sequence_length,
+        "train_examples": len(train),
+        "test_examples": len(test),
+        "epochs": len(history.get("loss", [])),
+        **{key: report[key] for key in ("accuracy", "precision", "recall", "f1", "confusion_matrix")},
+        "exports": exports,
+        "seconds": round(time.perf_counter() - started, 1),
+        "train_seconds": round(train_seconds, 1),
+    }
+    write_metrics(out, metrics)
+    examples = [
+        f"{test.class_names[truth]:>9} -> {label:<9} {text[:70]}"
+        for text, truth, label in zip(test.texts[:6], test.labels[:6], result["labels"][:6])
+    ]
+    print_summary(metrics, examples, serve_name="sentiment")
+    return metrics
+
+
+if __name__ == "__main__":
+    run_main(main)

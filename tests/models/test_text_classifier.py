@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+
+from helpers import to_numpy
+from zoo.models import TextClassifier
+from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
+
+VOCABULARY = list(SPECIAL_TOKENS) + "a the film is witty gorgeous dull plot mess , ! .".split()
+TEXTS = ["a gorgeous, witty film", "the plot is a mess", "dull film !"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, class_names=["negative", "positive"])
+
+
+def test_from_preset_builds_preprocessor_and_classifies_strings(model):
+    assert model.preprocessor.sequence_length == 32 == model.sequence_length
+    assert model.vocabulary_size == len(VOCABULARY)
+    result = model.classify(TEXTS)
+    assert result["probabilities"].shape == (3, 2)
+    assert set(result["labels"]) <= {"negative", "positive"}
+    np.testing.assert_allclose(model.predict(TEXTS, verbose=0), model.predict(model.preprocess(TEXTS), verbose=0))
+
+
+def test_strings_and_token_ids_give_the_same_logits(model):
+    inputs = model.preprocessor(TEXTS)
+    np.testing.assert_allclose(to_numpy(model(inputs)), model.predict(TEXTS, verbose=0), atol=1e-6)
+
+
+def test_padding_does_not_change_the_prediction(model):
+    # Garbage token ids in padded positions change nothing: attention and pooling ignore them.
+    short_inputs = model.preprocessor(["witty film"])
+    ids = short_inputs["token_ids"].numpy()
+    mask = short_inputs["padding_mask"].numpy()
+    changed = ids.copy()
+    changed[mask == 0] = VOCABULARY.index("dull")  # garbage in the padded positions
+    a = to_numpy(model({"token_ids": ids, "padding_mask": mask}))
+    b = to_numpy(model({"token_ids": changed, "padding_mask": mask}))
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_keras_round_trip_keeps_preprocessor(model, tmp_path):
+    path = tmp_path / "text.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, TextClassifier) and isinstance(loaded.preprocessor, TextPreprocessor)
+    assert loaded.preprocessor.vocabulary == VOCABULARY
+    np.testing.assert_allclose(loaded.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0), atol=1e-6)
+
+
+def test_class_token_pooling_variant():
+    model = TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, pooling="class_token", normalize_first=True)
+    assert model.predict(TEXTS, verbose=0).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "texts,message",
+    [
+        (["fine", "   "], "text 1 is empty"),
+        (["fine", 3], "text 1 is a int, not a string"),
+    ],
+)
+def test_bad_texts_get_clear_errors(model, texts, message):
+    with pytest.raises(ValueError, match=message):
+        model.classify(texts)
+
+
+def test_model_without_preprocessor_needs_token_ids():
+    model = TextClassifier.from_preset("tiny", vocabulary_size=50)
+    assert model.preprocessor is None
+    with pytest.raises(ValueError, match="has no preprocessor"):
+        model.classify(["some text"])
+    ids = np.zeros((2, 32), "int32")
+    assert model.predict({"token_ids": ids, "padding_mask": np.ones_like(ids)}, verbose=0).shape == (2, 2)
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="needs vocabulary=, preprocessor= or vocabulary_size="):
+        TextClassifier.from_preset("tiny")
+    with pytest.raises(ValueError, match="the preprocessor does not match the model"):
+        TextClassifier.from_preset("tiny", preprocessor=TextPreprocessor(VOCABULARY, 16), sequence_length=32)
+    with pytest.raises(ValueError, match=r"unknown TextClassifier arguments \['layers'\]"):
+        TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, layers=3)
+
+
+def test_trains_on_a_separable_toy_task():
+    model = TextClassifier.from_preset("tiny", vocabulary=VOCABULARY)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    texts = ["witty gorgeous film", "gorgeous witty", "dull mess", "a dull plot mess"] * 8
+    labels = np.array([1, 1, 0, 0] * 8)
+    inputs = {k: v.numpy() for k, v in model.preprocessor(texts).items()}
+    model.fit(inputs, labels, epochs=30, verbose=0)
+    assert model.evaluate(inputs, labels, verbose=0)[1] == 1.0

@@ -1,0 +1,83 @@
+"""The sentiment recipe end to end on a small TSV file and on rt-polarity."""
+
+import json
+
+import keras
+import pytest
+import tensorflow as tf
+
+from recipes import sentiment
+from zoo.training.cli import run_main
+
+ARTIFACTS = [
+    "config.json",
+    "vocabulary.txt",
+    "metrics.json",
+    "history.csv",
+    "history.png",
+    "confusion_matrix.png",
+    "model.keras",
+    "saved_model/1/saved_model.pb",
+    "model.tflite",
+    "model_dynamic.tflite",
+    "model_token_ids.tflite",
+    "model_token_ids_dynamic.tflite",
+]
+POSITIVE = ["a gorgeous , witty film", "warm and funny", "a moving , beautiful story", "great acting and a sharp script"]
+NEGATIVE = ["a dull , lifeless mess", "boring and far too long", "the plot makes no sense", "flat jokes and bad acting"]
+
+
+@pytest.fixture
+def reviews_tsv(tmp_path):
+    lines = [f"{text} {i}\tpos" for i in range(30) for text in POSITIVE]
+    lines += [f"{text} {i}\tneg" for i in range(30) for text in NEGATIVE]
+    path = tmp_path / "reviews.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_smoke_run_writes_every_artifact(reviews_tsv, tmp_path, capsys):
+    out = tmp_path / "run"
+    metrics = sentiment.main(["--smoke", "--data", f"tsv:{reviews_tsv}", "--out", str(out)])
+    for name in ARTIFACTS:
+        assert (out / name).is_file(), f"missing {name}"
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert set(stored["exports"]["tflite"]) == {"text/float32", "text/dynamic", "token_ids/float32", "token_ids/dynamic"}
+    assert stored["exports"]["tflite"]["text/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+
+    # The exported SavedModel answers a TF Serving-style request of raw strings.
+    serve = tf.saved_model.load(str(out / "saved_model" / "1")).signatures["serving_default"]
+    labels = serve(text=tf.constant(["a gorgeous , witty film", ""]))["label"].numpy()
+    assert set(label.decode() for label in labels) <= {"neg", "pos"}
+
+    model = keras.saving.load_model(out / "model.keras")
+    assert model.preprocessor.vocabulary == (out / "vocabulary.txt").read_text().split("\n")[:-1]
+    printed = capsys.readouterr().out
+    assert "held-out accuracy" in printed and "\r" not in printed
+
+
+def test_rt_polarity_smoke(shared_data, tmp_path):
+    metrics = sentiment.main(["--smoke", "--data", f"rt-polarity:{shared_data / 'rt-polarity'}", "--out", str(tmp_path)])
+    assert metrics["train_examples"] == sentiment.SMOKE_EXAMPLES[0]
+    assert metrics["confusion_matrix"] and len(metrics["confusion_matrix"]) == 2
+
+
+def test_bad_file_is_a_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("only text, no label\n" * 10, encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(sentiment.main, ["--smoke", "--data", f"tsv:{bad}", "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "bad.tsv" in err and "Traceback" not in err
+
+
+def test_offline_tfds_default_fails_fast(tmp_path, capsys, monkeypatch):
+    from zoo.data import sources
+
+    if sources.network_reachable(timeout=3):
+        pytest.skip("network reachable: tfds would download")
+    with pytest.raises(SystemExit):
+        run_main(sentiment.main, ["--smoke", "--out", str(tmp_path)])
+    assert "tfds:imdb_reviews" in capsys.readouterr().err

@@ -1,0 +1,26 @@
+"""Tokenizers: train WordPiece vocabularies and preprocess raw text inside the graph.
+
+    vocabulary = train_wordpiece(train_texts, vocabulary_size=8000)
+    preprocessor = TextPreprocessor(vocabulary, sequence_length=64)
+    preprocessor(["a gorgeous, witty film"])  # {"token_ids", "padding_mask"}
+
+TensorFlow-only (tensorflow-text), like `zoo.data` and `zoo.export`.
+"""
+
+from zoo.tokenizers.preprocessor import TextPreprocessor
+from zoo.tokenizers.vocabulary import (
+    SPECIAL_TOKENS,
+    load_vocabulary,
+    normalize_texts,
+    save_vocabulary,
+    train_wordpiece,
+)
+
+__all__ = [
+    "SPECIAL_TOKENS",
+    "TextPreprocessor",
+    "load_vocabulary",
+    "normalize_texts",
+    "save_vocabulary",
+    "train_wordpiece",
+]

@@ -1,0 +1,120 @@
+"""In-graph text preprocessing: normalize, WordPiece-tokenize, add [CLS]/[SEP], pad."""
+
+import keras
+import tensorflow as tf
+
+from zoo.tokenizers.vocabulary import CLS, PAD, SEP, UNK, load_vocabulary
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TextPreprocessor(keras.layers.Layer):
+    """Raw strings -> `{"token_ids", "padding_mask"}`, all in TensorFlow ops.
+
+    `[CLS] piece piece ... [SEP] [PAD] ...`, truncated to `sequence_length`
+    (the tokens beyond `sequence_length - 2` are dropped, `[SEP]` is kept).
+    Normalization and tokenization use tensorflow-text's `FastBertNormalizer`
+    and `FastWordpieceTokenizer` (BERT-style: lowercase, strip accents,
+    split on whitespace and punctuation; a word with no matching pieces
+    becomes `[UNK]`). These ops have TFLite kernels, so the layer can sit
+    inside a string-in SavedModel *and* a string-in TFLite model. Invalid
+    UTF-8 and empty strings are tokenized without error (`[CLS] [SEP]` for
+    an empty string).
+
+    Args:
+        vocabulary: list of tokens, or the path of a one-token-per-line file.
+            Must contain `[PAD]`, `[UNK]`, `[CLS]` and `[SEP]`.
+        sequence_length: int >= 3, the length of every output row.
+        lowercase: bool, lowercase and strip accents.
+
+    Call arguments:
+        texts: a string, a list of strings, or a `tf.string` tensor `(B,)`.
+
+    Returns:
+        dict with `token_ids` and `padding_mask` (1 for real tokens), both
+        int32 `(B, sequence_length)`.
+
+    Example:
+    >>> preprocessor = TextPreprocessor(vocabulary, sequence_length=64)
+    >>> preprocessor(["a gorgeous, witty film"])["token_ids"]
+    """
+
+    def __init__(self, vocabulary, sequence_length, lowercase=True, **kwargs):
+        kwargs.setdefault("dtype", "int32")
+        super().__init__(**kwargs)
+        self._convert_input_args = False  # keep tf.string tensors as they are
+        self._allow_non_tensor_positional_args = True  # accept Python strings
+        if isinstance(vocabulary, (str, bytes)) or hasattr(vocabulary, "__fspath__"):
+            vocabulary = load_vocabulary(vocabulary)
+        self.vocabulary = [str(token) for token in vocabulary]
+        missing = [token for token in (PAD, UNK, CLS, SEP) if token not in self.vocabulary]
+        if missing:
+            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
+        if not isinstance(sequence_length, int) or sequence_length < 3:
+            raise ValueError(f"sequence_length must be an integer >= 3. Received: sequence_length={sequence_length!r}")
+        self.sequence_length = sequence_length
+        self.lowercase = lowercase
+        self.pad_id = self.vocabulary.index(PAD)
+        self.cls_id = self.vocabulary.index(CLS)
+        self.sep_id = self.vocabulary.index(SEP)
+        self._build_tokenizer()
+        self.built = True
+
+    def _build_tokenizer(self):
+        import tensorflow_text as tf_text
+
+        self._normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=self.lowercase)
+        self._tokenizer = tf_text.FastWordpieceTokenizer(
+            vocab=self.vocabulary,
+            token_out_type=tf.int32,
+            unknown_token=UNK,
+            no_pretokenization=False,
+            support_detokenization=True,
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def tokenize(self, texts):
+        """Word pieces of each text as a ragged `(B, None)` int32 tensor, no special tokens."""
+        texts = tf.convert_to_tensor(texts, dtype=tf.string)
+        if texts.shape.rank == 0:
+            texts = texts[tf.newaxis]
+        return self._tokenizer.tokenize(self._normalizer.normalize(texts))
+
+    def detokenize(self, token_ids):
+        """Token ids `(B, T)` back to normalized text (special tokens dropped)."""
+        token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
+        special = tf.constant([self.pad_id, self.cls_id, self.sep_id])
+        keep = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], special), axis=-1)
+        return self._tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+
+    def call(self, texts):
+        pieces = self.tokenize(texts)
+        # Dense ops only below (RaggedTensorToTensor truncates): TFLite-friendly.
+        body = pieces.to_tensor(default_value=self.pad_id, shape=[None, self.sequence_length - 2])
+        batch_size = tf.shape(body)[0]
+        lengths = tf.reduce_sum(tf.cast(tf.not_equal(body, self.pad_id), tf.int32), axis=1)  # (B,)
+        token_ids = tf.concat(
+            [
+                tf.fill([batch_size, 1], self.cls_id),
+                body,
+                tf.fill([batch_size, 1], self.pad_id),
+            ],
+            axis=1,
+        )  # (B, L)
+        positions = tf.range(self.sequence_length)[tf.newaxis, :]
+        token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, self.sep_id, token_ids)
+        padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
+        return {"token_ids": token_ids, "padding_mask": padding_mask}
+
+    def compute_output_spec(self, texts):
+        spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")
+        return {"token_ids": spec, "padding_mask": spec}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"vocabulary": self.vocabulary, "sequence_length": self.sequence_length, "lowercase": self.lowercase}
+        )
+        return config
