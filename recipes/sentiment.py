@@ -26,7 +26,7 @@ from zoo.data.pipelines import text_batches
 from zoo.export import export_run
 from zoo.models import TextClassifier, preset_names
 from zoo.tokenizers import load_vocabulary, save_vocabulary, train_wordpiece
-from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
+from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
 from zoo.training.runs import (
     add_tflite_accuracy,
@@ -52,9 +52,10 @@ class Config:
     vocabulary_size: int = dataclasses.field(default=8000, metadata={"help": "largest WordPiece vocabulary to learn"})
     sequence_length: int | None = dataclasses.field(default=None, metadata={"help": "tokens per example (default: preset's)"})
     pooling: str = dataclasses.field(default="mean", metadata={"help": "mean or class_token"})
-    epochs: int = 6
+    token_dropout: float = dataclasses.field(default=0.2, metadata={"help": "fraction of training word pieces replaced by [UNK]"})
+    epochs: int = 8
     batch_size: int = 32
-    learning_rate: float = dataclasses.field(default=5e-4, metadata={"help": "peak learning rate (AdamW)"})
+    learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = 0.01
     warmup_epochs: int = 1
     test_fraction: float = dataclasses.field(default=0.1, metadata={"help": "held-out fraction when the source has no test split"})
@@ -132,9 +133,15 @@ def main(argv=None):
     vocabulary = vocabulary_for(cfg, train, out)
     model = build_model(cfg, train, vocabulary)
     preprocessor = model.preprocessor
-    train_batches = text_batches(train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed)
+    train_batches = text_batches(
+        train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed, token_dropout=cfg.token_dropout
+    )
     test_batches = text_batches(test, preprocessor, 256)
-    history = fit(model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches, resume=cfg.resume)
+    timer = TrainingTimer()
+    history = fit(
+        model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches,
+        resume=cfg.resume, callbacks=[timer],
+    )
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
 
@@ -166,6 +173,10 @@ def main(argv=None):
         "exports": exports,
         "seconds": round(time.perf_counter() - started, 1),
         "train_seconds": round(train_seconds, 1),
+        # Padded tokens through the model per second of training epochs (this process only).
+        "train_tokens_per_second": round(timer.epochs * len(train) * model.sequence_length / timer.seconds)
+        if timer.seconds
+        else None,
     }
     write_metrics(out, metrics)
     examples = [

@@ -1,6 +1,9 @@
 """zoo: a Keras 3 / TensorFlow model zoo of Transformers.
 
     from zoo import layers, models
+
+Importing `zoo` registers every zoo class with Keras, so
+`keras.saving.load_model("model.keras")` works after `import zoo`.
 """
 
 import os
@@ -20,4 +23,5 @@ if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
 
         tensorflow.config.list_physical_devices()  # device start-up logs "failed call to cuInit" without a GPU
 
-from zoo import layers  # noqa: E402,F401
+from zoo import layers, models  # noqa: E402,F401
+from zoo.training import schedules  # noqa: E402,F401  (learning-rate schedules in saved optimizers)

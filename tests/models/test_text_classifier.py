@@ -93,3 +93,16 @@ def test_trains_on_a_separable_toy_task():
     inputs = {k: v.numpy() for k, v in model.preprocessor(texts).items()}
     model.fit(inputs, labels, epochs=30, verbose=0)
     assert model.evaluate(inputs, labels, verbose=0)[1] == 1.0
+
+
+def test_a_fresh_process_loads_the_model_after_import_zoo(model, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "text.keras"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.save(path)
+    code = f"import zoo, keras; m = keras.saving.load_model({str(path)!r}); print(m.classify(['witty film'])['labels'][0])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] in ("negative", "positive")

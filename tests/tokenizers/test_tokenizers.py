@@ -100,3 +100,12 @@ def test_bad_arguments():
         TextPreprocessor([t for t in VOCABULARY if t != "[CLS]"], sequence_length=8)
     with pytest.raises(ValueError, match="sequence_length must be an integer >= 3"):
         TextPreprocessor(VOCABULARY, sequence_length=2)
+
+
+def test_learner_sees_the_words_the_tokenizer_sees():
+    # Every whole word of the corpus that the learner keeps must tokenize as itself.
+    corpus = ["it's $5 (really) 東京 cheap!"] * 30
+    vocabulary = train_wordpiece(corpus, 100)
+    preprocessor = TextPreprocessor(vocabulary, sequence_length=16)
+    pieces = [vocabulary[i] for i in preprocessor.tokenize(corpus[:1]).numpy()[0]]
+    assert pieces == ["it", "'", "s", "$", "5", "(", "really", ")", "東", "京", "cheap", "!"]

@@ -317,3 +317,18 @@ def test_sigkill_at_any_instant_leaves_a_resumable_checkpoint(killed_runs, mode,
     assert [row["epoch"] for row in _read_csv(run_dir / "history.csv")] == ["1", "2", "3", "4"]
     # Leftovers of the killed save (temp or orphan weight files) are cleaned up.
     assert sorted(os.listdir(run_dir / "checkpoints")) == ["final.weights.h5", "latest.json"]
+
+
+def test_training_timer_counts_epochs_and_excludes_validation(tmp_path):
+    import numpy as np
+    import keras
+
+    from zoo.training import TrainingTimer
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    timer = TrainingTimer()
+    x, y = np.zeros((8, 3)), np.zeros((8, 1))
+    model.fit(x, y, epochs=3, validation_data=(x, y), callbacks=[timer], verbose=0)
+    assert timer.epochs == 3
+    assert 0 < timer.seconds < 60

@@ -34,15 +34,40 @@ def image_batches(dataset, batch_size, *, shuffle=False, seed=0, augment=None, n
     return data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def text_batches(dataset, preprocessor, batch_size, *, shuffle=False, seed=0):
+def text_batches(dataset, preprocessor, batch_size, *, shuffle=False, seed=0, token_dropout=0.0):
     """Batches of `({"token_ids", "padding_mask"}, labels)` from a `TextDataset`.
 
     Texts are tokenized once, up front (small int arrays), not every epoch.
+
+    Args:
+        dataset: a `zoo.data.TextDataset`.
+        preprocessor: a `zoo.tokenizers.TextPreprocessor`.
+        batch_size: int.
+        shuffle: bool, reshuffle every epoch (seeded).
+        seed: int, seed of the shuffle and of token dropout.
+        token_dropout: float in [0, 1): replace this fraction of the word
+            pieces (not `[CLS]`, `[SEP]` or padding) with `[UNK]`, afresh each
+            epoch; a regularizer for training data only.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    if not 0.0 <= token_dropout < 1.0:
+        raise ValueError(f"token_dropout must be in [0, 1). Received: token_dropout={token_dropout}")
     inputs = {name: value.numpy() for name, value in preprocessor(dataset.texts).items()}
     data = tf.data.Dataset.from_tensor_slices((inputs, dataset.labels))
     if shuffle:
         data = data.shuffle(len(dataset), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    data = data.batch(batch_size)
+    if token_dropout:
+        special = tf.constant([preprocessor.pad_id, preprocessor.cls_id, preprocessor.sep_id])
+        unk_id = preprocessor.vocabulary.index("[UNK]")
+        generator = tf.random.Generator.from_seed(seed)
+
+        def drop(features, labels):
+            token_ids = features["token_ids"]
+            is_piece = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], special), axis=-1)
+            dropped = tf.logical_and(is_piece, generator.uniform(tf.shape(token_ids)) < token_dropout)
+            return {**features, "token_ids": tf.where(dropped, unk_id, token_ids)}, labels
+
+        data = data.map(drop)
+    return data.prefetch(tf.data.AUTOTUNE)

@@ -38,9 +38,11 @@ PRESETS = {
         "tiny": dict(
             sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
         ),
-        # Sentence-level classification (rt-polarity, SST): 2 blocks of width 128.
+        # Sentence-level classification with ~10k training sentences (rt-polarity,
+        # SST): one block of width 64. Deeper or wider models trained from
+        # scratch overfit there (measured: 2x128 75.0%, 1x64 76.5% on rt-polarity).
         "small": dict(
-            sequence_length=64, hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256, dropout=0.1,
+            sequence_length=64, hidden_dim=64, num_layers=1, num_heads=4, intermediate_dim=128, dropout=0.3,
         ),
         # Longer documents (IMDb): 4 blocks of width 256.
         "base": dict(

@@ -188,6 +188,8 @@ class TextClassifier(keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
+
         config = dict(config)
         if config.get("preprocessor") is not None:
             config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])

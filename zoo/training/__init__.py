@@ -7,7 +7,7 @@
     plot_history(history, out / "history.png")
 """
 
-from zoo.training.callbacks import EpochLogger
+from zoo.training.callbacks import EpochLogger, TrainingTimer
 from zoo.training.config import config_to_dict, load_config, parse_config, replace_defaults, save_config
 from zoo.training.loop import InterruptedRunError, fit
 from zoo.training.plots import plot_confusion_matrix, plot_history
@@ -17,6 +17,7 @@ from zoo.training.seed import set_seed
 __all__ = [
     "EpochLogger",
     "InterruptedRunError",
+    "TrainingTimer",
     "WarmupCosineDecay",
     "config_to_dict",
     "fit",

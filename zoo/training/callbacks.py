@@ -86,3 +86,33 @@ class EpochLogger(keras.callbacks.Callback):
         parts.append(f"{elapsed:.1f}s")
         stream = self.stream if self.stream is not None else sys.stdout
         print("  ".join(parts), file=stream, flush=True)
+
+
+class TrainingTimer(keras.callbacks.Callback):
+    """Seconds spent in training epochs (validation excluded) and epochs run, for throughput.
+
+    Example:
+    >>> timer = TrainingTimer()
+    >>> model.fit(..., callbacks=[timer])
+    >>> examples_per_second = timer.epochs * num_examples / timer.seconds
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self.epochs = 0
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_test_begin(self, logs=None):  # validation at the end of an epoch
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+        self.epochs += 1
