@@ -5,9 +5,11 @@
     python -m recipes.sentiment --data tfds:imdb_reviews --preset base   # online
     python -m recipes.sentiment --smoke --data tsv:reviews.tsv --out /tmp/sentiment-smoke
 
-Learns a WordPiece vocabulary on the training split, trains the classifier,
+Learns a WordPiece vocabulary (or a SentencePiece model with --tokenizer
+sentencepiece) on the training split, trains the classifier,
 reports accuracy, precision/recall/F1 and a confusion matrix on a held-out
-split (seeded), and writes into --out: config.json, vocabulary.txt,
+split (seeded), and writes into --out: config.json, vocabulary.txt
+(+ tokenizer.model for SentencePiece),
 history.csv, history.png, metrics.json, confusion_matrix.png, model.keras,
 saved_model/1/ (raw strings in, labels + probabilities out),
 model.tflite / model_dynamic.tflite (raw strings in; tensorflow-text custom
@@ -24,8 +26,14 @@ import numpy as np
 from zoo.data import load_text_dataset
 from zoo.data.pipelines import text_batches
 from zoo.export import export_run
-from zoo.models import TextClassifier, preset_names
-from zoo.tokenizers import load_vocabulary, save_vocabulary, train_wordpiece
+from zoo.models import TextClassifier, get_preset, preset_names
+from zoo.tokenizers import (
+    TextPreprocessor,
+    save_sentencepiece,
+    save_vocabulary,
+    train_sentencepiece,
+    train_wordpiece,
+)
 from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
 from zoo.training.runs import (
@@ -49,7 +57,8 @@ class Config:
     text_column: str | None = dataclasses.field(default=None, metadata={"help": "text column (name or index)"})
     label_column: str | None = dataclasses.field(default=None, metadata={"help": "label column (name or index)"})
     max_bad_fraction: float = dataclasses.field(default=0.01, metadata={"help": "fail if more rows are unreadable"})
-    vocabulary_size: int = dataclasses.field(default=8000, metadata={"help": "largest WordPiece vocabulary to learn"})
+    tokenizer: str = dataclasses.field(default="wordpiece", metadata={"help": "wordpiece or sentencepiece"})
+    vocabulary_size: int = dataclasses.field(default=8000, metadata={"help": "largest vocabulary to learn"})
     sequence_length: int | None = dataclasses.field(default=None, metadata={"help": "tokens per example (default: preset's)"})
     pooling: str = dataclasses.field(default="mean", metadata={"help": "mean or class_token"})
     token_dropout: float = dataclasses.field(default=0.2, metadata={"help": "fraction of training word pieces replaced by [UNK]"})
@@ -68,6 +77,8 @@ class Config:
     def __post_init__(self):
         if self.preset not in preset_names("text_classifier"):
             raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('text_classifier')}")
+        if self.tokenizer not in ("wordpiece", "sentencepiece"):
+            raise ValueError(f"--tokenizer must be wordpiece or sentencepiece. Received: {self.tokenizer!r}")
         if self.pooling not in ("mean", "class_token"):
             raise ValueError(f"--pooling must be mean or class_token. Received: {self.pooling!r}")
         unknown = set(self.quantize) - {"float32", "dynamic", "float16"}
@@ -90,23 +101,29 @@ def load_data(cfg):
     return train, test
 
 
-def vocabulary_for(cfg, train, out):
-    """Learn the vocabulary on the training split, or reuse the run's own when resuming."""
-    path = out / "vocabulary.txt"
-    if cfg.resume and path.is_file():
-        return load_vocabulary(path)
+def preprocessor_for(cfg, train, out):
+    """Learn the tokenizer on the training split (or reuse the run's own when resuming)."""
+    sequence_length = cfg.sequence_length or get_preset("text_classifier", cfg.preset)["sequence_length"]
+    vocabulary_path, model_path = out / "vocabulary.txt", out / "tokenizer.model"
     started = time.perf_counter()
-    vocabulary = train_wordpiece(train.texts, cfg.vocabulary_size)
-    save_vocabulary(vocabulary, path)
-    print(f"vocabulary: {len(vocabulary)} WordPiece tokens learned in {time.perf_counter() - started:.1f}s", flush=True)
-    return vocabulary
+    if cfg.tokenizer == "sentencepiece":
+        if not (cfg.resume and model_path.is_file()):
+            save_sentencepiece(train_sentencepiece(train.texts, cfg.vocabulary_size), model_path)
+        preprocessor = TextPreprocessor(sentencepiece_model=str(model_path), sequence_length=sequence_length)
+        save_vocabulary(preprocessor.vocabulary, vocabulary_path)  # the pieces, for reference
+    else:
+        if not (cfg.resume and vocabulary_path.is_file()):
+            save_vocabulary(train_wordpiece(train.texts, cfg.vocabulary_size), vocabulary_path)
+        preprocessor = TextPreprocessor(str(vocabulary_path), sequence_length=sequence_length)
+    print(f"tokenizer: {preprocessor.vocabulary_size} {cfg.tokenizer} tokens "
+          f"({time.perf_counter() - started:.1f}s)", flush=True)
+    return preprocessor
 
 
-def build_model(cfg, train, vocabulary):
-    overrides = {} if cfg.sequence_length is None else {"sequence_length": cfg.sequence_length}
+def build_model(cfg, train, preprocessor):
     model = TextClassifier.from_preset(
-        cfg.preset, vocabulary=vocabulary, num_classes=train.num_classes,
-        class_names=train.class_names, pooling=cfg.pooling, **overrides,
+        cfg.preset, preprocessor=preprocessor, sequence_length=preprocessor.sequence_length,
+        num_classes=train.num_classes, class_names=train.class_names, pooling=cfg.pooling,
     )
     steps_per_epoch = -(-len(train) // cfg.batch_size)
     schedule = WarmupCosineDecay(
@@ -130,9 +147,8 @@ def main(argv=None):
     started = time.perf_counter()
 
     train, test = load_data(cfg)
-    vocabulary = vocabulary_for(cfg, train, out)
-    model = build_model(cfg, train, vocabulary)
-    preprocessor = model.preprocessor
+    preprocessor = preprocessor_for(cfg, train, out)
+    model = build_model(cfg, train, preprocessor)
     train_batches = text_batches(
         train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed, token_dropout=cfg.token_dropout
     )
@@ -164,7 +180,8 @@ def main(argv=None):
         "data": cfg.data,
         "preset": cfg.preset,
         "parameters": model.count_params(),
-        "vocabulary_size": len(vocabulary),
+        "tokenizer": cfg.tokenizer,
+        "vocabulary_size": preprocessor.vocabulary_size,
         "sequence_length": model.sequence_length,
         "train_examples": len(train),
         "test_examples": len(test),

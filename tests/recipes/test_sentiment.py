@@ -81,3 +81,13 @@ def test_offline_tfds_default_fails_fast(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         run_main(sentiment.main, ["--smoke", "--out", str(tmp_path)])
     assert "tfds:imdb_reviews" in capsys.readouterr().err
+
+
+def test_sentencepiece_tokenizer_option(reviews_tsv, tmp_path):
+    out = tmp_path / "sp"
+    metrics = sentiment.main(["--smoke", "--tokenizer", "sentencepiece", "--data", f"tsv:{reviews_tsv}", "--out", str(out)])
+    assert (out / "tokenizer.model").is_file() and (out / "model.tflite").is_file()
+    assert metrics["tokenizer"] == "sentencepiece"
+    model = keras.saving.load_model(out / "model.keras")
+    assert model.preprocessor.sentencepiece_model == (out / "tokenizer.model").read_bytes()
+    assert metrics["exports"]["tflite"]["text/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])

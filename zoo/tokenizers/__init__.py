@@ -2,12 +2,21 @@
 
     vocabulary = train_wordpiece(train_texts, vocabulary_size=8000)
     preprocessor = TextPreprocessor(vocabulary, sequence_length=64)
+    # or SentencePiece:
+    model = train_sentencepiece(train_texts, vocabulary_size=8000)
+    preprocessor = TextPreprocessor(sentencepiece_model=model, sequence_length=64)
     preprocessor(["a gorgeous, witty film"])  # {"token_ids", "padding_mask"}
 
 TensorFlow-only (tensorflow-text), like `zoo.data` and `zoo.export`.
 """
 
 from zoo.tokenizers.preprocessor import TextPreprocessor
+from zoo.tokenizers.sentencepiece import (
+    load_sentencepiece,
+    save_sentencepiece,
+    sentencepiece_pieces,
+    train_sentencepiece,
+)
 from zoo.tokenizers.vocabulary import (
     SPECIAL_TOKENS,
     load_vocabulary,
@@ -19,8 +28,12 @@ from zoo.tokenizers.vocabulary import (
 __all__ = [
     "SPECIAL_TOKENS",
     "TextPreprocessor",
+    "load_sentencepiece",
     "load_vocabulary",
     "normalize_texts",
+    "save_sentencepiece",
     "save_vocabulary",
+    "sentencepiece_pieces",
+    "train_sentencepiece",
     "train_wordpiece",
 ]

@@ -1,8 +1,12 @@
-"""In-graph text preprocessing: normalize, WordPiece-tokenize, add [CLS]/[SEP], pad."""
+"""In-graph text preprocessing: normalize, tokenize (WordPiece or SentencePiece), add [CLS]/[SEP], pad."""
+
+import base64
+import pathlib
 
 import keras
 import tensorflow as tf
 
+from zoo.tokenizers.sentencepiece import load_sentencepiece, sentencepiece_pieces
 from zoo.tokenizers.vocabulary import CLS, PAD, SEP, UNK, load_vocabulary
 
 
@@ -12,19 +16,24 @@ class TextPreprocessor(keras.layers.Layer):
 
     `[CLS] piece piece ... [SEP] [PAD] ...`, truncated to `sequence_length`
     (the tokens beyond `sequence_length - 2` are dropped, `[SEP]` is kept).
-    Normalization and tokenization use tensorflow-text's `FastBertNormalizer`
-    and `FastWordpieceTokenizer` (BERT-style: lowercase, strip accents,
-    split on whitespace and punctuation; a word with no matching pieces
-    becomes `[UNK]`). These ops have TFLite kernels, so the layer can sit
-    inside a string-in SavedModel *and* a string-in TFLite model. Invalid
-    UTF-8 and empty strings are tokenized without error (`[CLS] [SEP]` for
-    an empty string).
+    Text is BERT-normalized by tensorflow-text's `FastBertNormalizer`
+    (lowercase, strip accents, clean control characters), then split into
+    pieces by `FastWordpieceTokenizer` (whitespace/punctuation split, a word
+    with no matching pieces becomes `[UNK]`) or, given a
+    `sentencepiece_model`, by `FastSentencepieceTokenizer`. These ops have
+    TFLite kernels, so the layer can sit inside a string-in SavedModel *and*
+    a string-in TFLite model. Invalid UTF-8 and empty strings are tokenized
+    without error (`[CLS] [SEP]` for an empty string).
 
     Args:
-        vocabulary: list of tokens, or the path of a one-token-per-line file.
-            Must contain `[PAD]`, `[UNK]`, `[CLS]` and `[SEP]`.
+        vocabulary: WordPiece tokens (list, or the path of a
+            one-token-per-line file). Must contain `[PAD]`, `[UNK]`, `[CLS]`
+            and `[SEP]`.
         sequence_length: int >= 3, the length of every output row.
         lowercase: bool, lowercase and strip accents.
+        sentencepiece_model: instead of `vocabulary`, a serialized
+            SentencePiece model (bytes, or the path of a `.model` file) with
+            the same special pieces (see `train_sentencepiece`).
 
     Call arguments:
         texts: a string, a list of strings, or a `tf.string` tensor `(B,)`.
@@ -38,21 +47,28 @@ class TextPreprocessor(keras.layers.Layer):
     >>> preprocessor(["a gorgeous, witty film"])["token_ids"]
     """
 
-    def __init__(self, vocabulary, sequence_length, lowercase=True, **kwargs):
+    def __init__(self, vocabulary=None, sequence_length=None, lowercase=True, sentencepiece_model=None, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
         self._convert_input_args = False  # keep tf.string tensors as they are
         self._allow_non_tensor_positional_args = True  # accept Python strings
-        if isinstance(vocabulary, (str, bytes)) or hasattr(vocabulary, "__fspath__"):
-            vocabulary = load_vocabulary(vocabulary)
-        self.vocabulary = [str(token) for token in vocabulary]
-        missing = [token for token in (PAD, UNK, CLS, SEP) if token not in self.vocabulary]
-        if missing:
-            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
+        if (vocabulary is None) == (sentencepiece_model is None):
+            raise ValueError("TextPreprocessor needs exactly one of vocabulary= (WordPiece) or sentencepiece_model=")
         if not isinstance(sequence_length, int) or sequence_length < 3:
             raise ValueError(f"sequence_length must be an integer >= 3. Received: sequence_length={sequence_length!r}")
         self.sequence_length = sequence_length
         self.lowercase = lowercase
+        self.sentencepiece_model = None
+        if sentencepiece_model is not None:
+            self.sentencepiece_model = _read_sentencepiece(sentencepiece_model)
+            self.vocabulary = sentencepiece_pieces(self.sentencepiece_model)
+        else:
+            if isinstance(vocabulary, (str, bytes)) or hasattr(vocabulary, "__fspath__"):
+                vocabulary = load_vocabulary(vocabulary)
+            self.vocabulary = [str(token) for token in vocabulary]
+        missing = [token for token in (PAD, UNK, CLS, SEP) if token not in self.vocabulary]
+        if missing:
+            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
         self.pad_id = self.vocabulary.index(PAD)
         self.cls_id = self.vocabulary.index(CLS)
         self.sep_id = self.vocabulary.index(SEP)
@@ -63,6 +79,9 @@ class TextPreprocessor(keras.layers.Layer):
         import tensorflow_text as tf_text
 
         self._normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=self.lowercase)
+        if self.sentencepiece_model is not None:
+            self._tokenizer = tf_text.FastSentencepieceTokenizer(self.sentencepiece_model)
+            return
         self._tokenizer = tf_text.FastWordpieceTokenizer(
             vocab=self.vocabulary,
             token_out_type=tf.int32,
@@ -80,7 +99,8 @@ class TextPreprocessor(keras.layers.Layer):
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         if texts.shape.rank == 0:
             texts = texts[tf.newaxis]
-        return self._tokenizer.tokenize(self._normalizer.normalize(texts))
+        pieces = self._tokenizer.tokenize(self._normalizer.normalize(texts))
+        return tf.cast(pieces, tf.int32)
 
     def detokenize(self, token_ids):
         """Token ids `(B, T)` back to normalized text (special tokens dropped)."""
@@ -114,7 +134,28 @@ class TextPreprocessor(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"vocabulary": self.vocabulary, "sequence_length": self.sequence_length, "lowercase": self.lowercase}
-        )
+        config.update({"sequence_length": self.sequence_length, "lowercase": self.lowercase})
+        if self.sentencepiece_model is not None:
+            config["sentencepiece_model"] = base64.b64encode(self.sentencepiece_model).decode("ascii")
+        else:
+            config["vocabulary"] = self.vocabulary
         return config
+
+
+def _read_sentencepiece(model):
+    """Serialized proto bytes from bytes, a base64 string (a saved config) or a file path."""
+    if isinstance(model, bytes):
+        return model
+    if isinstance(model, str) and not _is_file(model):
+        try:
+            return base64.b64decode(model, validate=True)
+        except ValueError:
+            raise FileNotFoundError(f"SentencePiece model {model!r} does not exist") from None
+    return load_sentencepiece(model)
+
+
+def _is_file(path):
+    try:
+        return pathlib.Path(path).is_file()
+    except OSError:  # e.g. a base64 model string longer than a file name may be
+        return False
