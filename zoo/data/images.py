@@ -15,13 +15,14 @@ import pathlib
 import numpy as np
 
 from zoo.data import idx
+from zoo.data.labelled import LabelledExamples, check_array, named, stratified_split
 from zoo.data.sources import DataError, describe_kinds, load_tfds, parse_spec
 
 IMAGE_KINDS = ("builtin", "tfds", "idx")
 
 
 @dataclasses.dataclass
-class ImageDataset:
+class ImageDataset(LabelledExamples):
     """Labelled images held in memory.
 
     Args:
@@ -41,25 +42,8 @@ class ImageDataset:
     name: str
 
     def __post_init__(self):
-        self.class_names = list(self.class_names)
-        _check_array(self.name, "images", self.images, np.uint8, rank=4)
-        _check_array(self.name, "labels", self.labels, np.int64, rank=1)
-        if len(self.images) != len(self.labels):
-            raise DataError(
-                f"dataset {self.name!r} has {len(self.images)} images but "
-                f"{len(self.labels)} labels; expected equal counts"
-            )
-        if not self.class_names:
-            raise DataError(f"dataset {self.name!r} has no class names")
-        if len(self.labels):
-            low, high = int(self.labels.min()), int(self.labels.max())
-            if low < 0 or high >= self.num_classes:
-                bad = low if low < 0 else high
-                raise DataError(
-                    f"dataset {self.name!r} has label {bad}; expected labels "
-                    f"in [0, {self.num_classes}) for its {self.num_classes} "
-                    "class names"
-                )
+        check_array(self.name, "images", self.images, np.uint8, rank=4)
+        self._check_labels(len(self.images), "images")
 
     @property
     def image_size(self):
@@ -70,40 +54,11 @@ class ImageDataset:
     def num_channels(self):
         return self.images.shape[3]
 
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    def __len__(self):
-        return len(self.labels)
-
     def subset(self, indices):
         """A new dataset of the examples at `indices` (ints or a bool mask)."""
         indices = np.asarray(indices)
         return ImageDataset(
             self.images[indices], self.labels[indices], self.class_names, self.name
-        )
-
-    def take(self, n):
-        """A new dataset of the first `n` examples (all, when fewer)."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise DataError(
-                f"take() expects a non-negative integer; received n={n!r}"
-            )
-        return self.subset(np.arange(min(int(n), len(self))))
-
-
-def _check_array(name, field, array, dtype, rank):
-    """Raises a DataError unless `array` is a NumPy array of dtype and rank."""
-    if not isinstance(array, np.ndarray):
-        raise DataError(
-            f"dataset {name!r} {field} must be a numpy array; "
-            f"received {type(array).__name__}"
-        )
-    if array.dtype != dtype or array.ndim != rank:
-        raise DataError(
-            f"dataset {name!r} {field} have dtype={array.dtype}, "
-            f"shape={array.shape}; expected dtype={np.dtype(dtype)} and rank {rank}"
         )
 
 
@@ -230,40 +185,6 @@ def _load_tfds_images(name):
     return train, _tfds_split_to_images(name, test_split, info)
 
 
-def _named(dataset, name):
-    """A copy of `dataset` called `name`."""
-    return dataclasses.replace(dataset, name=name)
-
-
-def stratified_split(dataset, *, test_fraction=0.2, seed=0):
-    """Splits `dataset` into (train, test), stratified by label.
-
-    The parts are named `NAME/train` and `NAME/test` after `dataset.name`.
-
-    Raises:
-        DataError: `test_fraction` is not in (0, 1), or some class has too
-            few examples to appear on both sides.
-    """
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(dataset))
-    try:
-        train_indices, test_indices = train_test_split(
-            indices,
-            test_size=test_fraction,
-            stratify=dataset.labels,
-            random_state=seed,
-        )
-    except ValueError as error:
-        raise DataError(
-            f"cannot split {dataset.name!r} stratified with "
-            f"test_fraction={test_fraction}: {error}"
-        ) from None
-    train = dataset.subset(np.sort(train_indices))
-    test = dataset.subset(np.sort(test_indices))
-    return _named(train, f"{dataset.name}/train"), _named(test, f"{dataset.name}/test")
-
-
 def load_image_dataset(spec, *, test_fraction=0.2, seed=0):
     """Loads an image classification data set as `(train, test)`.
 
@@ -300,4 +221,4 @@ def load_image_dataset(spec, *, test_fraction=0.2, seed=0):
         )
     if test is None:
         return stratified_split(data, test_fraction=test_fraction, seed=seed)
-    return _named(data, f"{data.name}/train"), _named(test, f"{test.name}/test")
+    return named(data, f"{data.name}/train"), named(test, f"{test.name}/test")

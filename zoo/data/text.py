@@ -18,7 +18,7 @@ import pathlib
 
 import numpy as np
 
-from zoo.data.images import _check_array, stratified_split
+from zoo.data.labelled import LabelledExamples, named, stratified_split
 from zoo.data.sources import DataError, describe_kinds, load_tfds, parse_spec
 from zoo.data.text_files import INTEGER_PATTERN, RowLog, column_index, read_delimited, read_jsonl, read_sentences
 
@@ -27,7 +27,7 @@ RT_POLARITY_CLASS_NAMES = ["negative", "positive"]
 
 
 @dataclasses.dataclass
-class TextDataset:
+class TextDataset(LabelledExamples):
     """Labelled texts held in memory.
 
     Args:
@@ -48,7 +48,6 @@ class TextDataset:
     name: str
 
     def __post_init__(self):
-        self.class_names = list(self.class_names)
         if not isinstance(self.texts, (list, tuple)):
             raise DataError(
                 f"dataset {self.name!r} texts must be a list of strings; "
@@ -61,29 +60,7 @@ class TextDataset:
                     f"dataset {self.name!r} text {index} is a "
                     f"{type(text).__name__}; expected str"
                 )
-        _check_array(self.name, "labels", self.labels, np.int64, rank=1)
-        if len(self.texts) != len(self.labels):
-            raise DataError(
-                f"dataset {self.name!r} has {len(self.texts)} texts but "
-                f"{len(self.labels)} labels; expected equal counts"
-            )
-        if not self.class_names:
-            raise DataError(f"dataset {self.name!r} has no class names")
-        if len(self.labels):
-            low, high = int(self.labels.min()), int(self.labels.max())
-            if low < 0 or high >= self.num_classes:
-                raise DataError(
-                    f"dataset {self.name!r} has label {low if low < 0 else high}; "
-                    f"expected labels in [0, {self.num_classes}) for its "
-                    f"{self.num_classes} class names"
-                )
-
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    def __len__(self):
-        return len(self.labels)
+        self._check_labels(len(self.texts), "texts")
 
     def subset(self, indices):
         """A new dataset of the examples at `indices` (ints or a bool mask)."""
@@ -91,12 +68,6 @@ class TextDataset:
         indices = np.flatnonzero(indices) if indices.dtype == bool else indices.astype(np.int64)
         texts = [self.texts[index] for index in indices.tolist()]
         return TextDataset(texts, self.labels[indices], self.class_names, self.name)
-
-    def take(self, n):
-        """A new dataset of the first `n` examples (all, when fewer)."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise DataError(f"take() expects a non-negative integer; received n={n!r}")
-        return self.subset(np.arange(min(int(n), len(self))))
 
 
 def _labels_to_indices(source, labels, class_names):
@@ -325,6 +296,6 @@ def load_text_dataset(
     if test is None:
         return stratified_split(data, test_fraction=test_fraction, seed=seed)
     return (
-        dataclasses.replace(data, name=f"{data.name}/train"),
-        dataclasses.replace(test, name=f"{test.name}/test"),
+        named(data, f"{data.name}/train"),
+        named(test, f"{test.name}/test"),
     )
