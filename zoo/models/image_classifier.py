@@ -1,13 +1,10 @@
 """Vision Transformer image classifier (Dosovitskiy et al. 2021)."""
 
-import inspect
-
 import keras
 import numpy as np
-from keras import ops
 
 from zoo.layers import PatchEmbedding, TransformerEncoder
-from zoo.models.presets import get_preset
+from zoo.models.task import checked_class_names, classification_outputs, preset_config
 
 
 def _pair(value):
@@ -62,13 +59,7 @@ class ImageClassifier(keras.Model):
     ):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-        class_names = [str(i) for i in range(num_classes)] if class_names is None else list(class_names)
-        if len(class_names) != num_classes:
-            raise ValueError(
-                f"class_names has {len(class_names)} names; expected num_classes={num_classes}"
-            )
+        class_names = checked_class_names(num_classes, class_names)
         height, width = _pair(image_size)
 
         # === Functional graph ===
@@ -110,13 +101,7 @@ class ImageClassifier(keras.Model):
     @classmethod
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
-        config = get_preset("image_classifier", name)
-        allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
-        unknown = sorted(set(overrides) - allowed)
-        if unknown:
-            raise ValueError(f"unknown ImageClassifier arguments {unknown}; expected some of {sorted(allowed)}")
-        config.update(overrides)
-        return cls(**config)
+        return cls(**preset_config(cls, "image_classifier", name, overrides))
 
     def validate_images(self, images):
         """Raise a clear `ValueError` unless `images` is `(B, H, W, C)` of this model's size."""
@@ -143,13 +128,7 @@ class ImageClassifier(keras.Model):
         """Labels, class ids and probabilities for a batch of raw-pixel images."""
         self.validate_images(images)
         logits = super().predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)
-        probabilities = ops.convert_to_numpy(ops.softmax(logits, axis=-1))
-        class_ids = probabilities.argmax(-1)
-        return {
-            "labels": [self.class_names[i] for i in class_ids],
-            "class_ids": class_ids,
-            "probabilities": probabilities,
-        }
+        return classification_outputs(logits, self.class_names)
 
     def get_config(self):
         return {

@@ -1,13 +1,10 @@
 """Transformer text classifier (sentiment, topic): encoder + pooled head."""
 
-import inspect
-
 import keras
 import numpy as np
-from keras import ops
 
 from zoo.layers import MaskedMeanPooling, TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.presets import get_preset
+from zoo.models.task import checked_class_names, classification_outputs, preset_config
 
 
 def _is_text(inputs):
@@ -66,11 +63,7 @@ class TextClassifier(keras.Model):
     ):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-        class_names = [str(i) for i in range(num_classes)] if class_names is None else list(class_names)
-        if len(class_names) != num_classes:
-            raise ValueError(f"class_names has {len(class_names)} names; expected num_classes={num_classes}")
+        class_names = checked_class_names(num_classes, class_names)
         if preprocessor is not None:
             _check_preprocessor(preprocessor, vocabulary_size, sequence_length)
 
@@ -121,12 +114,7 @@ class TextClassifier(keras.Model):
         """
         from zoo.tokenizers import TextPreprocessor
 
-        config = get_preset("text_classifier", name)
-        allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
-        unknown = sorted(set(overrides) - allowed)
-        if unknown:
-            raise ValueError(f"unknown TextClassifier arguments {unknown}; expected some of {sorted(allowed)}")
-        config.update(overrides)
+        config = preset_config(cls, "text_classifier", name, overrides)
         if preprocessor is None and vocabulary is not None:
             preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
         if preprocessor is not None:
@@ -158,14 +146,7 @@ class TextClassifier(keras.Model):
 
     def classify(self, texts, batch_size=256):
         """Labels, class ids and probabilities for a list of strings."""
-        logits = self.predict(texts, batch_size=batch_size, verbose=0)
-        probabilities = ops.convert_to_numpy(ops.softmax(logits, axis=-1))
-        class_ids = probabilities.argmax(-1)
-        return {
-            "labels": [self.class_names[i] for i in class_ids],
-            "class_ids": class_ids,
-            "probabilities": probabilities,
-        }
+        return classification_outputs(self.predict(texts, batch_size=batch_size, verbose=0), self.class_names)
 
     def get_config(self):
         return {
