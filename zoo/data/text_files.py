@@ -214,8 +214,13 @@ def _layout(path, rows, text_column, label_column):
     return False, text_index, label_index, num_columns
 
 
-def read_delimited(path, delimiter, text_column, label_column, log):
-    """Reads a tsv (no quoting) or csv (quoted) file into `log`."""
+def read_rows(path, delimiter):
+    """The non-blank rows of a tsv (no quoting) or csv (quoted) file.
+
+    Returns:
+        `(rows, bad_lines)`: `(first_line, last_line, cells)` per row, and the
+        numbers of the lines that are not valid UTF-8 (see `read_lines`).
+    """
     lines, bad_lines = read_lines(path)
     if delimiter == "\t":  # real TSV texts hold quotes as plain characters
         reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -232,6 +237,12 @@ def read_delimited(path, delimiter, text_column, label_column, log):
             f"cannot parse {path} from line {start} ({error}); expected "
             f"{'tsv' if delimiter == chr(9) else 'csv'} rows (an unclosed quote?)"
         ) from None
+    return rows, bad_lines
+
+
+def read_delimited(path, delimiter, text_column, label_column, log):
+    """Reads a tsv (no quoting) or csv (quoted) file into `log`."""
+    rows, bad_lines = read_rows(path, delimiter)
     if not rows:
         raise DataError(f"{path} has no rows; expected labelled texts")
     layout = _layout(path, rows, text_column, label_column)
