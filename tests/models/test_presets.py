@@ -2,7 +2,7 @@
 
 import pytest
 
-from zoo.models import PRESETS, ImageClassifier, TextClassifier, get_preset, preset_names
+from zoo.models import PRESETS, ImageClassifier, Seq2SeqLM, TextClassifier, get_preset, preset_names
 
 
 def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim, num_layers, intermediate_dim, **_):
@@ -28,6 +28,21 @@ def text_classifier_parameters(
     return embedding + num_layers * block + hidden_dim * num_classes + num_classes
 
 
+def seq2seq_parameters(
+    source_length, target_length, hidden_dim, num_encoder_layers, num_decoder_layers, intermediate_dim,
+    vocabulary_size=8000, **_
+):
+    """Pre-LN encoder-decoder: two token+position tables, blocks, final norms, LM head."""
+    embedding = (vocabulary_size + source_length) * hidden_dim + (vocabulary_size + target_length) * hidden_dim
+    attention = 4 * (hidden_dim * hidden_dim + hidden_dim)
+    feedforward = 2 * hidden_dim * intermediate_dim + intermediate_dim + hidden_dim
+    encoder_block = attention + feedforward + 2 * 2 * hidden_dim
+    decoder_block = 2 * attention + feedforward + 3 * 2 * hidden_dim  # self- and cross-attention
+    final_norms = 2 * 2 * hidden_dim
+    head = hidden_dim * vocabulary_size + vocabulary_size
+    return embedding + num_encoder_layers * encoder_block + num_decoder_layers * decoder_block + final_norms + head
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
@@ -38,12 +53,21 @@ EXPECTED = {
     ("text_classifier", "tiny"): 130_802,
     ("text_classifier", "small"): 549_826,
     ("text_classifier", "base"): 5_273_602,
+    # With 8,000-token source and target vocabularies.
+    ("seq2seq", "tiny"): 398_144,
+    ("seq2seq", "small"): 10_139_456,
+    ("seq2seq", "base"): 56_567_616,
 }
 BUILDERS = {
     "image_classifier": ImageClassifier.from_preset,
     "text_classifier": lambda name: TextClassifier.from_preset(name, vocabulary_size=8000),
+    "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
 }
-FORMULAS = {"image_classifier": vit_parameters, "text_classifier": text_classifier_parameters}
+FORMULAS = {
+    "image_classifier": vit_parameters,
+    "text_classifier": text_classifier_parameters,
+    "seq2seq": seq2seq_parameters,
+}
 
 
 def test_every_preset_is_pinned():

@@ -2,6 +2,7 @@
 
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
+from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
 
-__all__ = ["ImageClassifier", "PRESETS", "TextClassifier", "get_preset", "preset_names"]
+__all__ = ["ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "get_preset", "preset_names"]

@@ -49,6 +49,23 @@ PRESETS = {
             sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
         ),
     },
+    "seq2seq": {
+        # For tests: one narrow block on each side.
+        "tiny": dict(
+            source_length=16, target_length=16, hidden_dim=16, num_encoder_layers=1, num_decoder_layers=1,
+            num_heads=2, intermediate_dim=32, dropout=0.0,
+        ),
+        # CPU-sized translator (the 3-layer, 256-wide Transformer of public Multi30k baselines).
+        "small": dict(
+            source_length=64, target_length=64, hidden_dim=256, num_encoder_layers=3, num_decoder_layers=3,
+            num_heads=8, intermediate_dim=512, dropout=0.1,
+        ),
+        # Transformer-base (Vaswani et al. 2017) sizes.
+        "base": dict(
+            source_length=128, target_length=128, hidden_dim=512, num_encoder_layers=6, num_decoder_layers=6,
+            num_heads=8, intermediate_dim=2048, dropout=0.1,
+        ),
+    },
 }
 
 

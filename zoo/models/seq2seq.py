@@ -1,0 +1,357 @@
+"""Encoder-decoder Transformer for translation and summarization, with cached generation."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo.generation import beam_search, get_sampler, sample_loop
+from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
+from zoo.models.task import preset_config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Seq2SeqLM(keras.Model):
+    """Transformer encoder-decoder (Vaswani et al. 2017) with KV-cached generation.
+
+    Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
+    and `decoder_token_ids`/`decoder_padding_mask` `(B, T)` (the target
+    shifted right, starting with `[CLS]` as BOS); the output is next-token
+    logits `(B, T, target_vocabulary_size)`. `generate` encodes the source
+    once, projects every decoder layer's cross-attention keys/values once,
+    then decodes token by token with a fixed-size self-attention cache.
+
+    Args:
+        source_vocabulary_size, target_vocabulary_size: ints.
+        source_length: int `S`, source tokens (incl. `[CLS]`/`[SEP]`).
+        target_length: int `T`, decoder positions; generation makes at most
+            `T - 1` tokens after BOS.
+        hidden_dim, num_heads, intermediate_dim: block sizes.
+        num_encoder_layers, num_decoder_layers: ints.
+        dropout: float.
+        activation: feed-forward activation.
+        normalize_first: bool, pre-LN blocks (with final layer norms).
+        source_preprocessor, target_preprocessor: `TextPreprocessor`s so
+            that `generate` takes and returns strings (the target one packs
+            `T + 1` tokens: decoder inputs and labels shifted by one).
+        bos_token_id, end_token_id, pad_token_id: target special ids
+            (taken from `target_preprocessor` when given).
+
+    Example:
+    >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
+    >>> model.generate(["How are you?"], max_length=32, sampler="beam", num_beams=4)
+    """
+
+    def __init__(
+        self,
+        source_vocabulary_size,
+        target_vocabulary_size,
+        source_length,
+        target_length,
+        hidden_dim=256,
+        num_encoder_layers=3,
+        num_decoder_layers=3,
+        num_heads=4,
+        intermediate_dim=512,
+        dropout=0.1,
+        activation="relu",
+        normalize_first=True,
+        source_preprocessor=None,
+        target_preprocessor=None,
+        bos_token_id=2,
+        end_token_id=3,
+        pad_token_id=0,
+        **kwargs,
+    ):
+        if target_preprocessor is not None:
+            _check_preprocessor("target", target_preprocessor, target_vocabulary_size, target_length + 1)
+            bos_token_id, end_token_id = target_preprocessor.cls_id, target_preprocessor.sep_id
+            pad_token_id = target_preprocessor.pad_id
+        if source_preprocessor is not None:
+            _check_preprocessor("source", source_preprocessor, source_vocabulary_size, source_length)
+
+        # === Layers (kept for step-by-step decoding) ===
+        encoder_embedding = TokenAndPositionEmbedding(
+            source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True, name="encoder_embedding"
+        )
+        decoder_embedding = TokenAndPositionEmbedding(
+            target_vocabulary_size, target_length, hidden_dim, scale_embeddings=True, name="decoder_embedding"
+        )
+        block = dict(dropout=dropout, activation=activation, normalize_first=normalize_first)
+        encoder_layers = [
+            TransformerEncoder(num_heads, intermediate_dim, name=f"encoder_{i}", **block)
+            for i in range(num_encoder_layers)
+        ]
+        decoder_layers = [
+            TransformerDecoder(num_heads, intermediate_dim, use_cross_attention=True, name=f"decoder_{i}", **block)
+            for i in range(num_decoder_layers)
+        ]
+        encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+        lm_head = keras.layers.Dense(target_vocabulary_size, name="lm_head")
+
+        # === Functional graph ===
+        # Any length up to source_length / target_length (batches are bucketed by length).
+        encoder_token_ids = keras.Input((None,), dtype="int32", name="encoder_token_ids")
+        encoder_padding_mask = keras.Input((None,), dtype="int32", name="encoder_padding_mask")
+        decoder_token_ids = keras.Input((None,), dtype="int32", name="decoder_token_ids")
+        decoder_padding_mask = keras.Input((None,), dtype="int32", name="decoder_padding_mask")
+        x = keras.layers.Dropout(dropout)(encoder_embedding(encoder_token_ids))  # (B, S, D)
+        for layer in encoder_layers:
+            x = layer(x, padding_mask=encoder_padding_mask)
+        encoded = encoder_norm(x) if normalize_first else x
+        y = keras.layers.Dropout(dropout)(decoder_embedding(decoder_token_ids))  # (B, T, D)
+        for layer in decoder_layers:
+            y = layer(y, encoded, decoder_padding_mask=decoder_padding_mask, encoder_padding_mask=encoder_padding_mask)
+        logits = lm_head(decoder_norm(y) if normalize_first else y)  # (B, T, V)
+        inputs = {
+            "encoder_token_ids": encoder_token_ids,
+            "encoder_padding_mask": encoder_padding_mask,
+            "decoder_token_ids": decoder_token_ids,
+            "decoder_padding_mask": decoder_padding_mask,
+        }
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        self.encoder_embedding, self.decoder_embedding = encoder_embedding, decoder_embedding
+        self.encoder_layers, self.decoder_layers = encoder_layers, decoder_layers
+        self.encoder_norm, self.decoder_norm, self.lm_head = encoder_norm, decoder_norm, lm_head
+
+        # === Config ===
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.source_length = source_length
+        self.target_length = target_length
+        self.hidden_dim = hidden_dim
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.normalize_first = normalize_first
+        self.source_preprocessor = source_preprocessor
+        self.target_preprocessor = target_preprocessor
+        self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
+        self._compiled_generate = _Untracked()  # generation functions per settings
+
+    @classmethod
+    def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
+        """Build from a named preset; sizes and lengths follow the preprocessors when given."""
+        config = preset_config(cls, "seq2seq", name, overrides)
+        if source_preprocessor is not None:
+            config.setdefault("source_vocabulary_size", source_preprocessor.vocabulary_size)
+            config["source_length"] = source_preprocessor.sequence_length
+        if target_preprocessor is not None:
+            config.setdefault("target_vocabulary_size", target_preprocessor.vocabulary_size)
+            config["target_length"] = target_preprocessor.sequence_length - 1
+        missing = [key for key in ("source_vocabulary_size", "target_vocabulary_size") if key not in config]
+        if missing:
+            raise ValueError(f"Seq2SeqLM.from_preset needs preprocessors or {missing}")
+        return cls(source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor, **config)
+
+    # === Step-by-step decoding ===
+
+    def encode(self, encoder_token_ids, encoder_padding_mask):
+        """Encoder outputs `(B, S, D)`."""
+        x = self.encoder_embedding(encoder_token_ids)
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=encoder_padding_mask)
+        return self.encoder_norm(x) if self.normalize_first else x
+
+    def cross_attention_caches(self, encoded):
+        """Every decoder layer's cross-attention keys/values, projected once: `(B, L, 2, S, H, Dh)`."""
+        return ops.stack([layer.compute_cross_attention_cache(encoded) for layer in self.decoder_layers], axis=1)
+
+    def empty_caches(self, batch_size, max_length):
+        """Zeroed self-attention caches of every decoder layer: `(B, L, 2, max_length, H, Dh)`."""
+        return ops.stack([layer.init_cache(batch_size, max_length) for layer in self.decoder_layers], axis=1)
+
+    def decode_step(self, token_ids, index, self_caches, cross_caches, encoder_padding_mask):
+        """Logits `(B, V)` for position `index + 1` given the token at `index`, and updated caches."""
+        y = self.decoder_embedding(token_ids, start_index=index)  # (B, 1, D)
+        updated = []
+        for i, layer in enumerate(self.decoder_layers):
+            y, cache = layer(
+                y,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=self_caches[:, i],
+                self_attention_cache_index=index,
+                cross_attention_cache=cross_caches[:, i],
+            )
+            updated.append(cache)
+        y = self.decoder_norm(y) if self.normalize_first else y
+        return self.lm_head(y)[:, 0], ops.stack(updated, axis=1)
+
+    def _next_fn(self, use_cache):
+        if use_cache:
+
+            def next_fn(token_ids, cache, index):
+                self_caches, cross_caches, encoder_padding_mask = cache
+                logits, self_caches = self.decode_step(token_ids, index, self_caches, cross_caches, encoder_padding_mask)
+                return logits, (self_caches, cross_caches, encoder_padding_mask)
+
+            return next_fn
+
+        def next_fn_uncached(token_ids, cache, index):
+            buffer, encoder_token_ids, encoder_padding_mask = cache
+            buffer = ops.slice_update(buffer, (0, index), token_ids)
+            positions = ops.arange(buffer.shape[1])[None, :]
+            logits = self(
+                {
+                    "encoder_token_ids": encoder_token_ids,
+                    "encoder_padding_mask": encoder_padding_mask,
+                    "decoder_token_ids": buffer,
+                    "decoder_padding_mask": ops.cast(positions <= index, "int32") * ops.ones_like(buffer),
+                },
+                training=False,
+            )
+            step = ops.take(logits, ops.expand_dims(index, 0), axis=1)[:, 0]  # (B, V)
+            return step, (buffer, encoder_token_ids, encoder_padding_mask)
+
+        return next_fn_uncached
+
+    def generate_ids(
+        self, encoder_token_ids, encoder_padding_mask, max_length=None, sampler="greedy", num_beams=4,
+        length_penalty=0.0, use_cache=True,
+    ):
+        """Token ids `(B, max_length)` starting with BOS; see `generate`."""
+        max_length = self.target_length if max_length is None else max_length
+        if not 2 <= max_length <= self.target_length:
+            raise ValueError(f"max_length must be in [2, {self.target_length}]. Received: max_length={max_length}")
+        encoder_token_ids = ops.convert_to_tensor(encoder_token_ids, "int32")
+        encoder_padding_mask = ops.convert_to_tensor(encoder_padding_mask, "int32")
+        batch_size = ops.shape(encoder_token_ids)[0]
+        token_ids = ops.concatenate(
+            [ops.full((batch_size, 1), self.bos_token_id, "int32"), ops.full((batch_size, max_length - 1), self.pad_token_id, "int32")],
+            axis=1,
+        )
+        prompt_mask = ops.arange(max_length)[None, :] < ops.ones((batch_size, 1), "int32")
+        if use_cache:
+            encoded = self.encode(encoder_token_ids, encoder_padding_mask)
+            cache = (self.empty_caches(batch_size, max_length), self.cross_attention_caches(encoded), encoder_padding_mask)
+        else:
+            full = ops.concatenate([token_ids, ops.zeros((batch_size, self.target_length - max_length), "int32")], axis=1)
+            cache = (full, encoder_token_ids, encoder_padding_mask)
+        next_fn = self._next_fn(use_cache)
+        if sampler == "beam":
+            token_ids, _ = beam_search(
+                next_fn, token_ids, prompt_mask, cache, num_beams, self.end_token_id, self.pad_token_id, length_penalty
+            )
+            return token_ids
+        sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
+        token_ids, _ = sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id)
+        return token_ids
+
+    def generate(self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None, **sampler_args):
+        """Generate target text (or ids) for source strings (or `{encoder_token_ids, encoder_padding_mask}`).
+
+        Args:
+            inputs: a string, a list of strings, or a dict of source ids.
+            max_length: positions of the output incl. BOS (default `target_length`).
+            sampler: `"greedy"`, `"beam"`, `"top_k"`, `"top_p"`, `"random"` or a `Sampler`.
+            num_beams, length_penalty: beam search settings.
+            seed: int, for reproducible random samplers.
+            **sampler_args: e.g. `k=`, `p=`, `temperature=`.
+
+        Returns:
+            A list of strings for string inputs (special tokens removed,
+            cut at EOS), else token ids `(B, max_length)`.
+        """
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+            raise ValueError("generate() got an empty list of inputs; expected source strings")
+        strings = isinstance(inputs, str) or (
+            isinstance(inputs, (list, tuple)) and len(inputs) > 0 and isinstance(inputs[0], (str, bytes))
+        )
+        if strings:
+            if self.source_preprocessor is None or self.target_preprocessor is None:
+                raise ValueError("generate() on strings needs a model built with source and target preprocessors")
+            source = self.source_preprocessor([inputs] if isinstance(inputs, str) else list(inputs))
+            token_ids, padding_mask = source["token_ids"], source["padding_mask"]
+        else:
+            token_ids, padding_mask = inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
+        run = self._generate_function(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
+        generated = ops.convert_to_numpy(run(token_ids, padding_mask))
+        return self.detokenize(generated) if strings else generated
+
+    def _generate_function(self, max_length, sampler, num_beams, length_penalty, seed, sampler_args):
+        """The (compiled, on TensorFlow) generation function for these settings, cached."""
+        key = (max_length, sampler if isinstance(sampler, str) else id(sampler), num_beams, length_penalty, tuple(sorted(sampler_args.items())))
+        if sampler != "beam":
+            sampler_object = get_sampler(sampler, seed=seed, **sampler_args) if isinstance(sampler, str) else sampler
+        if key not in self._compiled_generate.functions:
+            chosen = "beam" if sampler == "beam" else sampler_object
+
+            def run(encoder_token_ids, encoder_padding_mask):
+                return self.generate_ids(
+                    encoder_token_ids, encoder_padding_mask, max_length, chosen, num_beams, length_penalty
+                )
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                run = tf.function(run, reduce_retracing=True)
+            self._compiled_generate.functions[key] = (run, chosen)
+        run, chosen = self._compiled_generate.functions[key]
+        if chosen != "beam":
+            chosen.reset(seed)
+        return run
+
+    def detokenize(self, token_ids):
+        """Target ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
+        token_ids = np.asarray(token_ids)
+        ends = np.where(token_ids == self.end_token_id, np.arange(token_ids.shape[1]), token_ids.shape[1]).min(axis=1)
+        cut = np.where(np.arange(token_ids.shape[1])[None, :] < ends[:, None], token_ids, self.pad_token_id)
+        texts = self.target_preprocessor.detokenize(cut).numpy()
+        return [text.decode("utf-8", "replace").strip() for text in texts]
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "source_vocabulary_size": self.source_vocabulary_size,
+            "target_vocabulary_size": self.target_vocabulary_size,
+            "source_length": self.source_length,
+            "target_length": self.target_length,
+            "hidden_dim": self.hidden_dim,
+            "num_encoder_layers": self.num_encoder_layers,
+            "num_decoder_layers": self.num_decoder_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "normalize_first": self.normalize_first,
+            "source_preprocessor": _serialize(self.source_preprocessor),
+            "target_preprocessor": _serialize(self.target_preprocessor),
+            "bos_token_id": self.bos_token_id,
+            "end_token_id": self.end_token_id,
+            "pad_token_id": self.pad_token_id,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
+
+        config = dict(config)
+        for key in ("source_preprocessor", "target_preprocessor"):
+            if config.get(key) is not None:
+                config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)
+
+
+class _Untracked:
+    """A plain holder Keras/TensorFlow do not track (so exports ignore its functions)."""
+
+    def __init__(self):
+        self.functions = {}
+
+
+def _serialize(layer):
+    return None if layer is None else keras.layers.serialize(layer)
+
+
+def _check_preprocessor(side, preprocessor, vocabulary_size, sequence_length):
+    if preprocessor.vocabulary_size != vocabulary_size or preprocessor.sequence_length != sequence_length:
+        raise ValueError(
+            f"the {side} preprocessor does not match the model: vocabulary_size "
+            f"{preprocessor.vocabulary_size} vs {vocabulary_size}, sequence_length "
+            f"{preprocessor.sequence_length} vs {sequence_length}"
+        )
