@@ -18,8 +18,19 @@ class Endpoint:
             outputs); other compared outputs must match exactly.
         custom_ops: whether TFLite conversion needs tensorflow-text's custom
             ops (string inputs).
-        extra_signatures: more SavedModel signatures, name -> `Endpoint`
-            (e.g. `"preprocess"`), each parity-checked too.
+        extra_signatures: more signatures, name -> `Endpoint` (e.g.
+            `"preprocess"`, or a decode step next to an encoder), written
+            into the same SavedModel / TFLite file and parity-checked too.
+        name: the signature name of `function` (`"serving_default"`, or
+            e.g. `"encode"` in a multi-signature TFLite file).
+        quantized_tolerances: quantization -> max abs difference, overriding
+            the generic TFLite tolerances (e.g. for logits, which are less
+            bounded than probabilities).
+        check: optional whole-model check run after the per-signature ones:
+            `check(run, strict)` where `run(signature, inputs) -> outputs`
+            runs the export; returns a dict of measurements (e.g. token
+            agreement of a decoding loop) and raises `ExportParityError`
+            when `strict` (float exports) and the export disagrees.
     """
 
     function: Callable
@@ -29,3 +40,6 @@ class Endpoint:
     tolerances: dict
     custom_ops: bool = False
     extra_signatures: dict = dataclasses.field(default_factory=dict)
+    name: str = "serving_default"
+    quantized_tolerances: dict = dataclasses.field(default_factory=dict)
+    check: Callable | None = None

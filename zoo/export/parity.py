@@ -18,11 +18,13 @@ class ParityReport:
         top1_agreement: fraction of examples whose argmax agrees (for
             2-D float outputs such as probabilities), else `None`.
         batch_sizes: the batch sizes that were checked.
+        extra: dict of further measurements (see `Endpoint.check`).
     """
 
     max_abs_diff: dict
     top1_agreement: float | None
     batch_sizes: list
+    extra: dict = dataclasses.field(default_factory=dict)
 
 
 def compare_outputs(actual, expected, tolerances, what):
@@ -65,7 +67,8 @@ def top1_agreement(actual, expected):
 def batch_variants(inputs):
     """The inputs as given and their first example alone (a second batch size)."""
     variants = [inputs]
-    first = {name: value[:1] for name, value in inputs.items()}
+    # 0-d inputs (e.g. a decode step's position) are shared by the whole batch.
+    first = {name: value if np.ndim(value) == 0 else value[:1] for name, value in inputs.items()}
     if len(next(iter(inputs.values()))) > 1:
         variants.append(first)
     return variants

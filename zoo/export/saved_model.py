@@ -10,18 +10,23 @@ from zoo.export.signatures import saved_model_endpoint
 from zoo.io import atomic_directory
 
 
-def export_archive(model, endpoint, name="serving_default"):
-    """A `keras.export.ExportArchive` tracking `model`, with `endpoint` as signature `name`.
+def export_archive(model, endpoint):
+    """A `keras.export.ExportArchive` tracking `model`, with `endpoint` as signature `endpoint.name`.
 
     The endpoint's `extra_signatures` become further signatures.
     """
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for signature, each in {name: endpoint, **endpoint.extra_signatures}.items():
+    for signature, each in signature_endpoints(endpoint).items():
         names = list(each.input_signature)
         specs = [each.input_signature[n] for n in names]
         archive.add_endpoint(signature, _positional(each.function, names), input_signature=specs)
     return archive
+
+
+def signature_endpoints(endpoint):
+    """Signature name -> `Endpoint`: the main one first, then its extra signatures."""
+    return {endpoint.name: endpoint, **endpoint.extra_signatures}
 
 
 def _positional(function, names):
@@ -52,7 +57,10 @@ def check_saved_model(path, endpoint, sample_inputs=None):
 
     for signature, extra in endpoint.extra_signatures.items():
         check_parity(runner(signature), extra, None, extra.tolerances, f"SavedModel {path} signature {signature!r}")
-    return check_parity(runner("serving_default"), endpoint, sample_inputs, endpoint.tolerances, f"SavedModel {path}")
+    report = check_parity(runner(endpoint.name), endpoint, sample_inputs, endpoint.tolerances, f"SavedModel {path}")
+    if endpoint.check is not None:
+        report.extra = endpoint.check(lambda signature, batch: runner(signature)(batch), True)
+    return report
 
 
 def export_saved_model(model, directory, version=1, sample_inputs=None):

@@ -5,13 +5,14 @@ A new task model adds a module here with `saved_model_endpoint(model)` and
 default) and one line in `_BUILDERS`.
 """
 
-from zoo.export import image_classifier, text_classifier
+from zoo.export import image_classifier, seq2seq, text_classifier
 from zoo.export.endpoint import Endpoint
-from zoo.models import ImageClassifier, TextClassifier
+from zoo.models import ImageClassifier, Seq2SeqLM, TextClassifier
 
 _BUILDERS = {
     ImageClassifier: image_classifier,
     TextClassifier: text_classifier,
+    Seq2SeqLM: seq2seq,
 }
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from zoo.quiet import native_stderr_captured
 from zoo.export.parity import check_parity
-from zoo.export.saved_model import export_archive
+from zoo.export.saved_model import export_archive, signature_endpoints
 from zoo.export.signatures import tflite_endpoints
 from zoo.io import atomic_file
 
@@ -21,7 +21,8 @@ QUANTIZATIONS = (None, "dynamic", "float16", "int8")
 TOLERANCES = {None: 1e-4, "float16": 2e-2, "dynamic": 1e-1, "int8": 2e-1}
 
 
-def _interpreter(model_content):
+def tflite_interpreter(model_content):
+    """An allocated LiteRT interpreter for `model_content` (bytes), tensorflow-text ops registered."""
     import tensorflow_text as tf_text
     from ai_edge_litert.interpreter import InterpreterWithCustomOps
 
@@ -43,7 +44,11 @@ def run_tflite(model_content, inputs, signature="serving_default"):
     String inputs (lists or object arrays of str/bytes) are passed as bytes;
     tensorflow-text's custom ops are registered.
     """
-    interpreter = _interpreter(model_content)
+    return run_signature(tflite_interpreter(model_content), signature, inputs)
+
+
+def run_signature(interpreter, signature, inputs):
+    """`run_tflite` on an existing interpreter (reuse it across calls, e.g. in a decoding loop)."""
     runner = interpreter.get_signature_runner(signature)
     input_details = runner.get_input_details()
     feed = {}
@@ -73,8 +78,8 @@ def _as_bytes(text):
     return text if isinstance(text, bytes) else str(text).encode("utf-8")
 
 
-def _converter(saved_model_dir, quantize, representative_data, custom_ops):
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+def _converter(saved_model_dir, signature_keys, quantize, representative_data, custom_ops):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=signature_keys)
     converter.allow_custom_ops = custom_ops  # tensorflow-text ops of string-in models
     if quantize is None:
         return converter
@@ -97,12 +102,30 @@ def _converter(saved_model_dir, quantize, representative_data, custom_ops):
     return converter
 
 
-def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite"):
-    """Compare a TFLite model with Keras on the sample batch and a batch of one."""
-    tolerances = endpoint.tolerances
-    if tolerance is not None:
-        tolerances = {name: tolerance for name in endpoint.tolerances}
-    return check_parity(lambda batch: run_tflite(model_content, batch), endpoint, sample_inputs, tolerances, what)
+def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite", strict=True):
+    """Compare a TFLite model with Keras on the sample batch and a batch of one.
+
+    Every signature of the file is checked (the main one on `sample_inputs`,
+    extra ones on their own samples), then `endpoint.check` if any, with
+    `strict` (whether the file is float, so must agree exactly).
+    Returns the main signature's `ParityReport`.
+    """
+    interpreter = tflite_interpreter(model_content)
+    report = None
+    for signature, each in reversed(signature_endpoints(endpoint).items()):
+        tolerances = each.tolerances
+        if tolerance is not None:
+            tolerances = {name: tolerance for name in each.tolerances}
+        report = check_parity(
+            lambda batch, signature=signature: run_signature(interpreter, signature, batch),
+            each,
+            sample_inputs if each is endpoint else None,
+            tolerances,
+            what if each is endpoint else f"{what} signature {signature!r}",
+        )
+    if endpoint.check is not None:
+        report.extra = endpoint.check(lambda signature, batch: run_signature(interpreter, signature, batch), strict)
+    return report
 
 
 def export_tflite(
@@ -150,11 +173,15 @@ def export_tflite(
         with warnings.catch_warnings(), native_stderr_captured():
             # int8 calibration runs the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-            converter = _converter(saved_model_dir, quantize, representative_data, endpoint.custom_ops)
+            custom_ops = any(each.custom_ops for each in signature_endpoints(endpoint).values())
+            converter = _converter(
+                saved_model_dir, list(signature_endpoints(endpoint)), quantize, representative_data, custom_ops
+            )
             content = converter.convert()
-    tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
+    if tolerance is None:
+        tolerance = endpoint.quantized_tolerances.get(quantize, TOLERANCES[quantize])
     what = f"TFLite ({variant}, {quantize or 'float32'}) {path}"
-    report = check_tflite(content, endpoint, sample_inputs, tolerance, what=what)
+    report = check_tflite(content, endpoint, sample_inputs, tolerance, what=what, strict=quantize is None)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as temporary:
         temporary.write_bytes(content)

@@ -297,11 +297,24 @@ class Seq2SeqLM(keras.Model):
 
     def detokenize(self, token_ids):
         """Target ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
-        token_ids = np.asarray(token_ids)
-        ends = np.where(token_ids == self.end_token_id, np.arange(token_ids.shape[1]), token_ids.shape[1]).min(axis=1)
-        cut = np.where(np.arange(token_ids.shape[1])[None, :] < ends[:, None], token_ids, self.pad_token_id)
-        texts = self.target_preprocessor.detokenize(cut).numpy()
-        return [text.decode("utf-8", "replace").strip() for text in texts]
+        texts = self.detokenize_tensor(token_ids).numpy()
+        return [text.decode("utf-8", "replace") for text in texts]
+
+    def detokenize_tensor(self, token_ids, strip=True):
+        """`detokenize` as TensorFlow ops (used inside exported graphs): a `tf.string` tensor `(B,)`.
+
+        `strip=False` skips removing surrounding whitespace (TFLite has no
+        StringStrip op).
+        """
+        import tensorflow as tf
+
+        if self.target_preprocessor is None:
+            raise ValueError("detokenize needs a model built with a target preprocessor")
+        token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+        ended = tf.cumsum(tf.cast(token_ids == self.end_token_id, tf.int32), axis=1) > 0
+        token_ids = tf.where(ended, self.pad_token_id, token_ids)
+        texts = self.target_preprocessor.detokenize(token_ids)
+        return tf.strings.strip(texts) if strip else texts
 
     def get_config(self):
         return {

@@ -1,0 +1,365 @@
+"""Export endpoints of `Seq2SeqLM`: a string-to-string SavedModel and on-device TFLite generation.
+
+SavedModel `serving_default`: source strings `text` `(B,)` ->
+`generated_text` `(B,)` and `token_ids` `(B, T)`, the whole greedy decoding
+loop (with the KV cache) inside the graph, so TF Serving clients send and
+receive text.
+
+TFLite variants (`zoo.export.tflite_variants(model)`):
+
+- `generate` (`model.tflite`): the same single call as the SavedModel, the
+  loop inside (`WHILE`), text in and out (tensorflow-text custom ops).
+- `encode_decode` (`model_encode_decode.tflite`): two signatures an app
+  loops over, for control over each step (streaming, custom sampling):
+  - `encode`: source `text` `(B,)` -> `cross_caches` `(B, L, 2, S, H, Dh)`
+    (every decoder layer's cross-attention keys/values, computed once) and
+    `encoder_padding_mask` `(B, S)`.
+  - `decode`: `token_ids` `(B, 1)` (the token at `index`), `index` (int32
+    scalar), `self_caches` `(B, L, 2, T, H, Dh)` (zeros at the start),
+    `cross_caches`, `encoder_padding_mask` -> `logits` `(B, V)` and
+    `next_token` `(B,)` (the greedy choice) for position `index + 1`, and
+    the updated `self_caches`.
+- `encode_decode_ids` (`model_encode_decode_ids.tflite`): the same, but
+  `encode` takes `token_ids`/`padding_mask` `(B, S)` (no custom ops; the
+  app tokenizes with the run's vocabulary).
+
+`tflite_generate` is the reference loop over `encode`/`decode` (what an app
+does); the export check requires it to reproduce Keras greedy decoding
+token for token.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.export.endpoint import Endpoint
+from zoo.export.parity import ExportParityError
+from zoo.generation.samplers import argmax
+
+# Parity samples: ordinary sentences, placeholders, an empty string, and a
+# source far longer than the model's source length (truncated).
+SAMPLE_TEXTS = [
+    "How are you?",
+    "Could not open file %s: %s",
+    "",
+    "Ça a été très, très BIEN ! 😀",
+    "word " * 2_000,
+]
+
+
+def _sample_texts():
+    return {"text": np.array(SAMPLE_TEXTS, dtype=object)}
+
+
+def _as_strings(texts):
+    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
+
+
+def _encoded(texts):
+    return np.array([text.encode("utf-8") for text in texts], dtype=object)
+
+
+def _require_preprocessors(model):
+    if model.source_preprocessor is None or model.target_preprocessor is None:
+        raise ValueError(
+            "a string-in export needs a Seq2SeqLM with source and target preprocessors; "
+            "build it with from_preset(..., source_preprocessor=..., target_preprocessor=...)"
+        )
+
+
+def _greedy_ids(model, token_ids, padding_mask):
+    return model.generate({"encoder_token_ids": token_ids, "encoder_padding_mask": padding_mask})
+
+
+def saved_model_endpoint(model):
+    """`serving_default`: strings `(B,)` -> `generated_text` strings and greedy `token_ids` `(B, T)`."""
+    _require_preprocessors(model)
+
+    def serve(text):
+        source = model.source_preprocessor(text)
+        token_ids = model.generate_ids(source["token_ids"], source["padding_mask"])
+        return {"generated_text": model.detokenize_tensor(token_ids), "token_ids": token_ids}
+
+    def reference(inputs):
+        source = model.source_preprocessor(_as_strings(inputs["text"]))
+        token_ids = _greedy_ids(model, source["token_ids"], source["padding_mask"])
+        return {"generated_text": _encoded(model.detokenize(token_ids)), "token_ids": token_ids}
+
+    return Endpoint(
+        function=serve,
+        input_signature={"text": tf.TensorSpec((None,), tf.string, name="text")},
+        reference=reference,
+        sample_inputs=_sample_texts(),
+        tolerances={},  # token ids and strings must match exactly
+    )
+
+
+def _cache_shapes(model):
+    heads = model.num_heads
+    head_dim = model.hidden_dim // heads
+    layers = model.num_decoder_layers
+    return (
+        (layers, 2, model.target_length, heads, head_dim),  # self-attention
+        (layers, 2, model.source_length, heads, head_dim),  # cross-attention
+    )
+
+
+def _decode_endpoint(model):
+    self_shape, cross_shape = _cache_shapes(model)
+    source_length = model.source_length
+
+    def decode(token_ids, index, self_caches, cross_caches, encoder_padding_mask):
+        logits, self_caches = model.decode_step(token_ids, index, self_caches, cross_caches, encoder_padding_mask)
+        return {"logits": logits, "next_token": argmax(logits), "self_caches": self_caches}
+
+    def reference(inputs):
+        logits, caches = model.decode_step(
+            tf.constant(inputs["token_ids"]),
+            tf.constant(inputs["index"]),
+            tf.constant(inputs["self_caches"]),
+            tf.constant(inputs["cross_caches"]),
+            tf.constant(inputs["encoder_padding_mask"]),
+        )
+        return {"logits": logits.numpy(), "self_caches": caches.numpy()}
+
+    rng = np.random.default_rng(0)
+    batch = 3
+    lengths = np.array([source_length, 2, source_length // 2])
+    index = model.target_length // 2
+    self_caches = rng.normal(size=(batch, *self_shape)).astype("float32")
+    self_caches[:, :, :, index:] = 0  # positions not decoded yet
+    return Endpoint(
+        function=decode,
+        input_signature={
+            "token_ids": tf.TensorSpec((None, 1), tf.int32, name="token_ids"),
+            "index": tf.TensorSpec((), tf.int32, name="index"),
+            "self_caches": tf.TensorSpec((None, *self_shape), tf.float32, name="self_caches"),
+            "cross_caches": tf.TensorSpec((None, *cross_shape), tf.float32, name="cross_caches"),
+            "encoder_padding_mask": tf.TensorSpec((None, source_length), tf.int32, name="encoder_padding_mask"),
+        },
+        reference=reference,
+        sample_inputs={
+            "token_ids": rng.integers(4, model.target_vocabulary_size, size=(batch, 1)).astype("int32"),
+            "index": np.array(index, "int32"),
+            "self_caches": self_caches,
+            "cross_caches": rng.normal(size=(batch, *cross_shape)).astype("float32"),
+            "encoder_padding_mask": (np.arange(source_length)[None, :] < lengths[:, None]).astype("int32"),
+        },
+        tolerances={"logits": 1e-3, "self_caches": 1e-4},
+        quantized_tolerances={None: 1e-3},
+    )
+
+
+def _encoder_reference(model, token_ids, padding_mask):
+    encoded = model.encode(tf.constant(token_ids), tf.constant(padding_mask))
+    return {"cross_caches": model.cross_attention_caches(encoded).numpy(), "encoder_padding_mask": np.asarray(padding_mask)}
+
+
+def _loop_check(model, encode_inputs):
+    """`Endpoint.check`: the reference loop over `encode`/`decode` reproduces Keras greedy decoding."""
+
+    def check(run, strict):
+        if "text" in encode_inputs:
+            source = model.source_preprocessor(_as_strings(encode_inputs["text"]))
+            token_ids, padding_mask = source["token_ids"].numpy(), source["padding_mask"].numpy()
+        else:
+            token_ids, padding_mask = encode_inputs["token_ids"], encode_inputs["padding_mask"]
+        expected = _greedy_ids(model, token_ids, padding_mask)
+        got = decode_loop(
+            run,
+            run("encode", encode_inputs),
+            cache_length=model.target_length,
+            bos_token_id=model.bos_token_id,
+            end_token_id=model.end_token_id,
+            pad_token_id=model.pad_token_id,
+        )
+        equal = (got == expected).all(axis=1)
+        if strict and not equal.all():
+            rows = np.flatnonzero(~equal).tolist()
+            raise ExportParityError(
+                f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
+                f"{got[rows].tolist()} vs {expected[rows].tolist()}"
+            )
+        return {"greedy_sequences_equal": float(equal.mean()), "greedy_tokens_equal": float((got == expected).mean())}
+
+    return check
+
+
+def tflite_endpoints(model):
+    """`generate` (one call, loop inside), `encode_decode` (text in) and `encode_decode_ids` variants."""
+    _require_preprocessors(model)
+    length = model.source_length
+    source = model.source_preprocessor(SAMPLE_TEXTS)
+    id_inputs = {"token_ids": source["token_ids"].numpy(), "padding_mask": source["padding_mask"].numpy()}
+    endpoints = {"generate": _single_call_endpoint(model)}
+
+    def encode_text(text):
+        packed = model.source_preprocessor(text)
+        encoded = model.encode(packed["token_ids"], packed["padding_mask"])
+        return {"cross_caches": model.cross_attention_caches(encoded), "encoder_padding_mask": packed["padding_mask"]}
+
+    def text_reference(inputs):
+        packed = model.source_preprocessor(_as_strings(inputs["text"]))
+        return _encoder_reference(model, packed["token_ids"].numpy(), packed["padding_mask"].numpy())
+
+    def encode_ids(token_ids, padding_mask):
+        encoded = model.encode(token_ids, padding_mask)
+        return {"cross_caches": model.cross_attention_caches(encoded), "encoder_padding_mask": padding_mask}
+
+    decode = _decode_endpoint(model)
+    tolerances = {"cross_caches": 1e-4}
+    endpoints["encode_decode"] = Endpoint(
+        function=encode_text,
+        input_signature={"text": tf.TensorSpec((None,), tf.string, name="text")},
+        reference=text_reference,
+        sample_inputs=_sample_texts(),
+        tolerances=tolerances,
+        custom_ops=True,
+        extra_signatures={"decode": decode},
+        name="encode",
+        quantized_tolerances={None: 1e-3},
+        check=_loop_check(model, _sample_texts()),
+    )
+    endpoints["encode_decode_ids"] = Endpoint(
+        function=encode_ids,
+        input_signature={
+            "token_ids": tf.TensorSpec((None, length), tf.int32, name="token_ids"),
+            "padding_mask": tf.TensorSpec((None, length), tf.int32, name="padding_mask"),
+        },
+        reference=lambda inputs: _encoder_reference(model, inputs["token_ids"], inputs["padding_mask"]),
+        sample_inputs=id_inputs,
+        tolerances=tolerances,
+        extra_signatures={"decode": decode},
+        name="encode",
+        quantized_tolerances={None: 1e-3},
+        check=_loop_check(model, id_inputs),
+    )
+    return endpoints
+
+
+def _constant_weights(model):
+    """A scope in which `model`'s variables read as constants holding their current values.
+
+    The TFLite converter freezes variables read in the main graph but not
+    those read inside a `while` loop's body (the interpreter then fails with
+    "READ_VARIABLE failed"); tracing under this scope makes every weight a
+    constant, so the whole decoding loop converts.
+    """
+    import keras
+
+    values = [variable.numpy() for variable in model.variables]
+
+    def scope():
+        mapping = [(variable, tf.constant(value)) for variable, value in zip(model.variables, values)]
+        return keras.StatelessScope(state_mapping=mapping)
+
+    return scope
+
+
+def _single_call_endpoint(model):
+    """`serving_default`: source strings `(B,)` -> `generated_text` and greedy `token_ids` `(B, T)`, loop inside."""
+    constant_weights = _constant_weights(model)
+
+    def generate(text):
+        with constant_weights():
+            packed = model.source_preprocessor(text)
+            token_ids = model.generate_ids(packed["token_ids"], packed["padding_mask"])
+            return {"token_ids": token_ids, "generated_text": model.detokenize_tensor(token_ids, strip=False)}
+
+    def reference(inputs):
+        source = model.source_preprocessor(_as_strings(inputs["text"]))
+        token_ids = _greedy_ids(model, source["token_ids"].numpy(), source["padding_mask"].numpy())
+        return {"token_ids": token_ids, "generated_text": _encoded(model.detokenize(token_ids))}
+
+    return Endpoint(
+        function=generate,
+        input_signature={"text": tf.TensorSpec((None,), tf.string, name="text")},
+        reference=reference,
+        sample_inputs=_sample_texts(),
+        tolerances={},  # greedy token ids must match exactly
+        custom_ops=True,
+    )
+
+
+def tflite_generate(model_content, inputs, *, bos_token_id, end_token_id, pad_token_id, max_length=None):
+    """Greedy generation with an `encode_decode` TFLite file, the way an app runs it.
+
+    Runs `encode` once, then `decode` step by step with the KV cache passed
+    in and out, until every row produced `end_token_id` or `max_length`.
+
+    Args:
+        model_content: the `.tflite` file's bytes (or its path).
+        inputs: `{"text": [str, ...]}` for the `encode_decode` variant, or
+            `{"token_ids", "padding_mask"}` `(B, S)` for `encode_decode_ids`.
+        bos_token_id, end_token_id, pad_token_id: the target special ids
+            (`model.bos_token_id`, ...; written to the run's `generation.json`).
+        max_length: output positions including BOS (default: the file's
+            cache length).
+
+    Returns:
+        int32 token ids `(B, max_length)`, like `Seq2SeqLM.generate` with
+        `sampler="greedy"`; `model.detokenize` turns them into text.
+    """
+    import pathlib
+
+    from zoo.export.tflite import run_signature, tflite_interpreter
+
+    if isinstance(model_content, (str, pathlib.Path)):
+        model_content = pathlib.Path(model_content).read_bytes()
+    interpreter = tflite_interpreter(model_content)
+    signatures = interpreter.get_signature_list()
+    if set(signatures) != {"encode", "decode"}:
+        raise ValueError(f"expected a seq2seq TFLite file with 'encode' and 'decode' signatures; got {sorted(signatures)}")
+    cache_length = int(interpreter.get_signature_runner("decode").get_input_details()["self_caches"]["shape"][3])
+    max_length = cache_length if max_length is None else max_length
+    if not 2 <= max_length <= cache_length:
+        raise ValueError(f"max_length must be in [2, {cache_length}]. Received: max_length={max_length}")
+    if "text" in inputs:
+        inputs = {"text": np.asarray(inputs["text"], dtype=object).reshape(-1)}
+
+    def run(signature, batch):
+        return run_signature(interpreter, signature, batch)
+
+    return decode_loop(
+        run,
+        run("encode", inputs),
+        cache_length=cache_length,
+        bos_token_id=bos_token_id,
+        end_token_id=end_token_id,
+        pad_token_id=pad_token_id,
+        max_length=max_length,
+    )
+
+
+def decode_loop(run, encoded, *, cache_length, bos_token_id, end_token_id, pad_token_id, max_length=None):
+    """Greedy decoding over `decode` calls; mirrors `zoo.generation.sample_loop`.
+
+    `run(signature, inputs) -> outputs` runs one signature of the export;
+    `encoded` is what `encode` returned.
+    """
+    max_length = cache_length if max_length is None else max_length
+    cross_caches = np.asarray(encoded["cross_caches"])
+    encoder_padding_mask = np.asarray(encoded["encoder_padding_mask"])
+    batch_size = cross_caches.shape[0]
+    layers, _, _, heads, head_dim = cross_caches.shape[1:]
+    self_caches = np.zeros((batch_size, layers, 2, cache_length, heads, head_dim), "float32")
+    token_ids = np.full((batch_size, max_length), pad_token_id, "int32")
+    token_ids[:, 0] = bos_token_id
+    finished = np.zeros(batch_size, bool)
+    for index in range(max_length - 1):
+        outputs = run(
+            "decode",
+            {
+                "token_ids": token_ids[:, index : index + 1],
+                "index": np.array(index, "int32"),
+                "self_caches": self_caches,
+                "cross_caches": cross_caches,
+                "encoder_padding_mask": encoder_padding_mask,
+            },
+        )
+        self_caches = outputs["self_caches"]
+        token = np.where(finished, pad_token_id, np.asarray(outputs["next_token"]).astype("int32"))
+        token_ids[:, index + 1] = token
+        finished |= token == end_token_id
+        if finished.all():
+            break
+    return token_ids
