@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from zoo.data import ImageDataset, TextDataset
-from zoo.data.pipelines import image_batches, text_batches
+from zoo.data import ImageDataset, PairDataset, TextDataset
+from zoo.data.pipelines import image_batches, pair_batches, text_batches
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 VOCABULARY = list(SPECIAL_TOKENS) + "a b c d e f g h".split()
@@ -57,3 +57,53 @@ def test_image_batches_one_hot_and_float():
     assert features.dtype.name == "float32"
     np.testing.assert_array_equal(features.numpy(), images.astype("float32"))
     np.testing.assert_array_equal(labels.numpy(), np.eye(3)[[0, 1, 2, 1]])
+
+
+def pair_dataset(count=100, seed=0):
+    rng = np.random.default_rng(seed)
+    letters = "abcdefgh"
+    sources = [" ".join(rng.choice(list(letters), size=rng.integers(1, 30))) for _ in range(count)]
+    targets = [" ".join(rng.choice(list(letters), size=rng.integers(1, 12))) for _ in range(count)]
+    return PairDataset(sources, targets, "toy-pairs")
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_pair_batches_hold_every_pair_once_shifted_and_bucketed(shuffle):
+    source = TextPreprocessor(VOCABULARY, sequence_length=24)
+    target = TextPreprocessor(VOCABULARY, sequence_length=11)  # 10 decoder positions
+    dataset = pair_dataset()
+    packed_source = source(dataset.sources)["token_ids"].numpy()
+    packed_target = target(dataset.targets)["token_ids"].numpy()
+    batches = pair_batches(dataset, source, target, 16, shuffle=shuffle, seed=1)
+    seen = []
+    count = 0
+    for inputs, labels, weights in batches:
+        count += 1
+        encoder = inputs["encoder_token_ids"].numpy()
+        decoder = inputs["decoder_token_ids"].numpy()
+        labels, weights = labels.numpy(), weights.numpy()
+        assert encoder.shape[0] <= 16 and encoder.shape[1] <= 24 and decoder.shape[1] <= 10
+        np.testing.assert_array_equal(inputs["encoder_padding_mask"].numpy(), (encoder != 0).astype("int32"))
+        np.testing.assert_array_equal(weights, (labels != 0).astype("float32"))
+        for row in range(encoder.shape[0]):
+            # Find the pair by its source; the decoder reads the target without its last
+            # token and the labels are the target without its first ([CLS]).
+            index = next(
+                i for i in range(len(dataset))
+                if (packed_source[i, : encoder.shape[1]] == encoder[row]).all() and i not in seen
+                and (packed_target[i, : decoder.shape[1]] == decoder[row]).all()
+            )
+            seen.append(index)
+            width = decoder.shape[1]
+            np.testing.assert_array_equal(labels[row], packed_target[index, 1 : width + 1])
+            assert (packed_source[index, encoder.shape[1]:] == 0).all()  # nothing cut off by bucketing
+    assert sorted(seen) == list(range(len(dataset)))
+    assert count == int(batches.cardinality())  # the declared number of batches is exact
+    widths = {inputs["encoder_token_ids"].shape[1] for inputs, _, _ in batches}
+    assert len(widths) > 1  # short batches are not padded to the longest example
+
+
+def test_pair_batches_bad_batch_size():
+    source = TextPreprocessor(VOCABULARY, sequence_length=8)
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        pair_batches(pair_dataset(4), source, source, 0)

@@ -1,5 +1,6 @@
 """tf.data input pipelines built from in-memory datasets."""
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -99,12 +100,18 @@ def pair_batches(dataset, source_preprocessor, target_preprocessor, batch_size, 
         data = data.shuffle(len(dataset), seed=seed, reshuffle_each_iteration=True)
     longest = max(source_preprocessor.sequence_length, target_preprocessor.sequence_length)
     boundaries = [b for b in (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512) if b < longest] + [longest]
+    bucket_boundaries = [b + 1 for b in boundaries]
     data = data.bucket_by_sequence_length(
         lambda example: tf.maximum(tf.shape(example["source"])[0], tf.shape(example["target"])[0]),
-        bucket_boundaries=[b + 1 for b in boundaries],
+        bucket_boundaries=bucket_boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         pad_to_bucket_boundary=True,
     )
+    # Bucketing hides the number of batches (Keras then warns at every epoch's end): each
+    # bucket yields ceil(examples / batch_size) batches.
+    buckets = np.searchsorted(bucket_boundaries, np.maximum(source_lengths, target_lengths), side="right")
+    num_batches = int(sum(-(-count // batch_size) for count in np.bincount(buckets) if count))
+    data = data.apply(tf.data.experimental.assert_cardinality(num_batches))
 
     def split(batch):
         # Both sides are padded to the bucket length; neither may exceed its own maximum.

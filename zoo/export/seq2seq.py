@@ -8,7 +8,9 @@ receive text.
 TFLite variants (`zoo.export.tflite_variants(model)`):
 
 - `generate` (`model.tflite`): the same single call as the SavedModel, the
-  loop inside (`WHILE`), text in and out (tensorflow-text custom ops).
+  loop inside (`WHILE`): text in (tensorflow-text custom ops), `token_ids`
+  out, plus `generated_text` for WordPiece targets (see
+  `tflite_has_text_output`).
 - `encode_decode` (`model_encode_decode.tflite`): two signatures an app
   loops over, for control over each step (streaming, custom sampling):
   - `encode`: source `text` `(B,)` -> `cross_caches` `(B, L, 2, S, H, Dh)`
@@ -255,20 +257,39 @@ def _constant_weights(model):
     return scope
 
 
+def tflite_has_text_output(model):
+    """Whether the single-call TFLite file also returns `generated_text` (WordPiece targets only).
+
+    tensorflow-text 2.21's TFLite kernel for SentencePiece detokenization
+    crashes the interpreter (segmentation fault), so with a SentencePiece
+    target the file returns `token_ids` and the app joins the pieces of
+    `target_vocabulary.txt` (replacing U+2581 by a space), or runs the
+    SentencePiece library on `target.model`.
+    """
+    return model.target_preprocessor.sentencepiece_model is None
+
+
 def _single_call_endpoint(model):
-    """`serving_default`: source strings `(B,)` -> `generated_text` and greedy `token_ids` `(B, T)`, loop inside."""
+    """`serving_default`: source strings `(B,)` -> greedy `token_ids` `(B, T)` (+ `generated_text`), loop inside."""
     constant_weights = _constant_weights(model)
+    with_text = tflite_has_text_output(model)
 
     def generate(text):
         with constant_weights():
             packed = model.source_preprocessor(text)
             token_ids = model.generate_ids(packed["token_ids"], packed["padding_mask"])
-            return {"token_ids": token_ids, "generated_text": model.detokenize_tensor(token_ids, strip=False)}
+            outputs = {"token_ids": token_ids}
+            if with_text:  # no StringStrip kernel in TFLite; WordPiece output has no surrounding spaces
+                outputs["generated_text"] = model.detokenize_tensor(token_ids, strip=False)
+            return outputs
 
     def reference(inputs):
         source = model.source_preprocessor(_as_strings(inputs["text"]))
         token_ids = _greedy_ids(model, source["token_ids"].numpy(), source["padding_mask"].numpy())
-        return {"token_ids": token_ids, "generated_text": _encoded(model.detokenize(token_ids))}
+        outputs = {"token_ids": token_ids}
+        if with_text:
+            outputs["generated_text"] = _encoded(model.detokenize(token_ids))
+        return outputs
 
     return Endpoint(
         function=generate,

@@ -10,6 +10,7 @@
 from zoo.training.callbacks import EpochLogger, TrainingTimer
 from zoo.training.config import config_to_dict, load_config, parse_config, replace_defaults, save_config
 from zoo.training.loop import InterruptedRunError, fit
+from zoo.training.losses import SparseCategoricalCrossentropyWithSmoothing
 from zoo.training.plots import plot_confusion_matrix, plot_history
 from zoo.training.schedules import WarmupCosineDecay, warmup_cosine
 from zoo.training.seed import set_seed
@@ -17,6 +18,7 @@ from zoo.training.seed import set_seed
 __all__ = [
     "EpochLogger",
     "InterruptedRunError",
+    "SparseCategoricalCrossentropyWithSmoothing",
     "TrainingTimer",
     "WarmupCosineDecay",
     "config_to_dict",
