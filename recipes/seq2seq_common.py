@@ -270,6 +270,7 @@ def evaluate_tflite(model, exports, sources, keras_outputs, task, references):
         entry["sentences_per_second"] = round(len(sources) / (time.perf_counter() - started), 2)
         entry["equal_to_keras_greedy"] = float(np.mean([a == b for a, b in zip(texts, keras_outputs)]))
         entry["metrics"] = task.evaluate(texts, sources, references)
+        entry["samples"] = [{"source": source, "output": text} for source, text in zip(sources[:3], texts)]
 
 
 def run(cfg, task):
@@ -364,6 +365,11 @@ def print_summary(metrics, task):
     print("samples (source => output | reference):")
     for sample in metrics["samples"]:
         print(f"  {sample['source'][:80]}\n    => {sample['output'][:80]}\n     | {sample['reference'][:80]}")
+    on_device = metrics["exports"]["tflite"].get("generate/float32")
+    if on_device:
+        print(f"on device ({pathlib.Path(on_device['path']).name}, the decoding loop inside the TFLite file):")
+        for sample in on_device["samples"]:
+            print(f"  {sample['source'][:80]}\n    => {sample['output'][:80]}")
     model_base = pathlib.Path(saved["path"]).parent.resolve()
     print(
         f"serve: docker run -p 8501:8501 -v {model_base}:/models/{task.name} -e MODEL_NAME={task.name} tensorflow/serving\n"

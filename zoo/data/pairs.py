@@ -22,7 +22,6 @@ skipped and counted, with one warning line on stderr, and more than
 
 import collections
 import dataclasses
-import json
 import math
 import pathlib
 
@@ -32,7 +31,7 @@ from zoo.data.debian import read_debian_descriptions
 from zoo.data.gettext_catalogs import read_gettext_pairs
 from zoo.data.labelled import named
 from zoo.data.sources import DataError, load_tfds, parse_spec
-from zoo.data.text_files import RowLog, column_index, read_lines, read_rows
+from zoo.data.text_files import RowLog, column_index, json_records, read_lines, read_rows
 
 # The spec forms of the pair sources, in the order shown in errors.
 PAIR_SOURCES = {
@@ -250,22 +249,8 @@ def read_jsonl_pairs(path, source_key, target_key):
     """A PairLog of one JSON object per line, with string source and target."""
     source_key = "source" if source_key is None else str(source_key)
     target_key = "target" if target_key is None else str(target_key)
-    lines, bad_lines = read_lines(path)
     log = PairLog(str(path))
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        if number in bad_lines:
-            log.skip(number, number, "invalid UTF-8")
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            log.skip(number, number, f"invalid JSON ({error.msg})")
-            continue
-        if not isinstance(record, dict):
-            log.skip(number, number, f"not a JSON object but a {type(record).__name__}")
-            continue
+    for number, record in json_records(path, log):
         source, target = record.get(source_key), record.get(target_key)
         for value, key in ((source, source_key), (target, target_key)):
             if not isinstance(value, str):

@@ -262,8 +262,8 @@ def read_delimited(path, delimiter, text_column, label_column, log):
             log.add(start, end, cells[text_index], cells[label_index])
 
 
-def read_jsonl(path, text_key, label_key, log):
-    """Reads one JSON object per line into `log`."""
+def json_records(path, log):
+    """`(line_number, dict)` for each JSON object line of `path`; other non-blank lines are skipped into `log`."""
     lines, bad_lines = read_lines(path)
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -279,6 +279,12 @@ def read_jsonl(path, text_key, label_key, log):
         if not isinstance(record, dict):
             log.skip(number, number, f"not a JSON object but a {type(record).__name__}")
             continue
+        yield number, record
+
+
+def read_jsonl(path, text_key, label_key, log):
+    """Reads one JSON object per line into `log`."""
+    for number, record in json_records(path, log):
         text, label = record.get(text_key), record.get(label_key)
         if text is None:
             log.skip(number, number, f"missing text column {text_key!r}")

@@ -1,7 +1,6 @@
 """Encoder-decoder Transformer for translation and summarization, with cached generation."""
 
 import keras
-import numpy as np
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
