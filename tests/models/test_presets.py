@@ -2,7 +2,7 @@
 
 import pytest
 
-from zoo.models import PRESETS, ImageClassifier, Seq2SeqLM, TextClassifier, get_preset, preset_names
+from zoo.models import PRESETS, CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier, get_preset, preset_names
 
 
 def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim, num_layers, intermediate_dim, **_):
@@ -43,6 +43,16 @@ def seq2seq_parameters(
     return embedding + num_encoder_layers * encoder_block + num_decoder_layers * decoder_block + final_norms + head
 
 
+def causal_lm_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim, position="learned", **_):
+    """Pre-LN decoder-only LM: token (+ position) table, blocks, final norm, LM head."""
+    vocabulary_size = 8000
+    embedding = vocabulary_size * hidden_dim + (sequence_length * hidden_dim if position == "learned" else 0)
+    attention = 4 * (hidden_dim * hidden_dim + hidden_dim)
+    feedforward = 2 * hidden_dim * intermediate_dim + intermediate_dim + hidden_dim
+    block = attention + feedforward + 2 * 2 * hidden_dim
+    return embedding + num_layers * block + 2 * hidden_dim + hidden_dim * vocabulary_size + vocabulary_size
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
@@ -57,16 +67,24 @@ EXPECTED = {
     ("seq2seq", "tiny"): 398_144,
     ("seq2seq", "small"): 10_139_456,
     ("seq2seq", "base"): 56_567_616,
+    # With an 8,000-token vocabulary; rotary presets have no position table.
+    ("causal_lm", "tiny"): 266_768,
+    ("causal_lm", "tiny_rotary"): 266_256,
+    ("causal_lm", "small"): 7_329_088,
+    ("causal_lm", "small_rotary"): 7_263_552,
+    ("causal_lm", "base"): 98_138_432,
 }
 BUILDERS = {
     "image_classifier": ImageClassifier.from_preset,
     "text_classifier": lambda name: TextClassifier.from_preset(name, vocabulary_size=8000),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
+    "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
 }
 FORMULAS = {
     "image_classifier": vit_parameters,
     "text_classifier": text_classifier_parameters,
     "seq2seq": seq2seq_parameters,
+    "causal_lm": causal_lm_parameters,
 }
 
 

@@ -1,8 +1,9 @@
 """Task models: a backbone of `zoo.layers` plus a head, each with `from_preset`."""
 
+from zoo.models.causal_lm import CausalLM
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
 from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
 
-__all__ = ["ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "get_preset", "preset_names"]
+__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "get_preset", "preset_names"]

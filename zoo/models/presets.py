@@ -66,6 +66,27 @@ PRESETS = {
             num_heads=8, intermediate_dim=2048, dropout=0.1,
         ),
     },
+    "causal_lm": {
+        # For tests: one narrow block.
+        "tiny": dict(sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32, dropout=0.0),
+        # The same with rotary positions (no position table).
+        "tiny_rotary": dict(
+            sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32, dropout=0.0,
+            position="rotary",
+        ),
+        # CPU-sized character-level model (nanoGPT's Shakespeare setting, narrower).
+        "small": dict(
+            sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
+        ),
+        "small_rotary": dict(
+            sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
+            position="rotary",
+        ),
+        # GPT-2 small sizes.
+        "base": dict(
+            sequence_length=1024, hidden_dim=768, num_layers=12, num_heads=12, intermediate_dim=3072, dropout=0.1,
+        ),
+    },
 }
 
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
+from zoo.models.generative import CompiledGenerators, is_text_batch, serialize_layer
 from zoo.models.task import preset_config
 
 
@@ -130,7 +131,7 @@ class Seq2SeqLM(keras.Model):
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
-        self._compiled_generate = _Untracked()  # generation functions per settings
+        self._generators = CompiledGenerators(self._make_generate_run)
 
     @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
@@ -255,11 +256,7 @@ class Seq2SeqLM(keras.Model):
             A list of strings for string inputs (special tokens removed,
             cut at EOS), else token ids `(B, max_length)`.
         """
-        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
-            raise ValueError("generate() got an empty list of inputs; expected source strings")
-        strings = isinstance(inputs, str) or (
-            isinstance(inputs, (list, tuple)) and len(inputs) > 0 and isinstance(inputs[0], (str, bytes))
-        )
+        strings = is_text_batch(inputs)
         if strings:
             if self.source_preprocessor is None or self.target_preprocessor is None:
                 raise ValueError("generate() on strings needs a model built with source and target preprocessors")
@@ -267,31 +264,14 @@ class Seq2SeqLM(keras.Model):
             token_ids, padding_mask = source["token_ids"], source["padding_mask"]
         else:
             token_ids, padding_mask = inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
-        run = self._generate_function(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
+        run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
         generated = ops.convert_to_numpy(run(token_ids, padding_mask))
         return self.detokenize(generated) if strings else generated
 
-    def _generate_function(self, max_length, sampler, num_beams, length_penalty, seed, sampler_args):
-        """The (compiled, on TensorFlow) generation function for these settings, cached."""
-        key = (max_length, sampler if isinstance(sampler, str) else id(sampler), num_beams, length_penalty, tuple(sorted(sampler_args.items())))
-        if sampler != "beam":
-            sampler_object = get_sampler(sampler, seed=seed, **sampler_args) if isinstance(sampler, str) else sampler
-        if key not in self._compiled_generate.functions:
-            chosen = "beam" if sampler == "beam" else sampler_object
+    def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
+        def run(encoder_token_ids, encoder_padding_mask):
+            return self.generate_ids(encoder_token_ids, encoder_padding_mask, max_length, sampler, num_beams, length_penalty)
 
-            def run(encoder_token_ids, encoder_padding_mask):
-                return self.generate_ids(
-                    encoder_token_ids, encoder_padding_mask, max_length, chosen, num_beams, length_penalty
-                )
-
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                run = tf.function(run, reduce_retracing=True)
-            self._compiled_generate.functions[key] = (run, chosen)
-        run, chosen = self._compiled_generate.functions[key]
-        if chosen != "beam":
-            chosen.reset(seed)
         return run
 
     def detokenize(self, token_ids):
@@ -331,8 +311,8 @@ class Seq2SeqLM(keras.Model):
             "dropout": self.dropout,
             "activation": self.activation,
             "normalize_first": self.normalize_first,
-            "source_preprocessor": _serialize(self.source_preprocessor),
-            "target_preprocessor": _serialize(self.target_preprocessor),
+            "source_preprocessor": serialize_layer(self.source_preprocessor),
+            "target_preprocessor": serialize_layer(self.target_preprocessor),
             "bos_token_id": self.bos_token_id,
             "end_token_id": self.end_token_id,
             "pad_token_id": self.pad_token_id,
@@ -347,17 +327,6 @@ class Seq2SeqLM(keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
-
-
-class _Untracked:
-    """A plain holder Keras/TensorFlow do not track (so exports ignore its functions)."""
-
-    def __init__(self):
-        self.functions = {}
-
-
-def _serialize(layer):
-    return None if layer is None else keras.layers.serialize(layer)
 
 
 def _check_preprocessor(side, preprocessor, vocabulary_size, sequence_length):

@@ -1,0 +1,369 @@
+"""Decoder-only (GPT-style) language model with KV-cached generation."""
+
+import keras
+from keras import ops
+
+from zoo.generation import beam_search, get_sampler, sample_loop
+from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
+from zoo.models.generative import CompiledGenerators, is_text_batch, serialize_layer
+from zoo.models.task import preset_config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CausalLM(keras.Model):
+    """Transformer decoder stack predicting the next token (Radford et al. 2018/2019).
+
+    Inputs are `token_ids` and `padding_mask` `(B, T)`; the output is
+    next-token logits `(B, T, vocabulary_size)`. `generate` runs the prompt
+    through the model once (prefill, filling every layer's KV cache), then
+    samples token by token with the fixed-size cache inside one compiled
+    loop.
+
+    Args:
+        vocabulary_size: int.
+        sequence_length: int, the longest sequence (prompt + generated).
+        hidden_dim, num_layers, num_heads, intermediate_dim: sizes.
+        num_key_value_heads: int dividing `num_heads` (grouped-query
+            attention; smaller cache), default `num_heads`.
+        dropout: float.
+        activation: feed-forward activation (`"gelu"`, `"relu"`, `"swiglu"`).
+        position: `"learned"` (GPT-2 position table) or `"rotary"` (RoPE in
+            every self-attention, no position table).
+        preprocessor: optional tokenizer layer with `tokenize`, `detokenize`,
+            `vocabulary_size` and special ids (`cls_id` used as BOS,
+            `sep_id` as EOS, `pad_id`), so `generate` takes and returns
+            strings.
+        bos_token_id, end_token_id, pad_token_id: ints (taken from the
+            preprocessor when given).
+
+    Example:
+    >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
+    >>> model.generate(["To be, or not"], max_length=64, sampler="top_p", p=0.9, seed=1)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        hidden_dim=256,
+        num_layers=4,
+        num_heads=4,
+        intermediate_dim=1024,
+        num_key_value_heads=None,
+        dropout=0.1,
+        activation="gelu",
+        position="learned",
+        preprocessor=None,
+        bos_token_id=2,
+        end_token_id=3,
+        pad_token_id=0,
+        **kwargs,
+    ):
+        if position not in ("learned", "rotary"):
+            raise ValueError(f"position must be 'learned' or 'rotary'. Received: position={position!r}")
+        if preprocessor is not None:
+            if preprocessor.vocabulary_size != vocabulary_size:
+                raise ValueError(
+                    f"the preprocessor has {preprocessor.vocabulary_size} tokens; the model expects {vocabulary_size}"
+                )
+            bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
+
+        # === Layers ===
+        if position == "learned":
+            embedding = TokenAndPositionEmbedding(vocabulary_size, sequence_length, hidden_dim, name="embedding")
+        else:
+            embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="embedding")
+        decoder_layers = [
+            TransformerDecoder(
+                num_heads,
+                intermediate_dim,
+                dropout=dropout,
+                activation=activation,
+                normalize_first=True,
+                num_key_value_heads=num_key_value_heads,
+                use_rotary=position == "rotary",
+                name=f"decoder_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+        lm_head = keras.layers.Dense(vocabulary_size, name="lm_head")
+
+        # === Functional graph ===
+        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+        padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
+        x = keras.layers.Dropout(dropout)(embedding(token_ids))  # (B, T, D)
+        for layer in decoder_layers:
+            x = layer(x, decoder_padding_mask=padding_mask)
+        logits = lm_head(final_norm(x))  # (B, T, V)
+        super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=logits, **kwargs)
+
+        self.embedding, self.decoder_layers, self.final_norm, self.lm_head = embedding, decoder_layers, final_norm, lm_head
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.num_key_value_heads = num_key_value_heads
+        self.dropout = dropout
+        self.activation = activation
+        self.position = position
+        self.preprocessor = preprocessor
+        self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
+        self._generators = CompiledGenerators(self._make_generate_run)
+
+    @classmethod
+    def from_preset(cls, name, preprocessor=None, **overrides):
+        """Build from a named preset; the vocabulary size follows the preprocessor when given."""
+        config = preset_config(cls, "causal_lm", name, overrides)
+        if preprocessor is not None:
+            config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
+        if "vocabulary_size" not in config:
+            raise ValueError("CausalLM.from_preset needs a preprocessor or vocabulary_size")
+        return cls(preprocessor=preprocessor, **config)
+
+    # === Step-by-step decoding ===
+
+    def empty_cache(self, batch_size, max_length):
+        """Zeroed KV caches of every layer: `(B, L, 2, max_length, H_kv, D_head)`."""
+        return ops.stack([layer.init_cache(batch_size, max_length) for layer in self.decoder_layers], axis=1)
+
+    def call_with_cache(self, token_ids, cache, cache_index):
+        """Logits `(B, t, V)` for `token_ids` `(B, t)` at positions `cache_index ...`, and the updated cache.
+
+        With `t > 1` this is the prefill of a prompt chunk; with `t == 1`
+        one decoding step. Keys/values are written into `cache` at
+        `cache_index`; every query attends to the cache up to itself.
+        """
+        if self.position == "learned":
+            x = self.embedding(token_ids, start_index=cache_index)
+        else:
+            x = self.embedding(token_ids)
+        updated = []
+        for i, layer in enumerate(self.decoder_layers):
+            x, layer_cache = layer(x, self_attention_cache=cache[:, i], self_attention_cache_index=cache_index)
+            updated.append(layer_cache)
+        return self.lm_head(self.final_norm(x)), ops.stack(updated, axis=1)
+
+    def _next_fn(self, use_cache):
+        if use_cache:
+
+            def next_fn(token_ids, cache, index):
+                logits, cache = self.call_with_cache(token_ids, cache, index)
+                return logits[:, 0], cache
+
+            return next_fn
+
+        def next_fn_uncached(token_ids, buffer, index):
+            buffer = ops.slice_update(buffer, (0, index), token_ids)
+            positions = ops.arange(buffer.shape[1])[None, :]
+            logits = self(
+                {"token_ids": buffer, "padding_mask": ops.cast(positions <= index, "int32") * ops.ones_like(buffer)},
+                training=False,
+            )
+            return ops.take(logits, ops.expand_dims(index, 0), axis=1)[:, 0], buffer
+
+        return next_fn_uncached
+
+    def generate_ids(
+        self, token_ids, padding_mask, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0,
+        use_cache=True,
+    ):
+        """Prompt ids `(B, P)` (padding on either side) -> ids `(B, max_length)`, prompts first; see `generate`."""
+        max_length = self.sequence_length if max_length is None else max_length
+        token_ids = ops.convert_to_tensor(token_ids, "int32")
+        padding_mask = ops.cast(ops.convert_to_tensor(padding_mask), "int32")
+        prompt_width = token_ids.shape[1]
+        if prompt_width is None:
+            raise ValueError("generate_ids needs prompts of a static width; pad them (see generate)")
+        if max_length > self.sequence_length:
+            raise ValueError(
+                f"max_length must be at most the model's sequence_length {self.sequence_length}. "
+                f"Received: max_length={max_length}"
+            )
+        if prompt_width >= max_length:
+            raise ValueError(
+                f"max_length must be greater than the prompt width {prompt_width}. Received: max_length={max_length}"
+            )
+        token_ids, padding_mask = right_align(token_ids, padding_mask)
+        batch_size = ops.shape(token_ids)[0]
+        extra = max_length - prompt_width
+        buffer = ops.concatenate(
+            [
+                ops.where(padding_mask > 0, token_ids, self.pad_token_id),
+                ops.full((batch_size, extra), self.pad_token_id, "int32"),
+            ],
+            axis=1,
+        )
+        prompt_mask = ops.concatenate([padding_mask > 0, ops.zeros((batch_size, extra), "bool")], axis=1)
+        if use_cache:
+            # Prefill the whole prompt width at once. Shorter prompts' padding positions get keys and
+            # values too, but the loop rewrites every position from the shortest prompt's end on
+            # before any query reaches it.
+            _, cache = self.call_with_cache(buffer[:, :prompt_width], self.empty_cache(batch_size, max_length), 0)
+        else:
+            cache = ops.concatenate(
+                [buffer, ops.zeros((batch_size, self.sequence_length - max_length), "int32")], axis=1
+            )
+        next_fn = self._next_fn(use_cache)
+        if sampler == "beam":
+            token_ids, _ = beam_search(
+                next_fn, buffer, prompt_mask, cache, num_beams, self.end_token_id, self.pad_token_id, length_penalty
+            )
+            return token_ids
+        sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
+        token_ids, _ = sample_loop(next_fn, buffer, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id)
+        return token_ids
+
+    def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
+        def run(token_ids, padding_mask):
+            return self.generate_ids(token_ids, padding_mask, max_length, sampler, num_beams, length_penalty)
+
+        return run
+
+    def generate(
+        self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None,
+        strip_prompt=False, **sampler_args,
+    ):
+        """Continue prompts: strings (or `{token_ids, padding_mask}`) -> strings (or ids).
+
+        Args:
+            inputs: a string, a list of strings, or a dict of prompt ids
+                `(B, P)` with padding on the left or right.
+            max_length: total positions, prompt included (default
+                `sequence_length`).
+            sampler: `"greedy"`, `"beam"` (prompts of equal length),
+                `"top_k"`, `"top_p"`, `"random"` or a `Sampler`.
+            num_beams, length_penalty: beam search settings.
+            seed: int, for reproducible random samplers.
+            strip_prompt: return only the continuation (strings only).
+            **sampler_args: e.g. `k=`, `p=`, `temperature=`.
+
+        Returns:
+            A list of strings for string inputs (cut at EOS), else ids
+            `(B, max_length)` with each prompt first (right-aligned to
+            position 0) and padding after EOS.
+        """
+        strings = is_text_batch(inputs)
+        if strings:
+            if self.preprocessor is None:
+                raise ValueError("generate() on strings needs a model built with a preprocessor")
+            texts = [inputs] if isinstance(inputs, str) else list(inputs)
+            token_ids, padding_mask = self.pack_prompts(texts)
+        else:
+            token_ids, padding_mask = inputs["token_ids"], inputs["padding_mask"]
+        # One prompt width per max_length (one compiled function): the prompts are right-aligned
+        # and padded to max_length - 1; the prefill covers that width.
+        token_ids, padding_mask = self._pad_prompts(token_ids, padding_mask, max_length)
+        run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
+        generated = ops.convert_to_numpy(run(token_ids, padding_mask))
+        if not strings:
+            return generated
+        if strip_prompt:
+            lengths = ops.convert_to_numpy(ops.sum(ops.cast(padding_mask, "int32"), axis=1))
+            positions = ops.convert_to_numpy(ops.arange(generated.shape[1]))[None, :]
+            generated = ops.convert_to_numpy(ops.where(positions < lengths[:, None], self.pad_token_id, generated))
+        return self.detokenize(generated)
+
+    def _pad_prompts(self, token_ids, padding_mask, max_length):
+        import numpy as np
+
+        max_length = self.sequence_length if max_length is None else max_length
+        if not 2 <= max_length <= self.sequence_length:
+            raise ValueError(
+                f"max_length must be in [2, {self.sequence_length}] (the model's sequence_length). "
+                f"Received: max_length={max_length}"
+            )
+        token_ids = np.asarray(ops.convert_to_numpy(token_ids), "int32")
+        padding_mask = np.asarray(ops.convert_to_numpy(padding_mask), "int32")
+        lengths = padding_mask.sum(axis=1)
+        if token_ids.ndim != 2 or token_ids.shape != padding_mask.shape:
+            raise ValueError(
+                f"token_ids and padding_mask must both be (batch, width). Received: {token_ids.shape}, {padding_mask.shape}"
+            )
+        if (lengths < 1).any():
+            raise ValueError("every prompt needs at least one token (e.g. BOS)")
+        if lengths.max() >= max_length:
+            raise ValueError(
+                f"max_length must be greater than the longest prompt ({lengths.max()} tokens). "
+                f"Received: max_length={max_length}"
+            )
+        aligned, mask = (ops.convert_to_numpy(x) for x in right_align(token_ids, padding_mask))
+        width = max_length - 1
+        if aligned.shape[1] >= width:
+            return aligned[:, :width], mask[:, :width]
+        pad = ((0, 0), (0, width - aligned.shape[1]))
+        return np.pad(aligned, pad, constant_values=self.pad_token_id), np.pad(mask, pad)
+
+    def pack_prompts(self, texts):
+        """`[BOS] pieces...` of each prompt (no EOS), right-padded: `(token_ids, padding_mask)` NumPy `(B, P)`."""
+        import tensorflow as tf
+
+        pieces = self.preprocessor.tokenize(texts)  # ragged (B, None)
+        limit = self.sequence_length - 1  # keep room for one new token
+        pieces = pieces[:, -(limit - 1) :]  # a too-long prompt keeps its end
+        bos = tf.fill([pieces.nrows(), 1], self.bos_token_id)
+        packed = tf.concat([bos, tf.cast(pieces, tf.int32)], axis=1)
+        token_ids = packed.to_tensor(default_value=self.pad_token_id).numpy()
+        lengths = packed.row_lengths().numpy()
+        padding_mask = (ops.convert_to_numpy(ops.arange(token_ids.shape[1]))[None, :] < lengths[:, None]).astype("int32")
+        return token_ids, padding_mask
+
+    def detokenize(self, token_ids):
+        """Ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
+        return [text.decode("utf-8", "replace") for text in self.detokenize_tensor(token_ids).numpy()]
+
+    def detokenize_tensor(self, token_ids, strip=True):
+        """`detokenize` as TensorFlow ops: a `tf.string` tensor `(B,)`."""
+        import tensorflow as tf
+
+        if self.preprocessor is None:
+            raise ValueError("detokenize needs a model built with a preprocessor")
+        token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+        ended = tf.cumsum(tf.cast(token_ids == self.end_token_id, tf.int32), axis=1) > 0
+        texts = self.preprocessor.detokenize(tf.where(ended, self.pad_token_id, token_ids))
+        return tf.strings.strip(texts) if strip else texts
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "num_key_value_heads": self.num_key_value_heads,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "position": self.position,
+            "preprocessor": serialize_layer(self.preprocessor),
+            "bos_token_id": self.bos_token_id,
+            "end_token_id": self.end_token_id,
+            "pad_token_id": self.pad_token_id,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        import zoo.tokenizers  # noqa: F401  (registers the preprocessors for deserialization)
+
+        config = dict(config)
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
+        return cls(**config)
+
+
+def right_align(token_ids, padding_mask):
+    """Move each row's real tokens to the front (left padding -> right padding), keeping their order."""
+    width = ops.shape(token_ids)[1]
+    positions = ops.arange(width)[None, :]
+    # Real tokens sort first by position, padding after them.
+    keys = ops.where(padding_mask > 0, positions, positions + width)
+    order = ops.argsort(keys, axis=1)
+    token_ids = ops.take_along_axis(token_ids, order, axis=1)
+    padding_mask = ops.take_along_axis(padding_mask, order, axis=1)
+    return token_ids, padding_mask
