@@ -43,3 +43,23 @@ class Endpoint:
     name: str = "serving_default"
     quantized_tolerances: dict = dataclasses.field(default_factory=dict)
     check: Callable | None = None
+
+
+def constant_weights(model):
+    """A scope in which `model`'s variables read as constants holding their current values.
+
+    The TFLite converter freezes variables read in the main graph but not
+    those read inside a `while` loop's body (the interpreter then fails with
+    "READ_VARIABLE failed"); tracing under this scope makes every weight a
+    constant, so the whole decoding loop converts.
+    """
+    import keras
+    import tensorflow as tf
+
+    values = [variable.numpy() for variable in model.variables]
+
+    def scope():
+        mapping = [(variable, tf.constant(value)) for variable, value in zip(model.variables, values)]
+        return keras.StatelessScope(state_mapping=mapping)
+
+    return scope

@@ -33,7 +33,7 @@ token for token.
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import Endpoint
+from zoo.export.endpoint import Endpoint, constant_weights
 from zoo.export.parity import ExportParityError
 from zoo.generation.samplers import argmax
 
@@ -238,25 +238,6 @@ def tflite_endpoints(model):
     return endpoints
 
 
-def _constant_weights(model):
-    """A scope in which `model`'s variables read as constants holding their current values.
-
-    The TFLite converter freezes variables read in the main graph but not
-    those read inside a `while` loop's body (the interpreter then fails with
-    "READ_VARIABLE failed"); tracing under this scope makes every weight a
-    constant, so the whole decoding loop converts.
-    """
-    import keras
-
-    values = [variable.numpy() for variable in model.variables]
-
-    def scope():
-        mapping = [(variable, tf.constant(value)) for variable, value in zip(model.variables, values)]
-        return keras.StatelessScope(state_mapping=mapping)
-
-    return scope
-
-
 def tflite_has_text_output(model):
     """Whether the single-call TFLite file also returns `generated_text` (WordPiece targets only).
 
@@ -271,11 +252,11 @@ def tflite_has_text_output(model):
 
 def _single_call_endpoint(model):
     """`serving_default`: source strings `(B,)` -> greedy `token_ids` `(B, T)` (+ `generated_text`), loop inside."""
-    constant_weights = _constant_weights(model)
+    weights_as_constants = constant_weights(model)
     with_text = tflite_has_text_output(model)
 
     def generate(text):
-        with constant_weights():
+        with weights_as_constants():
             packed = model.source_preprocessor(text)
             token_ids = model.generate_ids(packed["token_ids"], packed["padding_mask"])
             outputs = {"token_ids": token_ids}

@@ -5,14 +5,15 @@ A new task model adds a module here with `saved_model_endpoint(model)` and
 default) and one line in `_BUILDERS`.
 """
 
-from zoo.export import image_classifier, seq2seq, text_classifier
+from zoo.export import causal_lm, image_classifier, seq2seq, text_classifier
 from zoo.export.endpoint import Endpoint
-from zoo.models import ImageClassifier, Seq2SeqLM, TextClassifier
+from zoo.models import CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier
 
 _BUILDERS = {
     ImageClassifier: image_classifier,
     TextClassifier: text_classifier,
     Seq2SeqLM: seq2seq,
+    CausalLM: causal_lm,
 }
 
 

@@ -28,7 +28,7 @@ def _first_free_index(prompt_mask):
     return ops.min(lengths) - 1
 
 
-def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, pad_token_id):
+def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, pad_token_id, stop_length=None):
     """Decode with `sampler` (greedy, top-k, top-p, ...) until EOS or the buffer is full.
 
     Args:
@@ -38,6 +38,9 @@ def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, p
         cache: any structure of tensors with a leading batch axis.
         sampler: a `zoo.generation.Sampler`.
         end_token_id, pad_token_id: ints.
+        stop_length: optional int or scalar tensor <= T: fill only the
+            first `stop_length` positions (the rest stay as given), e.g. a
+            `max_length` chosen at run time inside an exported graph.
 
     Returns:
         `(token_ids, finished)`: the filled buffer `(B, T)` and whether each
@@ -48,9 +51,10 @@ def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, p
     max_length = token_ids.shape[1]
     batch_size = ops.shape(token_ids)[0]
     finished = ops.zeros((batch_size,), dtype="bool")
+    stop_length = max_length if stop_length is None else ops.minimum(stop_length, max_length)
 
     def cond(token_ids, cache, index, finished):
-        return ops.logical_and(index < max_length - 1, ops.logical_not(ops.all(finished)))
+        return ops.logical_and(index < stop_length - 1, ops.logical_not(ops.all(finished)))
 
     def body(token_ids, cache, index, finished):
         current = ops.slice(token_ids, (0, index), (batch_size, 1))  # (B, 1)

@@ -170,9 +170,13 @@ class CausalLM(keras.Model):
 
     def generate_ids(
         self, token_ids, padding_mask, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0,
-        use_cache=True,
+        use_cache=True, stop_length=None,
     ):
-        """Prompt ids `(B, P)` (padding on either side) -> ids `(B, max_length)`, prompts first; see `generate`."""
+        """Prompt ids `(B, P)` (padding on either side) -> ids `(B, max_length)`, prompts first; see `generate`.
+
+        `stop_length` (a scalar tensor allowed, greedy/sampling only) stops
+        filling after that many positions, for a length chosen at run time.
+        """
         max_length = self.sequence_length if max_length is None else max_length
         token_ids = ops.convert_to_tensor(token_ids, "int32")
         padding_mask = ops.cast(ops.convert_to_tensor(padding_mask), "int32")
@@ -215,7 +219,9 @@ class CausalLM(keras.Model):
             )
             return token_ids
         sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
-        token_ids, _ = sample_loop(next_fn, buffer, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id)
+        token_ids, _ = sample_loop(
+            next_fn, buffer, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id, stop_length
+        )
         return token_ids
 
     def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
@@ -310,6 +316,17 @@ class CausalLM(keras.Model):
         token_ids = packed.to_tensor(default_value=self.pad_token_id).numpy()
         lengths = packed.row_lengths().numpy()
         padding_mask = (ops.convert_to_numpy(ops.arange(token_ids.shape[1]))[None, :] < lengths[:, None]).astype("int32")
+        return token_ids, padding_mask
+
+    def pack_prompts_tensor(self, texts, width):
+        """`pack_prompts` in TensorFlow ops (for exported graphs): `(token_ids, padding_mask)` `(B, width)`."""
+        import tensorflow as tf
+
+        pieces = tf.cast(self.preprocessor.tokenize(texts), tf.int32)[:, -(width - 1) :]
+        bos = tf.fill([pieces.nrows(), 1], self.bos_token_id)
+        packed = tf.concat([bos, pieces], axis=1)
+        token_ids = packed.to_tensor(default_value=self.pad_token_id, shape=[None, width])
+        padding_mask = tf.sequence_mask(packed.row_lengths(), width, dtype=tf.int32)
         return token_ids, padding_mask
 
     def detokenize(self, token_ids):

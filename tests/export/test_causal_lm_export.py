@@ -1,0 +1,75 @@
+"""CausalLM exports: prompt-string SavedModel (with a run-time max_length), TFLite prefill/decode and one-call loop."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.export import ExportParityError, export_saved_model, export_tflite, run_tflite, tflite_variants
+from zoo.export.causal_lm import tflite_endpoints, tflite_generate
+from zoo.models import CausalLM
+from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
+
+VOCABULARY = list(SPECIAL_TOKENS) + "to be or not that is the question , .".split()
+PROMPTS = ["to be , or not", "", "that is the question"]
+
+
+@pytest.fixture(scope="module", params=["tiny", "tiny_rotary"])
+def model(request):
+    keras.utils.set_random_seed(3)
+    return CausalLM.from_preset(request.param, preprocessor=TextPreprocessor(VOCABULARY, sequence_length=8))
+
+
+def test_saved_model_continues_prompts_with_an_optional_max_length(model, tmp_path):
+    path, _ = export_saved_model(model, tmp_path / "lm")
+    loaded = tf.saved_model.load(str(path))
+    for batch in (PROMPTS, PROMPTS[:1]):
+        out = loaded.signatures["serving_default"](prompt=tf.constant(batch))
+        assert [t.decode() for t in out["generated_text"].numpy()] == model.generate(batch)
+        short = loaded.signatures["generate"](prompt=tf.constant(batch), max_length=tf.constant(9, tf.int32))
+        assert [t.decode() for t in short["generated_text"].numpy()] == model.generate(batch, max_length=9)
+        assert (short["token_ids"].numpy()[:, 9:] == model.pad_token_id).all()
+
+
+def test_tflite_variants(model):
+    assert tflite_variants(model) == ["prefill_decode", "generate"]
+
+
+@pytest.mark.parametrize("quantize", [None, "dynamic"])
+def test_prefill_decode_loop_reproduces_keras_greedy(model, tmp_path, quantize):
+    path, report = export_tflite(model, tmp_path / "lm.tflite", quantize=quantize)
+    assert report.extra["greedy_sequences_equal"] == 1.0 or quantize  # float: enforced by the export itself
+    prompts = np.array([[2, 5, 9], [2, 7, 7]], "int32")
+    for max_length in (None, 10):
+        got = tflite_generate(path, prompts, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id, max_length=max_length)
+        expected = model.generate({"token_ids": prompts, "padding_mask": np.ones_like(prompts)}, max_length=max_length)
+        if quantize is None:
+            np.testing.assert_array_equal(got, expected)
+        else:
+            assert got.shape == expected.shape and (got[:, :3] == prompts).all()
+    with pytest.raises(ValueError, match="max_length must be in"):
+        tflite_generate(path, prompts, end_token_id=3, pad_token_id=0, max_length=3)
+
+
+def test_one_call_tflite_generates_like_keras(model, tmp_path):
+    path, _ = export_tflite(model, tmp_path / "gen.tflite", variant="generate")
+    token_ids, padding_mask = model.pack_prompts(PROMPTS)
+    width = model.sequence_length - 1
+    pad = ((0, 0), (0, width - token_ids.shape[1]))
+    inputs = {"token_ids": np.pad(token_ids, pad), "padding_mask": np.pad(padding_mask, pad)}
+    got = run_tflite(path.read_bytes(), inputs)["token_ids"]
+    np.testing.assert_array_equal(got, model.generate({"token_ids": token_ids, "padding_mask": padding_mask}))
+
+
+def test_loop_check_catches_a_wrong_step(model):
+    endpoint = tflite_endpoints(model)["prefill_decode"]
+
+    def run(signature, inputs):
+        fn = endpoint.function if signature == "prefill" else endpoint.extra_signatures["decode"].function
+        outputs = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+        if signature == "decode":
+            outputs["next_token"] = (outputs["next_token"] + 1) % model.vocabulary_size
+        return outputs
+
+    with pytest.raises(ExportParityError, match="differs from Keras greedy generation"):
+        endpoint.check(run, True)
