@@ -10,6 +10,7 @@
 TensorFlow-only (tensorflow-text), like `zoo.data` and `zoo.export`.
 """
 
+from zoo.tokenizers.characters import CharacterPreprocessor, save_characters, train_characters
 from zoo.tokenizers.preprocessor import TextPreprocessor
 from zoo.tokenizers.sentencepiece import (
     load_sentencepiece,
@@ -27,13 +28,16 @@ from zoo.tokenizers.vocabulary import (
 
 __all__ = [
     "SPECIAL_TOKENS",
+    "CharacterPreprocessor",
     "TextPreprocessor",
     "load_sentencepiece",
     "load_vocabulary",
     "normalize_texts",
+    "save_characters",
     "save_sentencepiece",
     "save_vocabulary",
     "sentencepiece_pieces",
+    "train_characters",
     "train_sentencepiece",
     "train_wordpiece",
 ]

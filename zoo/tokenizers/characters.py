@@ -1,0 +1,136 @@
+"""Character-level tokenization (char-RNN / nanoGPT style), in TensorFlow ops."""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from zoo.tokenizers.vocabulary import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
+
+PAD, UNK, CLS, SEP = SPECIAL_TOKENS[:4]
+
+
+def train_characters(texts, *, max_size=None, min_frequency=1):
+    """A character vocabulary: the special tokens, then characters by falling frequency.
+
+    Ties are broken by code point, so the same texts give the same
+    vocabulary. Characters rarer than `min_frequency`, or beyond `max_size`
+    entries, map to `[UNK]`.
+    """
+    counts = collections.Counter()
+    for text in texts:
+        counts.update(text)
+    if not counts:
+        raise ValueError("train_characters needs at least one non-empty text")
+    specials = list(SPECIAL_TOKENS)
+    characters = sorted(
+        (c for c, n in counts.items() if n >= min_frequency and c not in specials), key=lambda c: (-counts[c], c)
+    )
+    vocabulary = specials + characters
+    return vocabulary if max_size is None else vocabulary[:max_size]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CharacterPreprocessor(keras.layers.Layer):
+    """Raw strings <-> one token per Unicode character, with the special tokens of `TextPreprocessor`.
+
+    Same interface as `TextPreprocessor` (`tokenize`, `detokenize`, `call`
+    packing `[CLS] ... [SEP]`, `vocabulary_size`, `pad_id`/`cls_id`/`sep_id`),
+    so `CausalLM` (and the other task models) take either. Characters not in
+    the vocabulary become `[UNK]`; nothing is normalized or lowercased.
+    Special tokens in the vocabulary are matched as whole entries only (the
+    text "[PAD]" is five characters).
+
+    Args:
+        vocabulary: list of entries (special tokens, then single characters),
+            or the path of a one-entry-per-line file (see `train_characters`).
+        sequence_length: int >= 3, length of `call`'s packed rows.
+    """
+
+    def __init__(self, vocabulary, sequence_length, **kwargs):
+        kwargs.setdefault("dtype", "int32")
+        super().__init__(**kwargs)
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        if not isinstance(sequence_length, int) or sequence_length < 3:
+            raise ValueError(f"sequence_length must be an integer >= 3. Received: sequence_length={sequence_length!r}")
+        if isinstance(vocabulary, str) or hasattr(vocabulary, "__fspath__"):
+            vocabulary = _load_characters(vocabulary)  # a file written by save_characters
+        self.vocabulary = [str(entry) for entry in vocabulary]
+        missing = [token for token in (PAD, UNK, CLS, SEP) if token not in self.vocabulary]
+        if missing:
+            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
+        long_entries = [entry for entry in self.vocabulary if len(entry) != 1 and entry not in SPECIAL_TOKENS]
+        if long_entries:
+            raise ValueError(f"a character vocabulary holds single characters; got {long_entries[:3]}")
+        if len(set(self.vocabulary)) != len(self.vocabulary):
+            raise ValueError("the character vocabulary has duplicate entries")
+        self.sequence_length = sequence_length
+        self.pad_id = self.vocabulary.index(PAD)
+        self.unk_id = self.vocabulary.index(UNK)
+        self.cls_id = self.vocabulary.index(CLS)
+        self.sep_id = self.vocabulary.index(SEP)
+        characters = [(entry, index) for index, entry in enumerate(self.vocabulary) if entry not in SPECIAL_TOKENS]
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant([c for c, _ in characters], tf.string), tf.constant([i for _, i in characters], tf.int32)
+            ),
+            default_value=self.unk_id,
+        )
+        self._strings = tf.constant(
+            ["" if entry in (PAD, CLS, SEP) else entry for entry in self.vocabulary], tf.string
+        )
+        self.built = True
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def tokenize(self, texts):
+        """Character ids of each text as a ragged `(B, None)` int32 tensor, no special tokens."""
+        texts = tf.convert_to_tensor(texts, dtype=tf.string)
+        if texts.shape.rank == 0:
+            texts = texts[tf.newaxis]
+        characters = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
+        return tf.ragged.map_flat_values(self._table.lookup, characters)
+
+    def detokenize(self, token_ids):
+        """Ids `(B, T)` -> strings (`[PAD]`, `[CLS]`, `[SEP]` dropped; `[UNK]` kept as "[UNK]")."""
+        token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
+        return tf.strings.reduce_join(tf.gather(self._strings, token_ids), axis=-1)
+
+    def call(self, texts):
+        pieces = self.tokenize(texts)
+        body = pieces.to_tensor(default_value=self.pad_id, shape=[None, self.sequence_length - 2])
+        lengths = tf.minimum(pieces.row_lengths(), self.sequence_length - 2)
+        lengths = tf.cast(lengths, tf.int32)
+        batch_size = tf.shape(body)[0]
+        token_ids = tf.concat(
+            [tf.fill([batch_size, 1], self.cls_id), body, tf.fill([batch_size, 1], self.pad_id)], axis=1
+        )
+        positions = tf.range(self.sequence_length)[tf.newaxis, :]
+        token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, self.sep_id, token_ids)
+        padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
+        return {"token_ids": token_ids, "padding_mask": padding_mask}
+
+    def compute_output_spec(self, texts):
+        spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")
+        return {"token_ids": spec, "padding_mask": spec}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"vocabulary": self.vocabulary, "sequence_length": self.sequence_length})
+        return config
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r"}  # line breaks as two-character escapes (no entry is 2 characters)
+
+
+def save_characters(vocabulary, path):
+    """Write a character vocabulary one entry per line, with newline and carriage return escaped."""
+    save_vocabulary([_ESCAPES.get(entry, entry) for entry in vocabulary], path)
+
+
+def _load_characters(path):
+    unescape = {escaped: character for character, escaped in _ESCAPES.items()}
+    return [unescape.get(entry, entry) for entry in load_vocabulary(path)]
