@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoo.data import ImageDataset, PairDataset, TextDataset
-from zoo.data.pipelines import image_batches, pair_batches, text_batches
+from zoo.data.pipelines import image_batches, lm_batches, pair_batches, text_batches
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 VOCABULARY = list(SPECIAL_TOKENS) + "a b c d e f g h".split()
@@ -107,3 +107,17 @@ def test_pair_batches_bad_batch_size():
     source = TextPreprocessor(VOCABULARY, sequence_length=8)
     with pytest.raises(ValueError, match="batch_size must be positive"):
         pair_batches(pair_dataset(4), source, source, 0)
+
+
+def test_lm_batches_predict_every_stream_token_once_from_bos_and_its_prefix():
+    stream = np.arange(100, 100 + 23)  # 23 tokens, windows of 4 -> 5 windows, 3 tokens dropped
+    batches = list(lm_batches(stream, 5, 2, bos_token_id=2))
+    inputs = np.concatenate([b[0]["token_ids"].numpy() for b in batches])
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    np.testing.assert_array_equal(labels.reshape(-1), stream[:20])
+    np.testing.assert_array_equal(inputs[:, 0], [2] * 5)
+    np.testing.assert_array_equal(inputs[:, 1:], labels[:, :-1])  # shifted by one inside the window
+    shuffled = np.concatenate([b[1].numpy() for b in lm_batches(stream, 5, 2, bos_token_id=2, shuffle=True, seed=1)])
+    assert sorted(map(tuple, shuffled)) == sorted(map(tuple, labels))
+    with pytest.raises(ValueError, match="fewer than one window"):
+        lm_batches(stream[:3], 5, 2, bos_token_id=2)

@@ -127,3 +127,40 @@ def pair_batches(dataset, source_preprocessor, target_preprocessor, batch_size, 
         return inputs, labels, tf.cast(labels != target_preprocessor.pad_id, tf.float32)
 
     return data.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=False, seed=0):
+    """Next-token batches `(inputs, labels)` from one long token stream.
+
+    The stream is cut into consecutive windows of `sequence_length - 1`
+    tokens; each example reads `[BOS]` + a window and learns to predict the
+    window (so every token of the stream is a label exactly once per epoch,
+    the first of each window predicted from `[BOS]` alone). A last, shorter
+    window is dropped.
+
+    Args:
+        token_ids: 1-D int array, the tokenized corpus.
+        sequence_length: int >= 2, model positions per example.
+        batch_size: int.
+        bos_token_id: int.
+        shuffle, seed: shuffle the windows each epoch.
+
+    Returns:
+        A `tf.data.Dataset` of `({"token_ids", "padding_mask"}, labels)`,
+        int32 `(B, sequence_length)`.
+    """
+    if sequence_length < 2 or batch_size <= 0:
+        raise ValueError(f"need sequence_length >= 2 and batch_size > 0; received {sequence_length}, {batch_size}")
+    token_ids = np.asarray(token_ids, "int32").reshape(-1)
+    window = sequence_length - 1
+    count = len(token_ids) // window
+    if count == 0:
+        raise ValueError(f"the stream has {len(token_ids)} tokens; fewer than one window of {window}")
+    windows = token_ids[: count * window].reshape(count, window)
+    inputs = np.concatenate([np.full((count, 1), bos_token_id, "int32"), windows[:, :-1]], axis=1)
+    data = tf.data.Dataset.from_tensor_slices(
+        ({"token_ids": inputs, "padding_mask": np.ones_like(inputs)}, windows)
+    )
+    if shuffle:
+        data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)

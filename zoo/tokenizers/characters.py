@@ -70,13 +70,13 @@ class CharacterPreprocessor(keras.layers.Layer):
         self.unk_id = self.vocabulary.index(UNK)
         self.cls_id = self.vocabulary.index(CLS)
         self.sep_id = self.vocabulary.index(SEP)
-        characters = [(entry, index) for index, entry in enumerate(self.vocabulary) if entry not in SPECIAL_TOKENS]
-        self._table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant([c for c, _ in characters], tf.string), tf.constant([i for _, i in characters], tf.int32)
-            ),
-            default_value=self.unk_id,
+        # Code point -> id by binary search over sorted constants (no lookup-table resource, which
+        # would drag TF-only ops into every export of a model holding this layer).
+        characters = sorted(
+            (ord(entry), index) for index, entry in enumerate(self.vocabulary) if entry not in SPECIAL_TOKENS
         )
+        self._codes = tf.constant([code for code, _ in characters] or [-1], tf.int32)
+        self._ids = tf.constant([index for _, index in characters] or [self.unk_id], tf.int32)
         self._strings = tf.constant(
             ["" if entry in (PAD, CLS, SEP) else entry for entry in self.vocabulary], tf.string
         )
@@ -91,8 +91,13 @@ class CharacterPreprocessor(keras.layers.Layer):
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         if texts.shape.rank == 0:
             texts = texts[tf.newaxis]
-        characters = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
-        return tf.ragged.map_flat_values(self._table.lookup, characters)
+        codes = tf.strings.unicode_decode(texts, "UTF-8", errors="replace")  # ragged (B, None) code points
+        return tf.ragged.map_flat_values(self._lookup, codes)
+
+    def _lookup(self, codes):
+        position = tf.minimum(tf.searchsorted(self._codes, codes), tf.size(self._codes) - 1)
+        found = tf.gather(self._codes, position) == codes
+        return tf.where(found, tf.gather(self._ids, position), self.unk_id)
 
     def detokenize(self, token_ids):
         """Ids `(B, T)` -> strings (`[PAD]`, `[CLS]`, `[SEP]` dropped; `[UNK]` kept as "[UNK]")."""
