@@ -23,7 +23,7 @@ def corpus(tmp_path):
 
 def test_smoke_run_writes_every_artifact_and_exports_agree(corpus, tmp_path, capsys):
     out = tmp_path / "run"
-    metrics = generate.main(["--smoke", "--data", f"text:{corpus}", "--out", str(out), "--prompts", "To be, or|Whe"])
+    generate.main(["--smoke", "--data", f"text:{corpus}", "--out", str(out), "--prompts", "To be, or|Whe"])
     for name in ["config.json", "characters.txt", "history.csv", "metrics.json", "model.keras", "generation.json",
                  "saved_model/1/saved_model.pb", "model.tflite", "model_dynamic.tflite", "model_generate.tflite"]:
         assert (out / name).is_file(), f"missing {name}"
