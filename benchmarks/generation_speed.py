@@ -1,6 +1,7 @@
-"""Cached vs uncached encoder-decoder generation, and zoo vs keras-hub BART, in tokens/s.
+"""Cached vs uncached generation, zoo vs keras-hub (BART / GPT-2), in new tokens/s.
 
-    python -m benchmarks.generation_speed            # 128 new tokens, batch 1 and 8
+    python -m benchmarks.generation_speed            # encoder-decoder, 128 new tokens, batch 1 and 8
+    python -m benchmarks.generation_speed --model causal_lm --new-tokens 256   # decoder-only vs GPT-2
     python -m benchmarks.generation_speed --quick    # sanity run, < 1 min
 
 Builds a zoo `Seq2SeqLM` and a keras-hub `BartSeq2SeqLM` of the same sizes
@@ -33,6 +34,7 @@ from benchmarks.common import environment, format_table, median, print_flush, wr
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generation_speed", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", choices=("seq2seq", "causal_lm"), default="seq2seq")
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds; medians are reported")
@@ -44,10 +46,13 @@ def parse_args(argv):
     parser.add_argument("--source-length", type=int, default=32)
     parser.add_argument("--no-keras-hub", action="store_true", help="skip the keras-hub comparison")
     parser.add_argument("--quick", action="store_true", help="16 new tokens, one round, batch 1")
-    parser.add_argument("--out", default="benchmarks/results/generation_speed.json")
+    parser.add_argument("--out", default=None, help="default benchmarks/results/generation_speed[_causal_lm].json")
     args = parser.parse_args(argv)
     if args.quick:
         args.new_tokens, args.repeats, args.batch_sizes = 16, 1, "1"
+    if args.out is None:
+        suffix = "" if args.model == "seq2seq" else f"_{args.model}"
+        args.out = f"benchmarks/results/generation_speed{suffix}.json"
     return args
 
 
@@ -84,6 +89,64 @@ def build_keras_hub(args):
     return keras_hub.models.BartSeq2SeqLM(backbone=backbone, preprocessor=None)
 
 
+PROMPT_LENGTH = 8  # decoder-only prompts
+
+
+def build_zoo_causal(args):
+    from zoo.models import CausalLM
+
+    return CausalLM(
+        vocabulary_size=args.vocabulary_size,
+        sequence_length=PROMPT_LENGTH + args.new_tokens,
+        hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers,
+        num_heads=args.num_heads,
+        intermediate_dim=args.intermediate_dim,
+        dropout=0.0,
+        end_token_id=-1,  # never produced
+    )
+
+
+def build_keras_hub_causal(args):
+    import keras_hub
+
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=args.vocabulary_size,
+        num_layers=args.num_layers,
+        num_heads=args.num_heads,
+        hidden_dim=args.hidden_dim,
+        intermediate_dim=args.intermediate_dim,
+        dropout=0.0,
+        max_sequence_length=PROMPT_LENGTH + args.new_tokens,
+    )
+    return keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
+
+
+def causal_runners(args, batch_size):
+    import numpy as np
+    import tensorflow as tf
+
+    model = build_zoo_causal(args)
+    total = PROMPT_LENGTH + args.new_tokens
+    prompt = np.random.default_rng(0).integers(4, args.vocabulary_size, size=(batch_size, PROMPT_LENGTH)).astype("int32")
+    inputs = {"token_ids": prompt, "padding_mask": np.ones_like(prompt)}
+    padded, mask = model._pad_prompts(prompt, np.ones_like(prompt), total)
+    uncached = tf.function(lambda ids, m: model.generate_ids(ids, m, max_length=total, use_cache=False))
+    result = {
+        "zoo cached": lambda: model.generate(inputs, max_length=total),
+        "zoo uncached": lambda: uncached(padded, mask).numpy(),
+    }
+    if not args.no_keras_hub:
+        hub = build_keras_hub_causal(args)
+        hub_ids = np.zeros((batch_size, total), "int32")
+        hub_ids[:, :PROMPT_LENGTH] = prompt
+        hub_mask = np.zeros_like(hub_ids)
+        hub_mask[:, :PROMPT_LENGTH] = 1
+        hub_inputs = {"token_ids": hub_ids, "padding_mask": hub_mask}
+        result["keras-hub"] = lambda: hub.generate(hub_inputs, stop_token_ids=None)
+    return result
+
+
 def inputs_for(args, batch_size):
     import numpy as np
 
@@ -117,7 +180,7 @@ def runners(args, batch_size):
     }
     if not args.no_keras_hub:
         hub_model = build_keras_hub(args)
-        result["keras-hub BART"] = lambda: hub_model.generate(inputs, stop_token_ids=None)
+        result["keras-hub"] = lambda: hub_model.generate(inputs, stop_token_ids=None)
     return result
 
 
@@ -130,7 +193,7 @@ def main(argv=None):
     record = {"environment": environment("benchmarks.generation_speed", argv), "config": vars(args), "results": []}
     rows = []
     for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
-        functions = runners(args, batch_size)
+        functions = (causal_runners if args.model == "causal_lm" else runners)(args, batch_size)
         for function in functions.values():  # compile and warm up
             function()
         seconds = {name: [] for name in functions}
@@ -153,8 +216,8 @@ def main(argv=None):
             "seconds": seconds,
             "cached_over_uncached": paired("zoo cached", "zoo uncached"),
         }
-        if "keras-hub BART" in functions:
-            entry["zoo_over_keras_hub"] = paired("zoo cached", "keras-hub BART")
+        if "keras-hub" in functions:
+            entry["zoo_over_keras_hub"] = paired("zoo cached", "keras-hub")
         record["results"].append(entry)
         for name, rate in rates.items():
             ratio = "" if name == "zoo cached" else f"{paired('zoo cached', name):.2f}x"
