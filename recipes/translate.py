@@ -5,7 +5,7 @@
     python -m recipes.translate --data parallel:../shared/data/multi30k/train \\
         --test-data parallel:../shared/data/multi30k/val \\
         --source-language de --target-language en               # Multi30k German -> English
-    python -m recipes.translate --data tsv:../shared/data/spa-eng/spa-eng.tsv.gz --reverse
+    python -m recipes.translate --data tsv:../shared/data/spa-eng/spa-eng.tsv.gz   # en -> es (--reverse: es -> en)
     python -m recipes.translate --data tfds:ted_hrlr_translate/pt_to_en   # online
     python -m recipes.translate --smoke --out /tmp/translate-smoke
 

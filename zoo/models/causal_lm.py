@@ -5,7 +5,7 @@ from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
-from zoo.models.generative import CompiledGenerators, is_text_batch, serialize_layer
+from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
 from zoo.models.task import preset_config
 
 
@@ -335,14 +335,9 @@ class CausalLM(keras.Model):
 
     def detokenize_tensor(self, token_ids, strip=True):
         """`detokenize` as TensorFlow ops: a `tf.string` tensor `(B,)`."""
-        import tensorflow as tf
-
         if self.preprocessor is None:
             raise ValueError("detokenize needs a model built with a preprocessor")
-        token_ids = tf.convert_to_tensor(token_ids, tf.int32)
-        ended = tf.cumsum(tf.cast(token_ids == self.end_token_id, tf.int32), axis=1) > 0
-        texts = self.preprocessor.detokenize(tf.where(ended, self.pad_token_id, token_ids))
-        return tf.strings.strip(texts) if strip else texts
+        return detokenize_until_end(self.preprocessor, token_ids, self.end_token_id, self.pad_token_id, strip)
 
     def get_config(self):
         return {

@@ -5,7 +5,7 @@ from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
-from zoo.models.generative import CompiledGenerators, is_text_batch, serialize_layer
+from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
 from zoo.models.task import preset_config
 
 
@@ -280,20 +280,10 @@ class Seq2SeqLM(keras.Model):
         return [text.decode("utf-8", "replace") for text in texts]
 
     def detokenize_tensor(self, token_ids, strip=True):
-        """`detokenize` as TensorFlow ops (used inside exported graphs): a `tf.string` tensor `(B,)`.
-
-        `strip=False` skips removing surrounding whitespace (TFLite has no
-        StringStrip op).
-        """
-        import tensorflow as tf
-
+        """`detokenize` as TensorFlow ops (used inside exported graphs): a `tf.string` tensor `(B,)`."""
         if self.target_preprocessor is None:
             raise ValueError("detokenize needs a model built with a target preprocessor")
-        token_ids = tf.convert_to_tensor(token_ids, tf.int32)
-        ended = tf.cumsum(tf.cast(token_ids == self.end_token_id, tf.int32), axis=1) > 0
-        token_ids = tf.where(ended, self.pad_token_id, token_ids)
-        texts = self.target_preprocessor.detokenize(token_ids)
-        return tf.strings.strip(texts) if strip else texts
+        return detokenize_until_end(self.target_preprocessor, token_ids, self.end_token_id, self.pad_token_id, strip)
 
     def get_config(self):
         return {

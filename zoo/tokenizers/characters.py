@@ -5,6 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
+from zoo.tokenizers.preprocessor import pack_pieces
 from zoo.tokenizers.vocabulary import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
 
 PAD, UNK, CLS, SEP = SPECIAL_TOKENS[:4]
@@ -105,18 +106,7 @@ class CharacterPreprocessor(keras.layers.Layer):
         return tf.strings.reduce_join(tf.gather(self._strings, token_ids), axis=-1)
 
     def call(self, texts):
-        pieces = self.tokenize(texts)
-        body = pieces.to_tensor(default_value=self.pad_id, shape=[None, self.sequence_length - 2])
-        lengths = tf.minimum(pieces.row_lengths(), self.sequence_length - 2)
-        lengths = tf.cast(lengths, tf.int32)
-        batch_size = tf.shape(body)[0]
-        token_ids = tf.concat(
-            [tf.fill([batch_size, 1], self.cls_id), body, tf.fill([batch_size, 1], self.pad_id)], axis=1
-        )
-        positions = tf.range(self.sequence_length)[tf.newaxis, :]
-        token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, self.sep_id, token_ids)
-        padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
-        return {"token_ids": token_ids, "padding_mask": padding_mask}
+        return pack_pieces(self.tokenize(texts), self.sequence_length, self.cls_id, self.sep_id, self.pad_id)
 
     def compute_output_spec(self, texts):
         spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")

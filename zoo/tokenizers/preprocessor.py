@@ -110,23 +110,7 @@ class TextPreprocessor(keras.layers.Layer):
         return self._tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
 
     def call(self, texts):
-        pieces = self.tokenize(texts)
-        # Dense ops only below (RaggedTensorToTensor truncates): TFLite-friendly.
-        body = pieces.to_tensor(default_value=self.pad_id, shape=[None, self.sequence_length - 2])
-        batch_size = tf.shape(body)[0]
-        lengths = tf.reduce_sum(tf.cast(tf.not_equal(body, self.pad_id), tf.int32), axis=1)  # (B,)
-        token_ids = tf.concat(
-            [
-                tf.fill([batch_size, 1], self.cls_id),
-                body,
-                tf.fill([batch_size, 1], self.pad_id),
-            ],
-            axis=1,
-        )  # (B, L)
-        positions = tf.range(self.sequence_length)[tf.newaxis, :]
-        token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, self.sep_id, token_ids)
-        padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
-        return {"token_ids": token_ids, "padding_mask": padding_mask}
+        return pack_pieces(self.tokenize(texts), self.sequence_length, self.cls_id, self.sep_id, self.pad_id)
 
     def compute_output_spec(self, texts):
         spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")
@@ -140,6 +124,23 @@ class TextPreprocessor(keras.layers.Layer):
         else:
             config["vocabulary"] = self.vocabulary
         return config
+
+
+def pack_pieces(pieces, sequence_length, cls_id, sep_id, pad_id):
+    """Ragged ids `(B, None)` -> `{"token_ids", "padding_mask"}` `(B, sequence_length)`: `[CLS] ... [SEP] [PAD]...`.
+
+    Rows longer than `sequence_length - 2` are truncated (`[SEP]` kept). Dense
+    ops only after the ragged-to-dense step (RaggedTensorToTensor
+    truncates), so the packing converts to TFLite.
+    """
+    body = pieces.to_tensor(default_value=pad_id, shape=[None, sequence_length - 2])
+    batch_size = tf.shape(body)[0]
+    lengths = tf.reduce_sum(tf.cast(tf.not_equal(body, pad_id), tf.int32), axis=1)  # (B,); no piece is [PAD]
+    token_ids = tf.concat([tf.fill([batch_size, 1], cls_id), body, tf.fill([batch_size, 1], pad_id)], axis=1)
+    positions = tf.range(sequence_length)[tf.newaxis, :]
+    token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, sep_id, token_ids)
+    padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
+    return {"token_ids": token_ids, "padding_mask": padding_mask}
 
 
 def _read_sentencepiece(model):
