@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # gettext catalogs (about 10 minutes on 2 CPU cores), exported to SavedModel
 # and TFLite, translating a few held-out messages through the TFLite file.
 demo: $(STAMP)
-	$(PY) -m recipes.translate --epochs 2 --out saved_models/translate-demo
+	$(PY) -m recipes.translate --epochs 2 --test-size 500 --out saved_models/translate-demo
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow"

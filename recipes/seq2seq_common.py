@@ -364,12 +364,13 @@ def print_summary(metrics, task):
     print(f"SavedModel {saved['bytes'] / 1e3:33.1f} kB   {saved['path']}")
     print("samples (source => output | reference):")
     for sample in metrics["samples"]:
-        print(f"  {sample['source'][:80]}\n    => {sample['output'][:80]}\n     | {sample['reference'][:80]}")
+        source, output, reference = (_one_line(sample[key]) for key in ("source", "output", "reference"))
+        print(f"  {source}\n    => {output}\n     | {reference}")
     on_device = metrics["exports"]["tflite"].get("generate/float32")
     if on_device:
         print(f"on device ({pathlib.Path(on_device['path']).name}, the decoding loop inside the TFLite file):")
         for sample in on_device["samples"]:
-            print(f"  {sample['source'][:80]}\n    => {sample['output'][:80]}")
+            print(f"  {_one_line(sample['source'])}\n    => {_one_line(sample['output'])}")
     model_base = pathlib.Path(saved["path"]).parent.resolve()
     print(
         f"serve: docker run -p 8501:8501 -v {model_base}:/models/{task.name} -e MODEL_NAME={task.name} tensorflow/serving\n"
@@ -377,3 +378,7 @@ def print_summary(metrics, task):
         f"localhost:8501/v1/models/{task.name}:predict"
     )
     print(f"total {metrics['seconds']:.0f}s", flush=True)
+
+
+def _one_line(text, width=80):
+    return " ".join(text.split())[:width]
