@@ -305,18 +305,14 @@ class CausalLM(keras.Model):
         return np.pad(aligned, pad, constant_values=self.pad_token_id), np.pad(mask, pad)
 
     def pack_prompts(self, texts):
-        """`[BOS] pieces...` of each prompt (no EOS), right-padded: `(token_ids, padding_mask)` NumPy `(B, P)`."""
-        import tensorflow as tf
+        """`[BOS] pieces...` of each prompt (no EOS), right-padded: `(token_ids, padding_mask)` NumPy `(B, P)`.
 
-        pieces = self.preprocessor.tokenize(texts)  # ragged (B, None)
-        limit = self.sequence_length - 1  # keep room for one new token
-        pieces = pieces[:, -(limit - 1) :]  # a too-long prompt keeps its end
-        bos = tf.fill([pieces.nrows(), 1], self.bos_token_id)
-        packed = tf.concat([bos, tf.cast(pieces, tf.int32)], axis=1)
-        token_ids = packed.to_tensor(default_value=self.pad_token_id).numpy()
-        lengths = packed.row_lengths().numpy()
-        padding_mask = (ops.convert_to_numpy(ops.arange(token_ids.shape[1]))[None, :] < lengths[:, None]).astype("int32")
-        return token_ids, padding_mask
+        `P` is the longest prompt; a prompt longer than `sequence_length - 1`
+        keeps its end (room for one new token).
+        """
+        token_ids, padding_mask = (x.numpy() for x in self.pack_prompts_tensor(texts, self.sequence_length - 1))
+        width = int(padding_mask.sum(axis=1).max())
+        return token_ids[:, :width], padding_mask[:, :width]
 
     def pack_prompts_tensor(self, texts, width):
         """`pack_prompts` in TensorFlow ops (for exported graphs): `(token_ids, padding_mask)` `(B, width)`."""
