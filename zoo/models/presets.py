@@ -49,6 +49,16 @@ PRESETS = {
             sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
         ),
     },
+    "text_embedder": {
+        # For tests: one narrow block.
+        "tiny": dict(sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32),
+        # The architecture of all-MiniLM-L6-v2 (random weights; its trained
+        # weights: TextEmbedder.from_checkpoint("minilm")).
+        "minilm_l6": dict(
+            sequence_length=256, hidden_dim=384, num_layers=6, num_heads=12, intermediate_dim=1536,
+            layer_norm_epsilon=1e-12,
+        ),
+    },
     "seq2seq": {
         # For tests: one narrow block on each side.
         "tiny": dict(

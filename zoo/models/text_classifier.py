@@ -3,17 +3,15 @@
 import keras
 import numpy as np
 
-from zoo.layers import MaskedMeanPooling, TokenAndPositionEmbedding, TransformerEncoder
+from zoo.layers import MaskedMeanPooling
 from zoo.models.task import checked_class_names, classification_outputs, preset_config
-
-
-def _is_text(inputs):
-    if isinstance(inputs, str):
-        return True
-    if isinstance(inputs, (list, tuple)):  # any string: a text batch (bad items are reported later)
-        return any(isinstance(item, (str, bytes)) for item in inputs)
-    dtype = getattr(inputs, "dtype", None)
-    return dtype is not None and (str(dtype) in ("<dtype: 'string'>", "string") or np.dtype(dtype).kind in "OUS")
+from zoo.models.text_encoder import (
+    check_preprocessor,
+    deserialize_preprocessor,
+    is_text_input,
+    preprocess_texts,
+    text_encoder_stack,
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -34,6 +32,7 @@ class TextClassifier(keras.Model):
         dropout: float, in the blocks, after the embeddings and before the head.
         activation: feed-forward activation.
         normalize_first: bool, pre-LN blocks (default post-LN, as BERT).
+        layer_norm_epsilon: float (BERT checkpoints use 1e-12).
         pooling: `"class_token"` (position 0, `[CLS]`) or `"mean"`.
         class_names: list of `num_classes` names.
         preprocessor: optional `TextPreprocessor` turning strings into inputs.
@@ -56,6 +55,7 @@ class TextClassifier(keras.Model):
         dropout=0.0,
         activation="gelu",
         normalize_first=False,
+        layer_norm_epsilon=1e-5,
         pooling="mean",
         class_names=None,
         preprocessor=None,
@@ -65,23 +65,17 @@ class TextClassifier(keras.Model):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
         class_names = checked_class_names(num_classes, class_names)
         if preprocessor is not None:
-            _check_preprocessor(preprocessor, vocabulary_size, sequence_length)
+            check_preprocessor(preprocessor, vocabulary_size, sequence_length)
 
         # === Functional graph ===
         token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
         padding_mask = keras.Input((sequence_length,), dtype="int32", name="padding_mask")
-        x = TokenAndPositionEmbedding(
-            vocabulary_size, sequence_length, hidden_dim, name="embedding"
-        )(token_ids)  # (B, T, D)
-        x = keras.layers.LayerNormalization(epsilon=1e-5, name="embedding_norm")(x)
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        for index in range(num_layers):
-            x = TransformerEncoder(
-                num_heads, intermediate_dim, dropout=dropout, activation=activation,
-                normalize_first=normalize_first, name=f"encoder_{index}",
-            )(x, padding_mask=padding_mask)
-        if normalize_first:
-            x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+        x = text_encoder_stack(
+            token_ids, padding_mask, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
+            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
+            dropout=dropout, activation=activation, normalize_first=normalize_first,
+            layer_norm_epsilon=layer_norm_epsilon,
+        )  # (B, T, D)
         if pooling == "class_token":
             pooled = x[:, 0]  # (B, D): the [CLS] token
         else:
@@ -101,6 +95,7 @@ class TextClassifier(keras.Model):
         self.dropout = dropout
         self.activation = activation
         self.normalize_first = normalize_first
+        self.layer_norm_epsilon = layer_norm_epsilon
         self.pooling = pooling
         self.class_names = class_names
         self.preprocessor = preprocessor
@@ -124,23 +119,35 @@ class TextClassifier(keras.Model):
         config.setdefault("num_classes", 2)
         return cls(preprocessor=preprocessor, **config)
 
+    @classmethod
+    def from_checkpoint(cls, path, num_classes=2, sequence_length=128, **overrides):
+        """A classifier whose encoder starts from a BERT-family checkpoint (e.g. `"minilm"`), for fine-tuning.
+
+        The encoder and tokenizer come from the checkpoint
+        (`zoo.checkpoints.load_bert`); the classification head is new.
+
+        Args:
+            path: checkpoint directory, or `"minilm"` (all-MiniLM-L6-v2).
+            num_classes: int.
+            sequence_length: tokens per text (at most the checkpoint's
+                position table).
+            overrides: e.g. `class_names=`, `dropout=0.1`, `pooling="class_token"`.
+        """
+        from zoo.checkpoints import load_bert
+
+        checkpoint = load_bert(path)
+        config = checkpoint.model_config(sequence_length)
+        config.update(overrides)
+        model = cls(num_classes=num_classes, preprocessor=checkpoint.preprocessor(config["sequence_length"]), **config)
+        checkpoint.assign(model)
+        return model
+
     def preprocess(self, texts):
         """Raw strings -> model inputs, with clear errors for what cannot be classified."""
-        if self.preprocessor is None:
-            raise ValueError(
-                "this TextClassifier has no preprocessor, so it takes token_ids and padding_mask, "
-                "not strings; build it with from_preset(..., vocabulary=...)"
-            )
-        texts = [texts] if isinstance(texts, (str, bytes)) else list(np.asarray(texts, dtype=object).reshape(-1))
-        for index, text in enumerate(texts):
-            if not isinstance(text, (str, bytes)):
-                raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
-            if not (text.strip() if isinstance(text, str) else text.strip()):
-                raise ValueError(f"text {index} is empty; expected some words to classify")
-        return self.preprocessor(texts)
+        return preprocess_texts(self, texts, "classify")
 
     def predict(self, x, *args, **kwargs):
-        if _is_text(x):
+        if is_text_input(x):
             x = {name: np.asarray(value) for name, value in self.preprocess(x).items()}
         return super().predict(x, *args, **kwargs)
 
@@ -162,6 +169,7 @@ class TextClassifier(keras.Model):
             "dropout": self.dropout,
             "activation": self.activation,
             "normalize_first": self.normalize_first,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
             "pooling": self.pooling,
             "class_names": self.class_names,
             "preprocessor": None if self.preprocessor is None else keras.layers.serialize(self.preprocessor),
@@ -169,18 +177,5 @@ class TextClassifier(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
+        return cls(**deserialize_preprocessor(config))
 
-        config = dict(config)
-        if config.get("preprocessor") is not None:
-            config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
-        return cls(**config)
-
-
-def _check_preprocessor(preprocessor, vocabulary_size, sequence_length):
-    if preprocessor.vocabulary_size != vocabulary_size or preprocessor.sequence_length != sequence_length:
-        raise ValueError(
-            "the preprocessor does not match the model: vocabulary_size "
-            f"{preprocessor.vocabulary_size} vs {vocabulary_size}, sequence_length "
-            f"{preprocessor.sequence_length} vs {sequence_length}"
-        )

