@@ -20,6 +20,7 @@ dynamic-range, each checked against Keras.
 """
 
 import dataclasses
+import pathlib
 import time
 
 import keras
@@ -167,6 +168,8 @@ def main(argv=None):
         quantizations=[None if q == "float32" else q for q in cfg.quantize],
     )
 
+    speed = decode_speed(model, exports, prompts[0])
+
     metrics = {
         "data": cfg.data,
         "preset": cfg.preset,
@@ -182,6 +185,7 @@ def main(argv=None):
         "validation_perplexity": float(np.exp(validation_loss)),
         "samples": [{"prompt": p, "text": s} for p, s in zip(prompts, samples)],
         "exports": exports,
+        "decode_tokens_per_second": speed,
         "seconds": round(time.perf_counter() - started, 1),
         "train_seconds": round(train_seconds, 1),
         "train_tokens_per_second": round(timer.epochs * steps_per_epoch * cfg.batch_size * length / timer.seconds)
@@ -194,11 +198,39 @@ def main(argv=None):
     for name, entry in exports["tflite"].items():
         print(f"TFLite {name:<26} {entry['bytes'] / 1e3:9.1f} kB   {entry['path']}")
     print(f"SavedModel {exports['saved_model']['bytes'] / 1e3:29.1f} kB   {exports['saved_model']['path']}")
+    print("greedy decoding, batch 1, new tokens/s: " + ", ".join(f"{k} {v:,.0f}" for k, v in speed.items()))
     print(f"samples (top-p {cfg.top_p}, temperature {cfg.temperature}, seed {cfg.seed}):")
     for sample in samples:
         print("  " + sample.replace("\n", "\n  "))
     print(f"total {metrics['seconds']:.0f}s", flush=True)
     return metrics
+
+
+def decode_speed(model, exports, prompt):
+    """Greedy new tokens/s at batch 1 filling every position after `prompt`: Keras (KV cache) and each
+    `prefill_decode` TFLite file driven by `zoo.export.causal_lm.tflite_generate`, the loop an app runs."""
+    from zoo.export.causal_lm import tflite_generate
+
+    token_ids, padding_mask = model.pack_prompts([prompt])
+    new_tokens = model.sequence_length - token_ids.shape[1]
+    inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
+
+    def rate(function):
+        function()  # warm-up (tracing, interpreter allocation)
+        start = time.perf_counter()
+        output = function()
+        real = int((np.asarray(output)[0, token_ids.shape[1]:] != model.pad_token_id).sum())
+        return round(max(real, 1) / (time.perf_counter() - start), 1)
+
+    speed = {"keras": rate(lambda: model.generate(inputs))}
+    for name, entry in exports["tflite"].items():
+        if entry["variant"] == "prefill_decode":
+            content = pathlib.Path(entry["path"]).read_bytes()
+            speed[f"tflite {entry['quantization']}"] = rate(lambda: tflite_generate(
+                content, token_ids, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id,
+            ))
+    print(f"decode speed measured over up to {new_tokens} new tokens", flush=True)
+    return speed
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ def test_smoke_run_writes_every_artifact_and_exports_agree(corpus, tmp_path, cap
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["validation_perplexity"] == pytest.approx(np.exp(stored["validation_loss"]))
     assert [s["text"][: len(s["prompt"])] for s in stored["samples"]] == ["To be, or", "Whe"]  # prompts kept
+    assert set(stored["decode_tokens_per_second"]) == {"keras", "tflite float32", "tflite dynamic"}
+    assert all(rate > 0 for rate in stored["decode_tokens_per_second"].values())
     assert stored["validation_characters"] == min(generate.SMOKE_CHARACTERS[1], len(TEXT) - int(len(TEXT) * 0.9))
 
     import keras
