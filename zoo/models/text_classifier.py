@@ -4,12 +4,14 @@ import keras
 import numpy as np
 
 from zoo.layers import MaskedMeanPooling
-from zoo.models.task import checked_class_names, classification_outputs, preset_config
+from zoo.models.task import checked_class_names, classification_outputs
 from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
+    encoder_config,
     is_text_input,
     preprocess_texts,
+    preset_with_preprocessor,
     text_encoder_stack,
 )
 
@@ -107,15 +109,9 @@ class TextClassifier(keras.Model):
         `vocabulary` builds a `TextPreprocessor` with the preset's
         `sequence_length`; `vocabulary_size` follows from it.
         """
-        from zoo.tokenizers import TextPreprocessor
-
-        config = preset_config(cls, "text_classifier", name, overrides)
-        if preprocessor is None and vocabulary is not None:
-            preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
-        if preprocessor is not None:
-            config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
-        if "vocabulary_size" not in config:
-            raise ValueError("TextClassifier.from_preset needs vocabulary=, preprocessor= or vocabulary_size=")
+        config, preprocessor = preset_with_preprocessor(
+            cls, "text_classifier", name, vocabulary, preprocessor, overrides
+        )
         config.setdefault("num_classes", 2)
         return cls(preprocessor=preprocessor, **config)
 
@@ -156,24 +152,9 @@ class TextClassifier(keras.Model):
         return classification_outputs(self.predict(texts, batch_size=batch_size, verbose=0), self.class_names)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "num_classes": self.num_classes,
-            "sequence_length": self.sequence_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "normalize_first": self.normalize_first,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "pooling": self.pooling,
-            "class_names": self.class_names,
-            "preprocessor": None if self.preprocessor is None else keras.layers.serialize(self.preprocessor),
-        }
+        config = encoder_config(self)
+        config.update({"num_classes": self.num_classes, "pooling": self.pooling, "class_names": self.class_names})
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -5,12 +5,13 @@ import numpy as np
 from keras import ops
 
 from zoo.layers import MaskedMeanPooling
-from zoo.models.task import preset_config
 from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
+    encoder_config,
     is_text_input,
     preprocess_texts,
+    preset_with_preprocessor,
     text_encoder_stack,
 )
 
@@ -111,15 +112,9 @@ class TextEmbedder(keras.Model):
     @classmethod
     def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):
         """Build (randomly initialized) from a named preset with a vocabulary or a preprocessor."""
-        from zoo.tokenizers import TextPreprocessor
-
-        config = preset_config(cls, "text_embedder", name, overrides)
-        if preprocessor is None and vocabulary is not None:
-            preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
-        if preprocessor is not None:
-            config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
-        if "vocabulary_size" not in config:
-            raise ValueError("TextEmbedder.from_preset needs vocabulary=, preprocessor= or vocabulary_size=")
+        config, preprocessor = preset_with_preprocessor(
+            cls, "text_embedder", name, vocabulary, preprocessor, overrides
+        )
         return cls(preprocessor=preprocessor, **config)
 
     @classmethod
@@ -183,22 +178,9 @@ class TextEmbedder(keras.Model):
         return outputs
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "normalize_first": self.normalize_first,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "normalize": self.normalize,
-            "preprocessor": None if self.preprocessor is None else keras.layers.serialize(self.preprocessor),
-        }
+        config = encoder_config(self)
+        config.update({"normalize": self.normalize})
+        return config
 
     @classmethod
     def from_config(cls, config):

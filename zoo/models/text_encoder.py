@@ -96,3 +96,36 @@ def deserialize_preprocessor(config):
     if config.get("preprocessor") is not None:
         config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
     return config
+
+
+ENCODER_ARGUMENTS = (
+    "vocabulary_size", "sequence_length", "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
+    "dropout", "activation", "normalize_first", "layer_norm_epsilon",
+)
+
+
+def encoder_config(model):
+    """The constructor arguments of the encoder stack (and the preprocessor) of `model`, for `get_config`."""
+    config = {"name": model.name, "trainable": model.trainable}
+    config.update({name: getattr(model, name) for name in ENCODER_ARGUMENTS})
+    config["preprocessor"] = None if model.preprocessor is None else keras.layers.serialize(model.preprocessor)
+    return config
+
+
+def preset_with_preprocessor(model_class, family, name, vocabulary, preprocessor, overrides):
+    """Preset `name` with `overrides`, plus a `TextPreprocessor` built from `vocabulary` when given.
+
+    Returns `(config, preprocessor)`; `config["vocabulary_size"]` follows
+    the preprocessor's.
+    """
+    from zoo.models.task import preset_config
+    from zoo.tokenizers import TextPreprocessor
+
+    config = preset_config(model_class, family, name, overrides)
+    if preprocessor is None and vocabulary is not None:
+        preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
+    if preprocessor is not None:
+        config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
+    if "vocabulary_size" not in config:
+        raise ValueError(f"{model_class.__name__}.from_preset needs vocabulary=, preprocessor= or vocabulary_size=")
+    return config, preprocessor
