@@ -8,12 +8,15 @@ from zoo.metrics.generation import (
     rouge,
     typical_length,
 )
+from zoo.metrics.squad import normalize_answer, squad_scores
 
 __all__ = [
     "bleu",
     "classification_report",
     "lead_baseline",
+    "normalize_answer",
     "perplexity",
     "rouge",
+    "squad_scores",
     "typical_length",
 ]

@@ -1,0 +1,109 @@
+"""SQuAD v1.1 JSON (plain or .gz): questions over paragraphs, answers as character spans.
+
+    examples = load_squad("../shared/data/squad/squad-v1.1-dev-part.json.gz")
+    train, test = split_by_article(examples, test_fraction=0.2, seed=0)
+
+Evaluation sets of extractive QA must not share articles with training
+(questions about one paragraph leak each other's answers), so the split is
+by article title.
+"""
+
+import dataclasses
+import gzip
+import json
+import pathlib
+
+import numpy as np
+
+from zoo.data.sources import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class QAExample:
+    """One question about one context; `answers[i]` starts at character `answer_starts[i]` of `context`."""
+
+    id: str
+    title: str
+    context: str
+    question: str
+    answers: tuple
+    answer_starts: tuple
+
+
+def load_squad(path, max_bad_fraction=0.01):
+    """Read a SQuAD v1.1 file into `QAExample`s, in file order.
+
+    Questions with an empty text, no answers, or an answer whose
+    `answer_start` does not point at its text in the context are skipped
+    and counted; more than `max_bad_fraction` of them is an error.
+
+    Raises:
+        DataError: the file is missing, is not (gzipped) JSON, is not in
+            SQuAD's layout, or has too many bad questions.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"squad:{path}: file does not exist")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise DataError(f"squad:{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"squad:{path}: cannot read it ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise DataError(f"squad:{path}: expected SQuAD JSON, an object with a 'data' list of articles")
+    examples, bad, first_bad = [], 0, None
+    for article_index, article in enumerate(document["data"]):
+        try:
+            title, paragraphs = str(article.get("title", article_index)), article["paragraphs"]
+        except (AttributeError, KeyError, TypeError):
+            raise DataError(f"squad:{path}: article {article_index} has no 'paragraphs' list") from None
+        for paragraph in paragraphs:
+            context = paragraph.get("context", "")
+            for qa in paragraph.get("qas", []):
+                example = _example(qa, title, context)
+                if example is None:
+                    bad += 1
+                    first_bad = first_bad or f"question {qa.get('id', '?')!r} of article {title!r}"
+                else:
+                    examples.append(example)
+    total = len(examples) + bad
+    if not examples:
+        raise DataError(f"squad:{path}: no usable questions")
+    if bad > max_bad_fraction * total:
+        raise DataError(
+            f"squad:{path}: {bad} of {total} questions are unusable (empty, no answer, or an answer_start "
+            f"that does not point at its text), more than max_bad_fraction={max_bad_fraction}; first: {first_bad}"
+        )
+    return examples
+
+
+def _example(qa, title, context):
+    question, answers = str(qa.get("question", "")).strip(), qa.get("answers") or []
+    texts, starts = [], []
+    for answer in answers:
+        text, start = answer.get("text", ""), answer.get("answer_start", -1)
+        if not text or not isinstance(start, int) or context[start : start + len(text)] != text:
+            return None
+        texts.append(text)
+        starts.append(start)
+    if not question or not texts or not context.strip():
+        return None
+    return QAExample(str(qa.get("id", "")), title, context, question, tuple(texts), tuple(starts))
+
+
+def split_by_article(examples, test_fraction=0.2, seed=0):
+    """`(train, test)` with every article entirely on one side; about `test_fraction` of the articles in test."""
+    titles = sorted({example.title for example in examples})
+    if len(titles) < 2:
+        raise DataError(f"splitting by article needs at least 2 articles; found {len(titles)}")
+    if not 0 < test_fraction < 1:
+        raise DataError(f"test_fraction must be in (0, 1). Received: {test_fraction!r}")
+    order = np.random.default_rng(seed).permutation(len(titles))
+    count = min(len(titles) - 1, max(1, round(test_fraction * len(titles))))
+    test_titles = {titles[i] for i in order[:count]}
+    train = [example for example in examples if example.title not in test_titles]
+    test = [example for example in examples if example.title in test_titles]
+    return train, test
