@@ -156,7 +156,10 @@ def main(argv=None):
 
     from zoo.models import TextEmbedder
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    except RuntimeError:  # TensorFlow already started in this process (e.g. under pytest): keep its threads
+        args.threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     record = {"environment": environment("benchmarks.embedding_throughput", argv), "config": vars(args), "results": []}
     texts = load_texts(args.texts)
     model = TextEmbedder.from_checkpoint("minilm")
