@@ -119,8 +119,8 @@ def keras_hub_embedder(model):
         vocabulary_size=model.vocabulary_size, num_layers=model.num_layers, num_heads=model.num_heads,
         hidden_dim=model.hidden_dim, intermediate_dim=model.intermediate_dim, max_sequence_length=model.sequence_length,
     )
-    token_ids = keras.Input((None,), dtype="int32")
-    padding_mask = keras.Input((None,), dtype="int32")
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
     sequence = backbone({"token_ids": token_ids, "segment_ids": ops.zeros_like(token_ids), "padding_mask": padding_mask})[
         "sequence_output"
     ]
