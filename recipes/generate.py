@@ -115,7 +115,11 @@ def main(argv=None):
     length = preprocessor.sequence_length
     model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
     bos = model.bos_token_id
-    train_batches = lm_batches(encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed)
+    # Window boundaries move each epoch (random_offset): augmentation against overfitting.
+    train_batches = lm_batches(
+        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
+        random_offset=True,
+    )
     validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
     steps_per_epoch = int(train_batches.cardinality())
     schedule = WarmupCosineDecay(
@@ -124,7 +128,8 @@ def main(argv=None):
         total_steps=max(1, cfg.epochs * steps_per_epoch),
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, clipnorm=1.0),
+        # beta_2 0.99 as nanoGPT uses for small batches of characters.
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, beta_2=0.99, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

@@ -121,3 +121,24 @@ def test_lm_batches_predict_every_stream_token_once_from_bos_and_its_prefix():
     assert sorted(map(tuple, shuffled)) == sorted(map(tuple, labels))
     with pytest.raises(ValueError, match="fewer than one window"):
         lm_batches(stream[:3], 5, 2, bos_token_id=2)
+
+
+def test_lm_batches_random_offset_moves_window_boundaries_each_epoch():
+    stream = np.arange(1000, 1000 + 103)  # windows of 9 -> 11 windows, 10 used per epoch
+    batches = lm_batches(stream, 10, 4, bos_token_id=2, shuffle=True, seed=0, random_offset=True)
+    assert int(batches.cardinality()) == 3
+    starts = set()
+    for _ in range(6):
+        epoch = list(batches)  # one pass; a second would reshuffle and draw a new offset
+        labels = np.concatenate([b[1].numpy() for b in epoch])
+        inputs = np.concatenate([b[0]["token_ids"].numpy() for b in epoch])
+        assert labels.shape == (10, 9)
+        rows = sorted(map(tuple, labels))
+        # Consecutive windows of the stream, from one offset inside the first window.
+        offset = rows[0][0] - 1000
+        assert 0 <= offset < 9
+        np.testing.assert_array_equal(np.array(rows).reshape(-1), stream[offset : offset + 90])
+        np.testing.assert_array_equal(inputs[:, 0], 2)
+        np.testing.assert_array_equal(inputs[:, 1:], labels[:, :-1])
+        starts.add(offset)
+    assert len(starts) > 1  # the offset is drawn again for each pass

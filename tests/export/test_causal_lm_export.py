@@ -73,3 +73,26 @@ def test_loop_check_catches_a_wrong_step(model):
 
     with pytest.raises(ExportParityError, match="differs from Keras greedy generation"):
         endpoint.check(run, True)
+
+
+def test_quantized_generation_may_differ_but_float_may_not():
+    """A quantized one-call loop can take another path after one flipped token:
+    its token agreement is measured; a float export must still agree exactly."""
+    from zoo.export.endpoint import Endpoint
+    from zoo.export.parity import check_parity
+
+    expected = np.array([[2, 5, 6, 7], [2, 5, 5, 5]], "int32")
+    endpoint = Endpoint(
+        function=None, input_signature={}, reference=lambda inputs: {"token_ids": expected[: len(inputs["x"])]},
+        sample_inputs={"x": np.zeros(2)}, tolerances={}, quantized_free=("token_ids",),
+    )
+
+    def run(inputs):
+        got = expected[: len(inputs["x"])].copy()
+        got[:, -1] = 9  # the last token of every row differs
+        return {"token_ids": got}
+
+    with pytest.raises(ExportParityError, match="'token_ids' differs from Keras in 2 entries"):
+        check_parity(run, endpoint, None, {}, "float")
+    report = check_parity(run, endpoint, None, {}, "quantized", free=endpoint.quantized_free)
+    assert report.extra == {"token_ids_equal": 0.75}

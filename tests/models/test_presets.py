@@ -6,6 +6,7 @@ from zoo.models import (
     PRESETS,
     CausalLM,
     ImageClassifier,
+    QuestionAnswerer,
     Seq2SeqLM,
     TextClassifier,
     TextEmbedder,
@@ -41,6 +42,12 @@ def text_embedder_parameters(sequence_length, hidden_dim, num_layers, intermedia
     """The classifier's encoder without a head (mean pooling and normalization have no weights)."""
     head = hidden_dim * 2 + 2
     return text_classifier_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim, vocabulary_size) - head
+
+
+def question_answerer_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim, **_):
+    """The embedder's encoder plus a 2-row segment table and a start/end dense head."""
+    encoder = text_embedder_parameters(sequence_length, hidden_dim, num_layers, intermediate_dim)
+    return encoder + 2 * hidden_dim + hidden_dim * 2 + 2
 
 
 def seq2seq_parameters(
@@ -82,6 +89,9 @@ EXPECTED = {
     # has 22,713,216: 256 more positions, token types and the unused pooler).
     ("text_embedder", "tiny"): 130_768,
     ("text_embedder", "minilm_l6"): 22_466_304,
+    # With an 8,000-token vocabulary (from MiniLM: 22,467,842 = the embedder's + 1,538).
+    ("question_answerer", "tiny"): 130_834,
+    ("question_answerer", "small"): 5_274_114,
     # With 8,000-token source and target vocabularies.
     ("seq2seq", "tiny"): 398_144,
     ("seq2seq", "small"): 10_139_456,
@@ -98,6 +108,7 @@ BUILDERS = {
     "image_classifier": ImageClassifier.from_preset,
     "text_classifier": lambda name: TextClassifier.from_preset(name, vocabulary_size=8000),
     "text_embedder": lambda name: TextEmbedder.from_preset(name, vocabulary_size=EMBEDDER_VOCABULARY[name]),
+    "question_answerer": lambda name: QuestionAnswerer.from_preset(name, vocabulary_size=8000),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
 }
@@ -107,6 +118,7 @@ FORMULAS = {
     "text_embedder": lambda **config: text_embedder_parameters(
         **config, vocabulary_size=EMBEDDER_VOCABULARY[config["name"]]
     ),
+    "question_answerer": question_answerer_parameters,
     "seq2seq": seq2seq_parameters,
     "causal_lm": causal_lm_parameters,
 }

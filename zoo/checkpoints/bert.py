@@ -99,9 +99,11 @@ class BertCheckpoint:
 
         Every tensor is checked first (shape and presence, errors name the
         tensor), then all are assigned, so a failure leaves the model as it
-        was. The position table is cut to the model's `sequence_length`;
-        the token-type (segment) embedding of segment 0 is added to it, which
-        is exactly BERT's embedding for single-segment inputs.
+        was. The position table is cut to the model's `sequence_length`.
+        A model with a `segment_embedding` layer (two texts, e.g.
+        `QuestionAnswerer`) takes the whole token-type table; otherwise the
+        token-type embedding of segment 0 is added to the position table,
+        which is exactly BERT's embedding for single-segment inputs.
 
         Returns:
             The checkpoint tensor names used (all except `unused_tensors()`).
@@ -151,6 +153,13 @@ class BertCheckpoint:
                 f"{config['max_position_embeddings']} (embeddings.position_embeddings.weight)"
             )
         segment = tensor("embeddings.token_type_embeddings.weight")[0] if config.get("type_vocab_size", 0) else 0.0
+        segments = _optional_layer(model, "segment_embedding")
+        if segments is not None:  # a two-text model (QuestionAnswerer) takes the whole token-type table
+            if not config.get("type_vocab_size", 0):
+                raise ValueError("the model has a segment embedding but the checkpoint has no token_type_embeddings")
+            pairs.append((segments.embeddings, tensor("embeddings.token_type_embeddings.weight"),
+                          "embeddings.token_type_embeddings.weight"))
+            segment = 0.0
         pairs += [
             (embedding.token_embedding.embeddings, tensor("embeddings.word_embeddings.weight"),
              "embeddings.word_embeddings.weight"),
@@ -186,6 +195,13 @@ class BertCheckpoint:
         if extra:
             raise ValueError(f"the checkpoint has {index} encoder layers but the model has more: {extra}")
         return pairs, used
+
+
+def _optional_layer(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
 
 
 def _dense_pairs(dense, name, tensor):

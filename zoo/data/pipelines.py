@@ -129,7 +129,7 @@ def pair_batches(dataset, source_preprocessor, target_preprocessor, batch_size, 
     return data.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=False, seed=0):
+def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=False, seed=0, random_offset=False):
     """Next-token batches `(inputs, labels)` from one long token stream.
 
     The stream is cut into consecutive windows of `sequence_length - 1`
@@ -144,6 +144,12 @@ def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=
         batch_size: int.
         bos_token_id: int.
         shuffle, seed: shuffle the windows each epoch.
+        random_offset: start the windows at a random offset in
+            `[0, sequence_length - 1)` drawn anew each epoch (each pass over
+            the dataset), so window boundaries move between epochs, as
+            nanoGPT's random crops do: cheap augmentation against
+            overfitting a small corpus. One window fewer is used per epoch
+            so every epoch has the same number of batches.
 
     Returns:
         A `tf.data.Dataset` of `({"token_ids", "padding_mask"}, labels)`,
@@ -156,6 +162,11 @@ def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=
     count = len(token_ids) // window
     if count == 0:
         raise ValueError(f"the stream has {len(token_ids)} tokens; fewer than one window of {window}")
+    if random_offset and count >= 2:
+        data = _offset_windows(token_ids, window, count - 1, bos_token_id, seed)
+        if shuffle:
+            data = data.shuffle(count - 1, seed=seed, reshuffle_each_iteration=True)
+        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     windows = token_ids[: count * window].reshape(count, window)
     inputs = np.concatenate([np.full((count, 1), bos_token_id, "int32"), windows[:, :-1]], axis=1)
     data = tf.data.Dataset.from_tensor_slices(
@@ -164,3 +175,17 @@ def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _offset_windows(token_ids, window, count, bos_token_id, seed):
+    """`count` consecutive windows of the stream from an offset drawn per iteration."""
+    stream = tf.constant(token_ids)
+
+    def windows_from(offset):
+        windows = tf.reshape(stream[offset : offset + count * window], [count, window])
+        inputs = tf.concat([tf.fill([count, 1], tf.constant(bos_token_id, tf.int32)), windows[:, :-1]], axis=1)
+        return tf.data.Dataset.from_tensor_slices(({"token_ids": inputs, "padding_mask": tf.ones_like(inputs)}, windows))
+
+    offsets = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    data = offsets.map(lambda r: tf.cast(r % window, tf.int32)).flat_map(windows_from)
+    return data.apply(tf.data.experimental.assert_cardinality(count))

@@ -107,3 +107,31 @@ def split_by_article(examples, test_fraction=0.2, seed=0):
     train = [example for example in examples if example.title not in test_titles]
     test = [example for example in examples if example.title in test_titles]
     return train, test
+
+
+def load_tfds_squad(name="squad"):
+    """`(train, validation)` `QAExample`s of TensorFlow Datasets' SQuAD v1.1 (online; fails fast offline).
+
+    The official splits are disjoint by article, so they serve as the
+    training and held-out sets as they are.
+    """
+    from zoo.data.sources import load_tfds
+
+    splits, _ = load_tfds(name or "squad", offline_alternatives="squad:FILE.json (SQuAD v1.1 JSON, e.g. ../shared/data/squad)")
+    result = []
+    for split in ("train", "validation"):
+        examples = []
+        for row in splits[split].as_numpy_iterator():
+            qa = {
+                "id": row["id"].decode(),
+                "question": row["question"].decode(),
+                "answers": [
+                    {"text": text.decode(), "answer_start": int(start)}
+                    for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"])
+                ],
+            }
+            example = _example(qa, row["title"].decode(), row["context"].decode())
+            if example is not None:
+                examples.append(example)
+        result.append(examples)
+    return tuple(result)

@@ -140,6 +140,7 @@ def tflite_endpoints(model):
         sample_inputs={"token_ids": prompts[:, :1], "index": np.array(index, "int32"), "cache": cache},
         tolerances={"logits": 1e-3, "cache": 1e-4},
         quantized_tolerances={None: 1e-3},
+        quantized_free=("next_token",),
     )
     steps = Endpoint(
         function=prefill,
@@ -150,6 +151,7 @@ def tflite_endpoints(model):
         extra_signatures={"decode": decode_endpoint},
         name="prefill",
         quantized_tolerances={None: 1e-3},
+        quantized_free=("next_token",),
         check=_loop_check(model, prompts),
     )
     return {"prefill_decode": steps, "generate": _single_call_endpoint(model)}
@@ -179,6 +181,7 @@ def _single_call_endpoint(model):
         reference=reference,
         sample_inputs={"token_ids": token_ids * padding_mask, "padding_mask": padding_mask},
         tolerances={},
+        quantized_free=("token_ids",),
     )
 
 

@@ -31,6 +31,11 @@ class Endpoint:
             runs the export; returns a dict of measurements (e.g. token
             agreement of a decoding loop) and raises `ExportParityError`
             when `strict` (float exports) and the export disagrees.
+        quantized_free: outputs (generated token ids or text) that a
+            quantized export need not reproduce exactly: once one greedy
+            choice flips, the rest of the sequence differs. For quantized
+            files their agreement with Keras is measured instead
+            (`ParityReport.extra["<name>_equal"]`, fraction of equal entries).
     """
 
     function: Callable
@@ -43,6 +48,7 @@ class Endpoint:
     name: str = "serving_default"
     quantized_tolerances: dict = dataclasses.field(default_factory=dict)
     check: Callable | None = None
+    quantized_free: tuple = ()
 
 
 def constant_weights(model):

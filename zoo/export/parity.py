@@ -27,12 +27,13 @@ class ParityReport:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-def compare_outputs(actual, expected, tolerances, what):
+def compare_outputs(actual, expected, tolerances, what, free=()):
     """Check `actual` against `expected` (dicts of arrays); return per-output max diffs.
 
-    Outputs named in `tolerances` are compared numerically; other outputs
-    present in both are compared exactly (labels, ids). Raises
-    `ExportParityError` naming the output, the difference and the tolerance.
+    Outputs named in `tolerances` are compared numerically; outputs in
+    `free` only need the right shape; other outputs present in both are
+    compared exactly (labels, ids). Raises `ExportParityError` naming the
+    output, the difference and the tolerance.
     """
     diffs = {}
     for name, want in expected.items():
@@ -42,6 +43,8 @@ def compare_outputs(actual, expected, tolerances, what):
         want = np.asarray(want)
         if got.shape != want.shape:
             raise ExportParityError(f"{what}: output {name!r} has shape {got.shape}; expected {want.shape}")
+        if name in free:
+            continue
         if name in tolerances:
             diff = float(np.max(np.abs(got.astype("float64") - want.astype("float64")))) if got.size else 0.0
             diffs[name] = diff
@@ -86,7 +89,7 @@ def select_inputs(endpoint, inputs):
     return {name: inputs[name] for name in names}
 
 
-def check_parity(run, endpoint, sample_inputs, tolerances, what):
+def check_parity(run, endpoint, sample_inputs, tolerances, what, free=()):
     """Compare `run(batch)` with the Keras reference on the sample batch and a batch of one.
 
     Args:
@@ -97,18 +100,23 @@ def check_parity(run, endpoint, sample_inputs, tolerances, what):
             for the endpoint's own.
         tolerances: dict output name -> max abs difference.
         what: names the export in error messages.
+        free: outputs whose agreement is measured, not required (see
+            `Endpoint.quantized_free`).
 
     Returns:
         A `ParityReport`. Raises `ExportParityError` over tolerance.
     """
     inputs = select_inputs(endpoint, sample_inputs)
-    diffs, agreement, sizes = {}, None, []
+    diffs, agreement, sizes, extra = {}, None, [], {}
     for batch in batch_variants(inputs):
         outputs = run(batch)
         expected = endpoint.reference(batch)
-        for name, diff in compare_outputs(outputs, expected, tolerances, what).items():
+        for name, diff in compare_outputs(outputs, expected, tolerances, what, free).items():
             diffs[name] = max(diff, diffs.get(name, 0.0))
         sizes.append(len(next(iter(batch.values()))))
         if agreement is None and "probabilities" in expected:
             agreement = top1_agreement(outputs["probabilities"], expected["probabilities"])
-    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes)
+        for name in free:
+            if f"{name}_equal" not in extra and name in expected:
+                extra[f"{name}_equal"] = float(np.mean(np.asarray(outputs[name]) == np.asarray(expected[name])))
+    return ParityReport(max_abs_diff=diffs, top1_agreement=agreement, batch_sizes=sizes, extra=extra)

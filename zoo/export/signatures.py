@@ -5,9 +5,9 @@ A new task model adds a module here with `saved_model_endpoint(model)` and
 default) and one line in `_BUILDERS`.
 """
 
-from zoo.export import causal_lm, image_classifier, seq2seq, text_classifier, text_embedder
+from zoo.export import causal_lm, image_classifier, question_answerer, seq2seq, text_classifier, text_embedder
 from zoo.export.endpoint import Endpoint
-from zoo.models import CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier, TextEmbedder
+from zoo.models import CausalLM, ImageClassifier, QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder
 
 _BUILDERS = {
     ImageClassifier: image_classifier,
@@ -15,6 +15,7 @@ _BUILDERS = {
     TextEmbedder: text_embedder,
     Seq2SeqLM: seq2seq,
     CausalLM: causal_lm,
+    QuestionAnswerer: question_answerer,
 }
 
 

@@ -122,9 +122,10 @@ def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, wh
             sample_inputs if each is endpoint else None,
             tolerances,
             what if each is endpoint else f"{what} signature {signature!r}",
+            free=() if strict else each.quantized_free,
         )
     if endpoint.check is not None:
-        report.extra = endpoint.check(lambda signature, batch: run_signature(interpreter, signature, batch), strict)
+        report.extra = report.extra | endpoint.check(lambda signature, batch: run_signature(interpreter, signature, batch), strict)
     return report
 
 

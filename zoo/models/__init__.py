@@ -3,8 +3,9 @@
 from zoo.models.causal_lm import CausalLM
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
+from zoo.models.question_answering import QuestionAnswerer
 from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
 from zoo.models.text_embedder import TextEmbedder
 
-__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]
+__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "QuestionAnswerer", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]

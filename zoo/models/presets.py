@@ -59,6 +59,17 @@ PRESETS = {
             layer_norm_epsilon=1e-12,
         ),
     },
+    "question_answerer": {
+        # For tests: one narrow block, windows of 16 context tokens.
+        "tiny": dict(
+            sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
+            max_question_length=8, stride=8,
+        ),
+        # From scratch on a CPU: 4 blocks of width 256 (pretrained: from_checkpoint("minilm")).
+        "small": dict(
+            sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
+        ),
+    },
     "seq2seq": {
         # For tests: one narrow block on each side.
         "tiny": dict(

@@ -26,13 +26,19 @@ def text_encoder_stack(
     activation="gelu",
     normalize_first=False,
     layer_norm_epsilon=1e-5,
+    segment_ids=None,
+    num_segments=0,
 ):
-    """Token + learned position embeddings -> layer norm -> `num_layers` encoder blocks.
+    """Token + learned position (+ segment) embeddings -> layer norm -> `num_layers` encoder blocks.
 
     Args:
         token_ids, padding_mask: Keras inputs `(B, T)`, `T <= sequence_length`.
         sequence_length: int, size of the position table.
         layer_norm_epsilon: of every layer norm (BERT uses 1e-12).
+        segment_ids, num_segments: with `num_segments > 0`, a Keras input
+            `(B, T)` of segment ids (BERT's token types: 0 for the first
+            text, 1 for the second) whose embedding (`segment_embedding`) is
+            added to the token and position embeddings.
         Others: as `TextClassifier`.
 
     Returns:
@@ -40,6 +46,8 @@ def text_encoder_stack(
         `normalize_first`, pre-LN).
     """
     x = TokenAndPositionEmbedding(vocabulary_size, sequence_length, hidden_dim, name="embedding")(token_ids)
+    if num_segments:
+        x = x + keras.layers.Embedding(num_segments, hidden_dim, name="segment_embedding")(segment_ids)
     x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="embedding_norm")(x)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for index in range(num_layers):
