@@ -95,6 +95,7 @@ def _entry(path, size, report, start):
         "top1_agreement": report.top1_agreement,
         "parity_batch_sizes": report.batch_sizes,
         "seconds": round(time.perf_counter() - start, 2),
+        **report.extra,  # e.g. greedy agreement of a quantized decoding loop
     }
 
 

@@ -32,7 +32,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import Endpoint, constant_weights
+from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, constant_weights
 from zoo.export.parity import ExportParityError
 from zoo.generation.samplers import argmax
 
@@ -139,7 +139,7 @@ def tflite_endpoints(model):
         reference=decode_reference,
         sample_inputs={"token_ids": prompts[:, :1], "index": np.array(index, "int32"), "cache": cache},
         tolerances={"logits": 1e-3, "cache": 1e-4},
-        quantized_tolerances={None: 1e-3},
+        quantized_tolerances=LOGIT_TOLERANCES,
         quantized_free=("next_token",),
     )
     steps = Endpoint(
@@ -150,7 +150,7 @@ def tflite_endpoints(model):
         tolerances={"logits": 1e-3, "cache": 1e-4},
         extra_signatures={"decode": decode_endpoint},
         name="prefill",
-        quantized_tolerances={None: 1e-3},
+        quantized_tolerances=LOGIT_TOLERANCES,
         quantized_free=("next_token",),
         check=_loop_check(model, prompts),
     )

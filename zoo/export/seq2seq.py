@@ -33,7 +33,7 @@ token for token.
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import Endpoint, constant_weights
+from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, constant_weights
 from zoo.export.parity import ExportParityError
 from zoo.generation.samplers import argmax
 
@@ -147,7 +147,7 @@ def _decode_endpoint(model):
             "encoder_padding_mask": (np.arange(source_length)[None, :] < lengths[:, None]).astype("int32"),
         },
         tolerances={"logits": 1e-3, "self_caches": 1e-4},
-        quantized_tolerances={None: 1e-3},
+        quantized_tolerances=LOGIT_TOLERANCES,
         quantized_free=("next_token",),
     )
 
@@ -219,7 +219,7 @@ def tflite_endpoints(model):
         custom_ops=True,
         extra_signatures={"decode": decode},
         name="encode",
-        quantized_tolerances={None: 1e-3},
+        quantized_tolerances=LOGIT_TOLERANCES,
         check=_loop_check(model, _sample_texts()),
     )
     endpoints["encode_decode_ids"] = Endpoint(
@@ -233,7 +233,7 @@ def tflite_endpoints(model):
         tolerances=tolerances,
         extra_signatures={"decode": decode},
         name="encode",
-        quantized_tolerances={None: 1e-3},
+        quantized_tolerances=LOGIT_TOLERANCES,
         check=_loop_check(model, id_inputs),
     )
     return endpoints

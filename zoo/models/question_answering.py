@@ -46,7 +46,7 @@ class QuestionAnswerer(keras.Model):
     >>> model = QuestionAnswerer.from_checkpoint("minilm", sequence_length=256)
     >>> model.fit(...)  # e.g. recipes.qa
     >>> model.answer("Who wrote it?", "It was written by Ada in 1843.")
-    {"text": "Ada", "score": 9.1, "start": 18, "end": 21}
+    # -> {"text": "Ada", "score": <start + end logit>, "start": 18, "end": 21} once trained
     """
 
     def __init__(
