@@ -2,11 +2,13 @@
 
     python -m recipes.vit                      # scikit-learn digits, a few minutes on 2 CPU cores
     python -m recipes.vit --data idx:../shared/data/mnist --preset mnist
+    python -m recipes.vit --data builtin:fashion_mnist --preset mnist --augment crop,flip
     python -m recipes.vit --smoke --out /tmp/vit-smoke
     python -m recipes.vit --resume             # continue an interrupted run
 
 Writes into --out: config.json, history.csv, history.png, metrics.json,
-confusion_matrix.png, model.keras, saved_model/1/ (TF Serving, uint8 images
+confusion_matrix.png, misclassified.png (a grid of held-out mistakes),
+attention.png ([CLS] attention over patches for a few images), model.keras, saved_model/1/ (TF Serving, uint8 images
 in, labels + probabilities out) and model{,_float16,_dynamic,_int8}.tflite,
 each reloaded and compared with the Keras model.
 """
@@ -17,13 +19,18 @@ import time
 import keras
 
 from zoo.data import load_image_dataset
+from zoo.data.augment import check_augmentation_names, image_augmentation
 from zoo.data.pipelines import image_batches
 from zoo.export import export_run
+from zoo.inspect import plot_class_token_attention
 from zoo.models import ImageClassifier, preset_names
+from zoo.models.presets import get_preset
 from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
+from zoo.training.plots import plot_misclassified
 from zoo.training.cli import run_main
 from zoo.training.runs import (
     add_tflite_accuracy,
+    add_tflite_latency,
     evaluate_classifier,
     print_summary,
     save_keras_model,
@@ -36,18 +43,24 @@ from zoo.training.runs import (
 @dataclasses.dataclass
 class Config:
     preset: str = dataclasses.field(default="digits", metadata={"help": "ImageClassifier preset (tiny, digits, mnist, cifar)"})
-    data: str = dataclasses.field(default="builtin:digits", metadata={"help": "builtin:digits, idx:DIR, tfds:NAME"})
+    data: str = dataclasses.field(default="builtin:digits", metadata={"help": "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME"})
     epochs: int = dataclasses.field(default=100, metadata={"help": "training epochs"})
     batch_size: int = 64
     learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = 0.05
     warmup_epochs: int = 5
     label_smoothing: float = 0.0
-    augment: bool = dataclasses.field(default=True, metadata={"help": "random translation of training images"})
+    augment: tuple[str, ...] = dataclasses.field(
+        default=("translate",),
+        metadata={"help": "training augmentation, comma-separated: translate, crop, flip, rotation, or none"},
+    )
     test_fraction: float = dataclasses.field(default=0.2, metadata={"help": "held-out fraction when the source has no test split"})
     seed: int = 0
     quantize: tuple[str, ...] = dataclasses.field(
         default=("float32", "dynamic", "float16", "int8"), metadata={"help": "TFLite variants to export"}
+    )
+    attention_maps: int = dataclasses.field(
+        default=4, metadata={"help": "held-out images whose [CLS] attention over patches goes into attention.png (0: none)"}
     )
     out: str = dataclasses.field(default="saved_models/vit", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few batches: a quick end-to-end check"})
@@ -59,6 +72,7 @@ class Config:
         unknown = set(self.quantize) - {"float32", "dynamic", "float16", "int8"}
         if unknown:
             raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic, float16, int8")
+        check_augmentation_names(self.augment)
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"--test-fraction must be in (0, 1). Received: {self.test_fraction}")
 
@@ -68,7 +82,8 @@ SMOKE_EXAMPLES = (96, 64)  # train, test: three batches of 32
 
 
 def load_data(cfg):
-    train, test = load_image_dataset(cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    image_size = get_preset("image_classifier", cfg.preset)["image_size"]  # for imagefolder: resized to it
+    train, test = load_image_dataset(cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed, image_size=image_size)
     if cfg.smoke:
         train, test = smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
     print(f"data {cfg.data}: {len(train)} train / {len(test)} test images of {train.image_size} "
@@ -99,13 +114,6 @@ def build_model(cfg, train):
     return model
 
 
-def augmentation(cfg, image_size):
-    if not cfg.augment:
-        return None
-    shift = 1.0 / min(image_size)  # one pixel at 8x8, as a fraction of the side
-    return keras.layers.RandomTranslation(max(shift, 0.07), max(shift, 0.07), fill_mode="constant", seed=cfg.seed)
-
-
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.vit")
     cfg, out = start_run(cfg, SMOKE)
@@ -116,7 +124,7 @@ def main(argv=None):
     num_classes = train.num_classes
     train_batches = image_batches(
         train, cfg.batch_size, shuffle=True, seed=cfg.seed,
-        augment=augmentation(cfg, train.image_size), num_classes=num_classes,
+        augment=image_augmentation(cfg.augment, train.image_size, cfg.seed), num_classes=num_classes,
     )
     test_batches = image_batches(test, 256, num_classes=num_classes)
     history = fit(
@@ -128,6 +136,13 @@ def main(argv=None):
     # === Evaluate on the held-out split ===
     result = model.classify(test.images)
     report = evaluate_classifier(result["class_ids"], test, out)
+    misclassified = plot_misclassified(
+        test.images, test.labels, result["class_ids"], test.class_names, out / "misclassified.png"
+    )
+    if cfg.attention_maps > 0 and model.pooling == "class_token":
+        shown = test.images[: cfg.attention_maps]
+        titles = [f"{test.class_names[t]} -> {p}" for t, p in zip(test.labels, result["labels"][: len(shown)])]
+        plot_class_token_attention(model, shown, out / "attention.png", titles=titles)
 
     # === Save and export, each parity-checked ===
     save_keras_model(model, out)
@@ -138,6 +153,7 @@ def main(argv=None):
         quantizations=[None if q == "float32" else q for q in cfg.quantize],
     )
     add_tflite_accuracy(model, exports, {"images": test.images}, test.labels)
+    add_tflite_latency(model, exports, {"images": test.images})
 
     metrics = {
         "data": cfg.data,
@@ -147,6 +163,7 @@ def main(argv=None):
         "test_examples": len(test),
         "epochs": len(history.get("loss", [])),
         **{key: report[key] for key in ("accuracy", "precision", "recall", "f1", "confusion_matrix")},
+        "misclassified": misclassified,
         "exports": exports,
         "seconds": round(time.perf_counter() - started, 1),
         "train_seconds": round(train_seconds, 1),

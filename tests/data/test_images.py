@@ -285,3 +285,38 @@ def test_tfds_images_convert_from_mocked_catalog():
     assert train.images.shape[1:] == (28, 28, 1) and train.images.dtype == np.uint8
     assert train.class_names == [str(d) for d in range(10)]
     assert train.name == "mnist/train"
+
+
+# ------------------------------------------------------------- fashion_mnist
+
+from zoo.data import images as images_module  # noqa: E402
+
+
+def test_fashion_mnist_missing_package_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(images_module, "FASHION_MNIST_DIR", tmp_path / "absent")
+    with pytest.raises(DataError, match=r"apt-get install dataset-fashion-mnist"):
+        load_image_dataset("builtin:fashion_mnist")
+
+
+def test_fashion_mnist_reads_the_debian_layout_with_class_names(tmp_path, monkeypatch):
+    images, labels = random_images(20, seed=3, height=28, width=28)
+    labels = (np.arange(20) % 10).astype(np.uint8)
+    write_idx_pair(tmp_path, "train-", images, labels, suffix=".gz")
+    write_idx_pair(tmp_path, "t10k-", images[:10], labels[:10], suffix=".gz")
+    monkeypatch.setattr(images_module, "FASHION_MNIST_DIR", tmp_path)
+    train, test = load_image_dataset("builtin:fashion-mnist")  # dash or underscore
+    assert (len(train), len(test)) == (20, 10)
+    assert train.class_names[0] == "T-shirt/top" and train.class_names[9] == "Ankle boot"
+    np.testing.assert_array_equal(train.images[..., 0], images)
+    assert train.name == "fashion_mnist/train" and test.name == "fashion_mnist/test"
+
+
+def test_installed_fashion_mnist_has_the_published_counts():
+    if not (images_module.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian package dataset-fashion-mnist is not installed")
+    train, test = load_image_dataset("builtin:fashion_mnist")
+    assert (len(train), len(test)) == (60000, 10000)
+    assert train.image_size == (28, 28) and train.num_channels == 1
+    # Fashion-MNIST is balanced: 6,000 / 1,000 images per class.
+    np.testing.assert_array_equal(np.bincount(train.labels), [6000] * 10)
+    np.testing.assert_array_equal(np.bincount(test.labels), [1000] * 10)

@@ -16,6 +16,8 @@ ARTIFACTS = [
     "history.csv",
     "history.png",
     "confusion_matrix.png",
+    "misclassified.png",
+    "attention.png",
     "model.keras",
     "saved_model/1/saved_model.pb",
     "model.tflite",
@@ -50,6 +52,9 @@ def test_smoke_run_writes_every_artifact(tmp_path, capsys):
     accuracy = np.mean(model.classify(test.images)["class_ids"] == test.labels)
     assert accuracy == pytest.approx(stored["accuracy"])
     assert stored["exports"]["tflite"]["images/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+    assert stored["misclassified"] == round((1 - stored["accuracy"]) * len(test.labels))
+    for entry in stored["exports"]["tflite"].values():
+        assert entry["ms_per_example"] > 0
 
     printed = capsys.readouterr().out
     assert "held-out accuracy" in printed and "\r" not in printed
@@ -108,3 +113,46 @@ def test_unknown_preset_is_a_usage_error(tmp_path, capsys):
         vit.main(["--preset", "huge", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "unknown --preset 'huge'" in capsys.readouterr().err
+
+
+def test_trained_int8_model_stays_within_one_point_of_float(tmp_path):
+    # A model that has learned something (digits, ~1 minute), so the
+    # comparison means something: full-integer int8 TFLite loses < 1 point.
+    out = tmp_path / "digits"
+    metrics = vit.main([
+        "--preset", "digits", "--epochs", "12", "--warmup-epochs", "1", "--quantize", "float32,int8",
+        "--attention-maps", "0", "--out", str(out),
+    ])
+    tflite = metrics["exports"]["tflite"]
+    assert metrics["accuracy"] > 0.85
+    assert tflite["images/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert abs(tflite["images/int8"]["accuracy"] - tflite["images/float32"]["accuracy"]) <= 0.01
+
+
+def test_imagefolder_source_trains_with_augmentation(tmp_path):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "photos"
+    for name, value in (("day", 230), ("night", 20)):
+        (root / name).mkdir(parents=True)
+        for index in range(12):
+            size = (int(rng.integers(10, 40)), int(rng.integers(10, 40)))
+            image = np.clip(rng.normal(value, 10, size=(*size, 3)), 0, 255).astype(np.uint8)
+            (root / name / f"{index}.png").write_bytes(tf.io.encode_png(image).numpy())
+    out = tmp_path / "run"
+    metrics = vit.main([
+        "--smoke", "--data", f"imagefolder:{root}", "--augment", "crop,flip,rotation",
+        "--quantize", "float32", "--out", str(out),
+    ])
+    assert metrics["train_examples"] + metrics["test_examples"] == 24
+    model = keras.saving.load_model(out / "model.keras")
+    assert model.image_size == (8, 8) and model.num_channels == 3  # the tiny preset's size, RGB
+    assert model.class_names == ["day", "night"]
+
+
+def test_unknown_augmentation_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        vit.main(["--augment", "blur", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unknown augmentation 'blur'" in capsys.readouterr().err

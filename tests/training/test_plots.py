@@ -57,3 +57,26 @@ def test_plot_confusion_matrix_rejects_bad_shapes(tmp_path, matrix, names, messa
     with pytest.raises(ValueError, match=message):
         plot_confusion_matrix(matrix, names, tmp_path / "confusion.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_misclassified_grid_counts_mistakes_and_titles(tmp_path):
+    from zoo.training.plots import plot_misclassified
+
+    images = np.zeros((6, 8, 8, 1), np.uint8)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    predicted = np.array([0, 2, 2, 1, 1, 2])
+    path = tmp_path / "wrong.png"
+    assert plot_misclassified(images, labels, predicted, ["a", "b", "c"], path) == 2
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    # Nothing wrong: no file, count 0.
+    assert plot_misclassified(images, labels, labels, ["a", "b", "c"], tmp_path / "none.png") == 0
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_image_grid_rejects_mismatched_titles(tmp_path):
+    from zoo.training.plots import plot_image_grid
+
+    with pytest.raises(ValueError, match="one title per image"):
+        plot_image_grid(np.zeros((2, 4, 4, 3), np.uint8), ["x"], tmp_path / "g.png")
+    with pytest.raises(ValueError, match="at least one image"):
+        plot_image_grid(np.zeros((0, 4, 4, 3), np.uint8), [], tmp_path / "g.png")

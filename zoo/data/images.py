@@ -15,10 +15,11 @@ import pathlib
 import numpy as np
 
 from zoo.data import idx
+from zoo.data.image_folder import load_image_folder
 from zoo.data.labelled import LabelledExamples, check_array, named, stratified_split
 from zoo.data.sources import DataError, describe_kinds, load_tfds, parse_spec
 
-IMAGE_KINDS = ("builtin", "tfds", "idx")
+IMAGE_KINDS = ("builtin", "tfds", "idx", "imagefolder")
 
 
 @dataclasses.dataclass
@@ -79,20 +80,49 @@ def _load_digits():
     return ImageDataset(images, labels, class_names, "digits"), None
 
 
+# Where Debian's `dataset-fashion-mnist` package puts the IDX files.
+FASHION_MNIST_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+
+
+def _load_fashion_mnist():
+    """Zalando's Fashion-MNIST (60,000 + 10,000 28x28 grayscale), from Debian."""
+    if not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
+        raise DataError(
+            f"Fashion-MNIST is not installed (no IDX files in {FASHION_MNIST_DIR}); "
+            "install it with `apt-get install dataset-fashion-mnist` "
+            "(Debian/Ubuntu), or pass --data idx:DIR with the four IDX files"
+        )
+    train, test = _load_idx(FASHION_MNIST_DIR)
+    if test is None or train.num_classes != len(FASHION_MNIST_CLASSES):
+        raise DataError(
+            f"{FASHION_MNIST_DIR} does not hold the Fashion-MNIST train and t10k "
+            "IDX pairs with 10 classes; reinstall dataset-fashion-mnist"
+        )
+    return (
+        ImageDataset(train.images, train.labels, FASHION_MNIST_CLASSES, "fashion_mnist"),
+        ImageDataset(test.images, test.labels, FASHION_MNIST_CLASSES, "fashion_mnist"),
+    )
+
+
 # Builtin image data sets: NAME -> loader. Register more here.
 BUILTIN_IMAGE_DATASETS = {
     "digits": _load_digits,
+    "fashion_mnist": _load_fashion_mnist,
 }
 
 
 def _load_builtin(name):
     """Runs the loader registered for `builtin:NAME`."""
-    if name not in BUILTIN_IMAGE_DATASETS:
+    if name.replace("-", "_") not in BUILTIN_IMAGE_DATASETS:
         known = ", ".join(sorted(BUILTIN_IMAGE_DATASETS))
         raise DataError(
             f"unknown builtin image data set {name!r}; expected one of: {known}"
         )
-    return BUILTIN_IMAGE_DATASETS[name]()
+    return BUILTIN_IMAGE_DATASETS[name.replace("-", "_")]()
 
 
 def _idx_role(prefix):
@@ -185,15 +215,25 @@ def _load_tfds_images(name):
     return train, _tfds_split_to_images(name, test_split, info)
 
 
-def load_image_dataset(spec, *, test_fraction=0.2, seed=0):
+def _load_imagefolder(arg, image_size):
+    data, test = load_image_folder(arg, image_size=image_size)
+    datasets = [ImageDataset(*parts) if parts else None for parts in (data, test)]
+    return datasets[0], datasets[1]
+
+
+def load_image_dataset(spec, *, test_fraction=0.2, seed=0, image_size=(32, 32)):
     """Loads an image classification data set as `(train, test)`.
 
     Args:
-        spec: `builtin:NAME` (see `BUILTIN_IMAGE_DATASETS`), `idx:PATH` (a
-            directory of MNIST IDX files or one images file) or `tfds:NAME`.
+        spec: `builtin:NAME` (see `BUILTIN_IMAGE_DATASETS`: `digits`,
+            `fashion_mnist`), `idx:PATH` (a directory of MNIST IDX files or one
+            images file), `imagefolder:DIR` (a folder of images per class, see
+            `zoo.data.image_folder`) or `tfds:NAME`.
         test_fraction: share of examples held out for test when the source
             has no test split of its own.
         seed: seed of that stratified split.
+        image_size: `(height, width)` (or one int) that `imagefolder:` images
+            are resized to; the other sources keep their own size.
 
     Returns:
         `(train, test)` ImageDatasets sharing class names, named
@@ -214,6 +254,9 @@ def load_image_dataset(spec, *, test_fraction=0.2, seed=0):
         data, test = _load_idx(arg)
     elif kind == "tfds":
         data, test = _load_tfds_images(arg)
+    elif kind == "imagefolder":
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        data, test = _load_imagefolder(arg, size)
     else:
         raise DataError(
             f"data source kind {kind!r} in {spec!r} is not supported for "

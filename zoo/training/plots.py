@@ -104,3 +104,57 @@ def plot_confusion_matrix(matrix, class_names, path, *, title="confusion matrix"
             text = f"{count:g}" if np.issubdtype(matrix.dtype, np.floating) else str(count)
             axes.text(column, row, text, ha="center", va="center", color=color, fontsize=8)
     _save_png(figure, path)
+
+
+# Public names for other modules' figures (zoo.inspect).
+new_figure = _new_figure
+save_png = _save_png
+
+
+def image_panel(axes, image, title, alpha=1.0):
+    """Draw one uint8 image `(H, W, C)` (gray or RGB) into `axes`, without ticks."""
+    image = np.asarray(image)
+    if image.shape[-1] == 1:
+        axes.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, alpha=alpha, interpolation="nearest")
+    else:
+        axes.imshow(image.astype(np.uint8), alpha=alpha, interpolation="nearest")
+    axes.set_title(title, fontsize=8)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def plot_image_grid(images, titles, path, *, columns=8, title=None):
+    """Draw uint8 images `(N, H, W, C)` with one title each into a grid PNG.
+
+    Raises:
+        ValueError: no images, or a title count that differs from the image count.
+    """
+    if len(images) == 0:
+        raise ValueError("plot_image_grid needs at least one image")
+    if len(titles) != len(images):
+        raise ValueError(f"expected one title per image; received {len(titles)} titles for {len(images)} images")
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
+    figure = _new_figure(1.6 * columns, 1.75 * rows + (0.3 if title else 0))
+    if title:
+        figure.suptitle(title, fontsize=10)
+    for index, (image, text) in enumerate(zip(images, titles)):
+        image_panel(figure.add_subplot(rows, columns, index + 1), image, text)
+    _save_png(figure, path)
+
+
+def plot_misclassified(images, labels, predicted, class_names, path, *, limit=32):
+    """Grid of the first `limit` images whose prediction is wrong, titled `true -> predicted`.
+
+    Returns the number of misclassified images (the grid is written only when
+    there is at least one).
+    """
+    wrong = np.flatnonzero(np.asarray(labels) != np.asarray(predicted))
+    if len(wrong):
+        shown = wrong[:limit]
+        titles = [f"{class_names[labels[i]]}\n-> {class_names[predicted[i]]}" for i in shown]
+        plot_image_grid(
+            np.asarray(images)[shown], titles, path,
+            title=f"misclassified: {len(wrong)} of {len(labels)} (first {len(shown)} shown)",
+        )
+    return int(len(wrong))

@@ -61,6 +61,34 @@ def add_tflite_accuracy(model, exports, inputs, labels):
         entry["accuracy"] = float(np.mean(probabilities.argmax(-1) == labels))
 
 
+def add_tflite_latency(model, exports, inputs, repeats=50):
+    """Median milliseconds of one batch-1 call of each exported TFLite file, in place (`ms_per_example`).
+
+    One interpreter per file (default threads), a few warm-up calls, then
+    `repeats` calls on successive examples of `inputs`.
+    """
+    import time
+
+    from zoo.export.parity import select_inputs
+    from zoo.export.signatures import tflite_endpoints
+    from zoo.export.tflite import run_signature, tflite_interpreter
+
+    for entry in exports["tflite"].values():
+        endpoint = tflite_endpoints(model)[entry["variant"]]
+        chosen = select_inputs(endpoint, inputs)
+        total = len(next(iter(chosen.values())))
+        interpreter = tflite_interpreter(pathlib.Path(entry["path"]).read_bytes())
+        seconds = []
+        for call in range(repeats + 3):
+            index = call % total
+            example = {name: value[index : index + 1] for name, value in chosen.items()}
+            start = time.perf_counter()
+            run_signature(interpreter, "serving_default", example)
+            if call >= 3:
+                seconds.append(time.perf_counter() - start)
+        entry["ms_per_example"] = round(1e3 * float(np.median(seconds)), 3)
+
+
 def write_metrics(out, metrics):
     atomic_write_json(pathlib.Path(out) / "metrics.json", metrics)
 
@@ -70,8 +98,9 @@ def print_summary(metrics, examples, serve_name):
     print("\n=== results ===")
     print(f"held-out accuracy (Keras):         {metrics['accuracy']:.4f}")
     for name, entry in metrics["exports"]["tflite"].items():
+        latency = f"{entry['ms_per_example']:7.2f} ms/example   " if "ms_per_example" in entry else ""
         print(
-            f"TFLite {name:<26} {entry['accuracy']:.4f}   {entry['bytes'] / 1e3:8.1f} kB   "
+            f"TFLite {name:<26} {entry['accuracy']:.4f}   {entry['bytes'] / 1e3:8.1f} kB   {latency}"
             f"{pathlib.Path(entry['path']).name}"
         )
     saved = metrics["exports"]["saved_model"]

@@ -1,0 +1,73 @@
+"""zoo.inspect: attention maps replay the model exactly; rows are distributions; plots are written."""
+
+import numpy as np
+import pytest
+
+from helpers import to_numpy
+from zoo.inspect import attention_maps, attention_rollout, class_token_patch_attention, plot_class_token_attention
+from zoo.models import ImageClassifier, TextClassifier
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(3, 8, 8, 1), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def vit():
+    return ImageClassifier.from_preset("tiny", num_layers=2, dropout=0.1)
+
+
+def test_replayed_logits_equal_the_models_and_rows_sum_to_one(vit):
+    maps, logits = attention_maps(vit, IMAGES, return_logits=True)
+    np.testing.assert_allclose(logits, to_numpy(vit(IMAGES, training=False)), atol=1e-5)
+    tokens = 1 + (8 // 4) ** 2
+    assert len(maps) == 2
+    for scores in maps:
+        assert scores.shape == (3, 2, tokens, tokens)
+        assert (scores >= 0).all()
+        np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+
+
+def test_first_block_attention_matches_a_numpy_computation(vit):
+    maps = attention_maps(vit, IMAGES)
+    x = to_numpy(vit.get_layer("patch_embedding")(to_numpy(vit.get_layer("rescaling")(IMAGES.astype("float32")))))
+    block = vit.get_layer("encoder_0")
+    norm = block.self_attention_norm
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    normed = (x - mean) / np.sqrt(var + norm.epsilon) * to_numpy(norm.gamma) + to_numpy(norm.beta)
+    weights = {w.path.split("/")[-2] + "/" + w.path.split("/")[-1]: to_numpy(w) for w in block.self_attention.weights}
+    query = np.einsum("btd,dnh->btnh", normed, weights["query/kernel"]) + weights["query/bias"]
+    key = np.einsum("btd,dnh->btnh", normed, weights["key/kernel"]) + weights["key/bias"]
+    logits = np.einsum("btnh,bsnh->bnts", query, key) / np.sqrt(query.shape[-1])
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(maps[0], expected, atol=1e-5)
+
+
+def test_rollout_rows_sum_to_one_and_reduce_to_one_block():
+    rng = np.random.default_rng(1)
+    raw = rng.random((2, 3, 5, 5))
+    scores = raw / raw.sum(-1, keepdims=True)
+    rollout = attention_rollout([scores, scores])
+    np.testing.assert_allclose(rollout.sum(-1), 1.0, atol=1e-5)
+    # No residual and one block: the head average itself.
+    np.testing.assert_allclose(attention_rollout([scores], residual=0.0), scores.mean(1), atol=1e-6)
+    with pytest.raises(ValueError, match="at least one"):
+        attention_rollout([])
+
+
+def test_class_token_grids_and_plot(vit, tmp_path):
+    last, rollout = class_token_patch_attention(vit, IMAGES)
+    assert last.shape == rollout.shape == (3, 2, 2)
+    np.testing.assert_allclose(last.sum((1, 2)), 1.0, atol=1e-5)
+    path = tmp_path / "attention.png"
+    plot_class_token_attention(vit, IMAGES, path, titles=["a", "b", "c"])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_errors(vit):
+    with pytest.raises(ValueError, match=r"expected images of shape"):
+        attention_maps(vit, np.zeros((1, 9, 9, 1), np.uint8))
+    with pytest.raises(TypeError, match="supports ImageClassifier"):
+        attention_maps(TextClassifier.from_preset("tiny", vocabulary_size=50), np.zeros((1, 32), "int32"))
+    with pytest.raises(ValueError, match="pooling='class_token'"):
+        class_token_patch_attention(ImageClassifier.from_preset("tiny", pooling="mean"), IMAGES)
