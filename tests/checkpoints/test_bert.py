@@ -239,3 +239,17 @@ def test_minilm_tokenization_matches_the_checkpoint_tokenizer(minilm, reference)
             cleaned = "".join(c for c in sentence if not (ord(c) < 32 and c not in "\t\n\r"))
             ids = minilm.preprocess([cleaned])["token_ids"].numpy()[0]
         np.testing.assert_array_equal(ids, reference["token_ids"][index], err_msg=repr(sentence))
+
+
+def test_low_rank_models_are_refused_and_factorize_after_loading_works(tmp_path):
+    from zoo.compress import factorize
+
+    checkpoint = load_bert(write_checkpoint(tmp_path / "ckpt"))
+    low_rank = TextEmbedder(**checkpoint.model_config(12), projection_rank=2)
+    with pytest.raises(ValueError, match="Load it into a dense model.*zoo.compress.factorize"):
+        checkpoint.assign(low_rank)
+    dense = TextEmbedder(**checkpoint.model_config(12))
+    checkpoint.assign(dense)
+    inputs = {"token_ids": np.array([[2, 5, 6, 7, 3]], "int32"), "padding_mask": np.ones((1, 5), "int32")}
+    full, _ = factorize(dense, rank=8, only_if_smaller=False)  # hidden 8: full rank
+    np.testing.assert_allclose(full(inputs).numpy(), dense(inputs).numpy(), atol=1e-5)

@@ -168,3 +168,93 @@ def test_cross_attention_round_trip(tmp_path):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MultiHeadAttention(**kwargs)
+
+
+def dense_equivalent(layer):
+    """The layer's projections as plain `(kernel, bias)` holders with EinsumDense-shaped kernels."""
+    from types import SimpleNamespace
+
+    def as_dense(dense, kernel_shape):
+        if not hasattr(dense, "u_kernel"):
+            return dense
+        kernel = (to_numpy(dense.u_kernel) @ to_numpy(dense.v_kernel)).reshape(kernel_shape)
+        return SimpleNamespace(kernel=kernel, bias=to_numpy(dense.bias))
+
+    d, n, kv, h = layer.query_dense.u_kernel.shape[0], layer.num_heads, layer.num_key_value_heads, layer.key_dim
+    return SimpleNamespace(
+        num_heads=n,
+        num_key_value_heads=kv,
+        query_dense=as_dense(layer.query_dense, (d, n, h)),
+        key_dense=as_dense(layer.key_dense, (d, kv, h)),
+        value_dense=as_dense(layer.value_dense, (d, kv, h)),
+        output_dense=as_dense(layer.output_dense, (n, h, -1)),
+    )
+
+
+@pytest.mark.parametrize("num_key_value_heads", [None, 2])
+def test_low_rank_projections_match_the_reference_of_their_product_kernels(num_key_value_heads):
+    layer = MultiHeadAttention(
+        num_heads=4, key_dim=4, num_key_value_heads=num_key_value_heads, projection_rank=3,
+        bias_initializer="random_normal",
+    )
+    x = random(2, 6, 16)
+    padding = np.array([[1] * 6, [1] * 4 + [0] * 2], bool)
+    out = to_numpy(layer(x, padding_mask=padding, use_causal_mask=True))
+    mask = padding[:, None, :] & np.tril(np.ones((6, 6), bool))[None]
+    expected, _ = reference_attention(dense_equivalent(layer), x, x, mask)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    kv = (num_key_value_heads or 4) * 4
+    # query and output 16x16, key and value 16 x kv, each as rank 3 factors, biases as before.
+    assert count_params(layer) == 2 * 3 * (16 + 16) + 2 * 3 * (16 + kv) + 16 + 2 * kv + 16
+    paths = {w.path.split("/", 1)[1] for w in layer.weights}
+    assert {"query/u_kernel", "query/v_kernel", "query/bias", "attention_output/u_kernel"} <= paths
+
+
+def test_projection_rank_dict_keeps_the_others_dense_with_their_names():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, projection_rank={"value": 2, "attention_output": 1, "key": None})
+    layer(random(1, 3, 8))
+    kinds = {w.path.split("/", 1)[1]: tuple(w.shape) for w in layer.weights}
+    assert kinds["query/kernel"] == (8, 2, 4) and kinds["key/kernel"] == (8, 2, 4)
+    assert kinds["value/u_kernel"] == (8, 2) and kinds["value/v_kernel"] == (2, 8) and kinds["value/bias"] == (2, 4)
+    assert kinds["attention_output/u_kernel"] == (8, 1) and kinds["attention_output/bias"] == (8,)
+
+
+@pytest.mark.parametrize("use_rotary", [False, True])
+def test_low_rank_cached_decoding_equals_full_forward(use_rotary):
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, use_rotary=use_rotary, projection_rank=2)
+    x = random(2, 5, 8)
+    full = to_numpy(layer(x, use_causal_mask=True))
+    cache = keras.ops.zeros((2, 2, 5, 2, 4))
+    steps = []
+    for t in range(5):
+        out, cache = layer(x[:, t : t + 1], cache=cache, cache_index=t, use_causal_mask=True)
+        steps.append(to_numpy(out))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_low_rank_round_trip(tmp_path):
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, projection_rank={"query": 2, "attention_output": 3})
+    assert_round_trip(layer, {"query": random(2, 3, 8), "value": random(2, 6, 12)}, tmp_path)
+    assert MultiHeadAttention.from_config(layer.get_config()).projection_rank == {"query": 2, "attention_output": 3}
+
+
+@pytest.mark.parametrize(
+    "rank,message",
+    [(0, "projection_rank must be None, a positive integer"), ({"query": -1}, "projection_rank must be None"),
+     ({"q": 2}, "unknown projection_rank keys \\['q'\\]"), ("8", "projection_rank must be None")],
+)
+def test_bad_projection_rank_is_named(rank, message):
+    with pytest.raises(ValueError, match=message):
+        MultiHeadAttention(num_heads=2, key_dim=4, projection_rank=rank)
+
+
+def test_projections_start_with_different_kernels():
+    # One unseeded Keras initializer instance reused for several weights gives
+    # them identical values; every projection must draw its own.
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    layer.build((None, 5, 8))
+    query, key, value = (to_numpy(d.kernel) for d in (layer.query_dense, layer.key_dense, layer.value_dense))
+    assert not np.allclose(query, key) and not np.allclose(query, value) and not np.allclose(key, value)
+    ranked = MultiHeadAttention(num_heads=2, key_dim=4, projection_rank=2)
+    ranked.build((None, 5, 8))
+    assert not np.allclose(to_numpy(ranked.query_dense.u_kernel), to_numpy(ranked.key_dense.u_kernel))

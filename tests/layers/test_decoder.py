@@ -121,3 +121,45 @@ def test_round_trip(tmp_path):
     }
     loaded = assert_round_trip(decoder, tensors, tmp_path)
     assert loaded.layers[-1].use_cross_attention
+
+
+def test_ranks_reach_self_and_cross_attention_and_layer_ranks_override_them(tmp_path):
+    decoder = TransformerDecoder(
+        num_heads=2, intermediate_dim=16, use_cross_attention=True, projection_rank=2, ffn_rank=3,
+        layer_ranks={"cross_attention/value": None, "self_attention/query": 1, "feedforward/output": None},
+    )
+    decoder(random(1, 3, 8), random(1, 4, 8))
+    shapes = {w.path.split("/", 1)[1]: tuple(w.shape) for w in decoder.weights}
+    assert shapes["self_attention/query/u_kernel"] == (8, 1)
+    assert shapes["self_attention/key/u_kernel"] == (8, 2)
+    assert shapes["cross_attention/query/u_kernel"] == (8, 2)
+    assert shapes["cross_attention/value/kernel"] == (8, 2, 4)  # dense by layer_ranks
+    assert shapes["feedforward/intermediate/u_kernel"] == (8, 3)
+    assert shapes["feedforward/output/kernel"] == (16, 8)
+    tensors = {"decoder_sequence": random(2, 3, 8), "encoder_sequence": random(2, 5, 8)}
+    assert_round_trip(decoder, tensors, tmp_path)
+
+
+def test_low_rank_cached_decoding_equals_full_forward():
+    decoder = TransformerDecoder(
+        num_heads=2, intermediate_dim=16, use_cross_attention=True, projection_rank=3, ffn_rank=2
+    )
+    x, memory = random(2, 5, 8), random(2, 4, 8)
+    full = to_numpy(decoder(x, memory))
+    cache, cross = decoder.init_cache(2, 5), decoder.compute_cross_attention_cache(memory)
+    steps = []
+    for t in range(5):
+        out, cache = decoder(
+            x[:, t : t + 1], self_attention_cache=cache, self_attention_cache_index=t, cross_attention_cache=cross
+        )
+        steps.append(to_numpy(out))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_bad_layer_ranks_are_named():
+    with pytest.raises(ValueError, match="use_cross_attention=False"):
+        TransformerDecoder(num_heads=2, intermediate_dim=8, layer_ranks={"cross_attention/key": 2})
+    with pytest.raises(ValueError, match="unknown layer_ranks keys \\['feedforward/gate'\\]"):
+        TransformerDecoder(num_heads=2, intermediate_dim=8, layer_ranks={"feedforward/gate": 2})
+    with pytest.raises(ValueError, match="layer_ranks must be None, a positive integer"):
+        TransformerDecoder(num_heads=2, intermediate_dim=8, layer_ranks={"self_attention/key": 0})

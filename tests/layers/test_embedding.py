@@ -71,3 +71,18 @@ def test_patch_embedding_shape_errors():
         layer(np.zeros((1, 9, 9, 1), "float32"))
     with pytest.raises(ValueError, match="expects images of shape"):
         layer(np.zeros((8, 8, 1), "float32"))
+
+
+def test_factorized_token_embedding_is_table_times_projection(tmp_path):
+    layer = TokenAndPositionEmbedding(20, 8, 6, embedding_rank=3, scale_embeddings=True)
+    ids = np.array([[1, 2, 3, 0], [4, 5, 0, 0]], "int32")
+    out = to_numpy(layer(ids))
+    table = to_numpy(layer.token_embedding.embeddings)
+    projection = to_numpy(layer.token_projection.kernel)
+    positions = to_numpy(layer.position_embedding.position_embeddings)
+    assert table.shape == (20, 3) and projection.shape == (3, 6)
+    np.testing.assert_allclose(out, (table[ids] @ projection) * np.sqrt(6) + positions[:4], atol=1e-5)
+    assert count_params(layer) == 20 * 3 + 3 * 6 + 8 * 6
+    assert_round_trip(layer, {"token_ids": ids}, tmp_path)
+    with pytest.raises(ValueError, match="embedding_rank must be None or a positive integer"):
+        TokenAndPositionEmbedding(20, 8, 6, embedding_rank=0)

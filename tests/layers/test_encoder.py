@@ -86,3 +86,22 @@ def test_bad_arguments_name_the_value():
         TransformerEncoder(num_heads=2, intermediate_dim=8, activation="elu")
     with pytest.raises(ValueError, match="dropout must be in"):
         TransformerEncoder(num_heads=2, intermediate_dim=8, dropout=-0.1)
+
+
+def test_projection_and_ffn_ranks_with_layer_ranks(tmp_path):
+    encoder = TransformerEncoder(
+        num_heads=2, intermediate_dim=16, activation="swiglu", projection_rank={"query": 2, "key": 2}, ffn_rank=3,
+        layer_ranks={"self_attention/key": None, "feedforward/gate": 1},
+    )
+    x = np.random.default_rng(5).normal(size=(2, 4, 8)).astype("float32")
+    encoder(x)
+    shapes = {w.path.split("/", 1)[1]: tuple(w.shape) for w in encoder.weights}
+    assert shapes["self_attention/query/u_kernel"] == (8, 2)
+    assert shapes["self_attention/key/kernel"] == (8, 2, 4)
+    assert shapes["self_attention/value/kernel"] == (8, 2, 4)
+    assert shapes["feedforward/intermediate/u_kernel"] == (8, 3)
+    assert shapes["feedforward/gate/u_kernel"] == (8, 1)
+    assert shapes["feedforward/output/u_kernel"] == (16, 3)
+    assert_round_trip(encoder, {"inputs": x, "padding_mask": np.ones((2, 4), "int32")}, tmp_path)
+    with pytest.raises(ValueError, match="unknown layer_ranks keys \\['cross_attention/query'\\]"):
+        TransformerEncoder(num_heads=2, intermediate_dim=8, layer_ranks={"cross_attention/query": 2})

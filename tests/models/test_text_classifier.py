@@ -106,3 +106,39 @@ def test_a_fresh_process_loads_the_model_after_import_zoo(model, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] in ("negative", "positive")
+
+
+def test_low_rank_options_train_save_and_export_to_tflite(tmp_path):
+    from zoo.export import export_tflite, run_tflite
+
+    model = TextClassifier.from_preset(
+        "tiny", vocabulary_size=len(VOCABULARY), projection_rank=4, ffn_rank={"intermediate": 3},
+        embedding_rank=5, layer_ranks={"encoder_0/self_attention/value": None},
+    )
+    weights = {w.path: tuple(w.shape) for w in model.weights}
+    assert weights["embedding/token_embedding/embeddings"] == (len(VOCABULARY), 5)
+    assert weights["embedding/token_projection/kernel"] == (5, 16)
+    assert weights["encoder_0/self_attention/query/u_kernel"] == (16, 4)
+    assert weights["encoder_0/self_attention/value/kernel"] == (16, 2, 8)
+    assert weights["encoder_0/feedforward/intermediate/u_kernel"] == (16, 3)
+    assert weights["encoder_0/feedforward/output/kernel"] == (32, 16)
+
+    rng = np.random.default_rng(0)
+    inputs = {"token_ids": rng.integers(4, len(VOCABULARY), (8, 32)).astype("int32"), "padding_mask": np.ones((8, 32), "int32")}
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = {w.path: to_numpy(w).copy() for w in model.trainable_weights}
+    model.fit(inputs, np.arange(8) % 2, epochs=1, batch_size=8, verbose=0)  # one step
+    moved = [p for p, w in ((w.path, to_numpy(w)) for w in model.trainable_weights) if not np.allclose(w, before[p])]
+    assert "encoder_0/self_attention/query/u_kernel" in moved and "embedding/token_projection/kernel" in moved
+
+    path = tmp_path / "low_rank.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(to_numpy(loaded(inputs)), to_numpy(model(inputs)), atol=1e-6)
+
+    tflite_path, report = export_tflite(model, tmp_path / "low_rank.tflite")
+    batch = {k: v[:3] for k, v in inputs.items()}
+    probabilities = run_tflite(tflite_path.read_bytes(), batch)["probabilities"]
+    np.testing.assert_allclose(probabilities, to_numpy(keras.ops.softmax(model(batch))), atol=1e-4)
+    assert report.top1_agreement == 1.0

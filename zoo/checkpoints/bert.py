@@ -107,7 +107,19 @@ class BertCheckpoint:
 
         Returns:
             The checkpoint tensor names used (all except `unused_tensors()`).
+
+        Raises:
+            ValueError: the model has low-rank projections or a factorized
+                embedding (load into a dense model, then
+                `zoo.compress.factorize` it), or another architecture.
         """
+        low_rank = {name: getattr(model, name, None) for name in ("projection_rank", "ffn_rank", "layer_ranks", "embedding_rank")}
+        low_rank = {name: value for name, value in low_rank.items() if value}
+        if low_rank:
+            raise ValueError(
+                f"a BERT checkpoint holds dense weights; this model was built with {low_rank}. Load it into a "
+                "dense model (no rank arguments), then use zoo.compress.factorize(model, rank=... or energy=...)"
+            )
         pairs, used = self._pairs(model)
         for target, value, name in pairs:
             if tuple(target.shape) != value.shape:

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from zoo.layers.initializers import clone_initializer
+from zoo.layers.low_rank import LowRankDense, check_rank_option, resolve_ranks
 from zoo.layers.masking import combine_masks, compute_causal_mask, merge_padding_and_attention_mask
 from zoo.layers.position import RotaryEmbedding
 
@@ -11,6 +13,7 @@ from zoo.layers.position import RotaryEmbedding
 _MASKED_LOGIT = -1e9
 
 IMPLEMENTATIONS = ("auto", "fused", "explicit")
+PROJECTIONS = ("query", "key", "value", "attention_output")
 
 
 def _fused_is_faster():
@@ -61,6 +64,11 @@ class MultiHeadAttention(keras.layers.Layer):
             backend has a faster kernel, explicit on TensorFlow (measured
             faster there). Dropout in training and returned scores always
             use the explicit path. Both compute the same function.
+        projection_rank: `None` (dense projections), an int (every
+            projection is a `LowRankDense` of that rank), or a dict from some
+            of `"query"`, `"key"`, `"value"`, `"attention_output"` to an int
+            or `None` (dense). Layer and weight names do not change
+            (`query/u_kernel`, `query/v_kernel`, `query/bias`).
 
     Call arguments:
         query: `(B, Tq, D)`.
@@ -102,6 +110,7 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         attention_implementation="auto",
+        projection_rank=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -135,6 +144,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.attention_implementation = attention_implementation
+        self.projection_rank = check_rank_option(projection_rank, PROJECTIONS, "projection_rank")
         if attention_implementation == "auto":
             self._use_fused = _fused_is_faster()
         else:
@@ -147,12 +157,25 @@ class MultiHeadAttention(keras.layers.Layer):
         )
 
     def _projection(self, name, equation, output_shape, bias_axes):
+        rank = resolve_ranks(self.projection_rank, PROJECTIONS, "projection_rank")[name]
+        if rank is not None:
+            return LowRankDense(
+                None,
+                rank,
+                use_bias=self.use_bias,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                bias_initializer=clone_initializer(self.bias_initializer),
+                output_shape=output_shape[1:],  # drop the sequence axis
+                input_axes=2 if name == "attention_output" else 1,
+                dtype=self.dtype_policy,
+                name=name,
+            )
         return keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -284,6 +307,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "attention_implementation": self.attention_implementation,
+                "projection_rank": self.projection_rank,
             }
         )
         return config

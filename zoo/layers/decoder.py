@@ -28,6 +28,13 @@ class TransformerDecoder(_Block):
             self-attention and cross-attention).
         use_rotary: bool, rotary position embedding in self-attention.
         kernel_initializer, bias_initializer: initializers.
+        projection_rank: `None`, int or dict, the ranks of the self- and
+            cross-attention projections (see `MultiHeadAttention`).
+        ffn_rank: `None`, int or dict, the feed-forward layers' ranks.
+        layer_ranks: optional dict from a projection path inside the block
+            (`"self_attention/query"`, `"cross_attention/value"`,
+            `"feedforward/output"`, ...) to an int or `None` (dense),
+            overriding the two options above.
 
     Call arguments:
         decoder_sequence: `(B, T, D)`.
@@ -56,9 +63,14 @@ class TransformerDecoder(_Block):
     >>> y = decoder(keras.random.normal((2, 7, 64)), keras.random.normal((2, 11, 64)))
     """
 
+    _attention_sublayers = ("self_attention", "cross_attention")
+
     def __init__(self, num_heads, intermediate_dim, use_cross_attention=False, **kwargs):
         super().__init__(num_heads, intermediate_dim, **kwargs)
         self.use_cross_attention = use_cross_attention
+        cross = sorted(path for path in self.layer_ranks or {} if path.startswith("cross_attention/"))
+        if cross and not use_cross_attention:
+            raise ValueError(f"layer_ranks sets {cross}, but this TransformerDecoder has use_cross_attention=False")
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         hidden_dim = decoder_sequence_shape[-1]

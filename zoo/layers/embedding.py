@@ -22,6 +22,13 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         scale_embeddings: bool, multiply token embeddings by
             `sqrt(embedding_dim)` as in Vaswani et al. 2017.
         embeddings_initializer: initializer of the token table.
+        embedding_rank: optional int `E`, a factorized token embedding
+            (ALBERT, Lan et al. 2020): a `(vocabulary_size, E)` table
+            (`token_embedding`) followed by a bias-free `E -> embedding_dim`
+            projection (`token_projection`), `E * (vocabulary_size +
+            embedding_dim)` weights instead of `vocabulary_size *
+            embedding_dim`. `None`: one `(vocabulary_size, embedding_dim)`
+            table.
 
     Call arguments:
         token_ids: `(B, T)` integer ids.
@@ -44,6 +51,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         position_encoding="learned",
         scale_embeddings=False,
         embeddings_initializer="uniform",
+        embedding_rank=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -54,6 +62,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         ):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        if embedding_rank is not None and (
+            not isinstance(embedding_rank, int) or isinstance(embedding_rank, bool) or embedding_rank <= 0
+        ):
+            raise ValueError(
+                f"embedding_rank must be None or a positive integer. Received: embedding_rank={embedding_rank!r}"
+            )
         if position_encoding not in POSITION_ENCODINGS:
             raise ValueError(
                 f"position_encoding must be one of {POSITION_ENCODINGS}. "
@@ -65,13 +79,19 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.position_encoding = position_encoding
         self.scale_embeddings = scale_embeddings
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.embedding_rank = embedding_rank
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
-            embedding_dim,
+            embedding_dim if embedding_rank is None else embedding_rank,
             embeddings_initializer=self.embeddings_initializer,
             dtype=self.dtype_policy,
             name="token_embedding",
         )
+        self.token_projection = None
+        if embedding_rank is not None:
+            self.token_projection = keras.layers.Dense(
+                embedding_dim, use_bias=False, dtype=self.dtype_policy, name="token_projection"
+            )
         self.position_embedding = None
         if position_encoding == "learned":
             self.position_embedding = PositionEmbedding(
@@ -84,12 +104,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     def build(self, token_ids_shape):
         self.token_embedding.build(token_ids_shape)
+        if self.token_projection is not None:
+            self.token_projection.build(tuple(token_ids_shape) + (self.embedding_rank,))
         if self.position_embedding is not None:
             self.position_embedding.build(tuple(token_ids_shape) + (self.embedding_dim,))
         self.built = True
 
     def call(self, token_ids, start_index=0):
-        embedded = self.token_embedding(token_ids)  # (B, T, D)
+        embedded = self.token_embedding(token_ids)  # (B, T, D), or (B, T, E) factorized
+        if self.token_projection is not None:
+            embedded = self.token_projection(embedded)  # (B, T, D)
         if self.scale_embeddings:
             embedded = embedded * ops.cast(self.embedding_dim**0.5, embedded.dtype)
         if self.position_embedding is not None:
@@ -109,6 +133,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "position_encoding": self.position_encoding,
                 "scale_embeddings": self.scale_embeddings,
                 "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "embedding_rank": self.embedding_rank,
             }
         )
         return config

@@ -2,8 +2,11 @@
 
 import keras
 
+from zoo.layers.attention import PROJECTIONS as ATTENTION_PROJECTIONS
 from zoo.layers.attention import MultiHeadAttention
+from zoo.layers.feedforward import PROJECTIONS as FEEDFORWARD_PROJECTIONS
 from zoo.layers.feedforward import FeedForward
+from zoo.layers.low_rank import check_rank_option, resolve_ranks
 
 
 def head_dim(hidden_dim, num_heads):
@@ -28,11 +31,24 @@ def block_arguments(block):
         "use_rotary": block.use_rotary,
         "kernel_initializer": keras.initializers.serialize(block.kernel_initializer),
         "bias_initializer": keras.initializers.serialize(block.bias_initializer),
+        "projection_rank": block.projection_rank,
+        "ffn_rank": block.ffn_rank,
+        "layer_ranks": block.layer_ranks,
     }
+
+
+def block_projection_paths(attention_sublayers, activation):
+    """Paths of a block's dense projections relative to the block, e.g. `"self_attention/query"`."""
+    paths = [f"{sublayer}/{name}" for sublayer in attention_sublayers for name in ATTENTION_PROJECTIONS]
+    names = [name for name in FEEDFORWARD_PROJECTIONS if name != "gate" or activation == "swiglu"]
+    return paths + [f"feedforward/{name}" for name in names]
 
 
 class _Block(keras.layers.Layer):
     """Shared constructor, sublayer factories and residual wiring of the blocks."""
+
+    # The attention sublayers a block of this class may have (for `layer_ranks` keys).
+    _attention_sublayers = ("self_attention",)
 
     def __init__(
         self,
@@ -46,6 +62,9 @@ class _Block(keras.layers.Layer):
         use_rotary=False,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        projection_rank=None,
+        ffn_rank=None,
+        layer_ranks=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,9 +80,25 @@ class _Block(keras.layers.Layer):
         self.use_rotary = use_rotary
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.projection_rank = check_rank_option(projection_rank, ATTENTION_PROJECTIONS, "projection_rank")
+        self.ffn_rank = check_rank_option(ffn_rank, FEEDFORWARD_PROJECTIONS, "ffn_rank")
+        paths = block_projection_paths(self._attention_sublayers, activation)
+        self.layer_ranks = check_rank_option(layer_ranks, paths, "layer_ranks")
         # Validate the sublayer arguments now, not at the first call.
-        FeedForward(intermediate_dim, activation=activation)
+        FeedForward(intermediate_dim, activation=activation, ffn_rank=ffn_rank)
         MultiHeadAttention(num_heads, key_dim=2, num_key_value_heads=num_key_value_heads)
+
+    def _feedforward_projections(self):
+        return tuple(name for name in FEEDFORWARD_PROJECTIONS if name != "gate" or self.activation == "swiglu")
+
+    def _sublayer_ranks(self, sublayer, rank, names):
+        """`rank` (the block-wide option) for one sublayer, with its `layer_ranks` entries applied."""
+        ranks = resolve_ranks(rank, names, "rank")
+        for path, value in (self.layer_ranks or {}).items():
+            prefix, name = path.split("/")
+            if prefix == sublayer:
+                ranks[name] = value
+        return None if all(value is None for value in ranks.values()) else ranks
 
     def _attention(self, name, hidden_dim, use_rotary):
         return MultiHeadAttention(
@@ -74,6 +109,7 @@ class _Block(keras.layers.Layer):
             use_rotary=use_rotary,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
+            projection_rank=self._sublayer_ranks(name, self.projection_rank, ATTENTION_PROJECTIONS),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -90,6 +126,7 @@ class _Block(keras.layers.Layer):
             dropout=self.dropout,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
+            ffn_rank=self._sublayer_ranks("feedforward", self.ffn_rank, self._feedforward_projections()),
             dtype=self.dtype_policy,
             name="feedforward",
         )
@@ -148,6 +185,13 @@ class TransformerEncoder(_Block):
             attention. Defaults to `num_heads`.
         use_rotary: bool, rotary position embedding inside attention.
         kernel_initializer, bias_initializer: initializers.
+        projection_rank: `None`, int or dict, the attention projections'
+            ranks (see `MultiHeadAttention`); `None` keeps them dense.
+        ffn_rank: `None`, int or dict, the feed-forward layers' ranks (see
+            `FeedForward`).
+        layer_ranks: optional dict from a projection path inside the block
+            (`"self_attention/query"`, `"feedforward/intermediate"`, ...) to
+            an int or `None` (dense), overriding the two options above.
 
     Call arguments:
         inputs: `(B, T, D)`.

@@ -3,7 +3,11 @@
 import keras
 from keras import ops
 
+from zoo.layers.initializers import clone_initializer
+from zoo.layers.low_rank import LowRankDense, check_rank_option, resolve_ranks
+
 ACTIVATIONS = ("relu", "gelu", "swiglu")
+PROJECTIONS = ("intermediate", "gate", "output")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -20,6 +24,10 @@ class FeedForward(keras.layers.Layer):
         dropout: float in [0, 1), dropout on the hidden activations.
         use_bias: bool, whether the dense layers have biases.
         kernel_initializer, bias_initializer: initializers.
+        ffn_rank: `None` (dense layers), an int (every dense layer is a
+            `LowRankDense` of that rank), or a dict from some of
+            `"intermediate"`, `"gate"`, `"output"` to an int or `None`
+            (dense). Layer names do not change.
 
     Call arguments:
         inputs: `(B, T, D)`.
@@ -38,6 +46,7 @@ class FeedForward(keras.layers.Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        ffn_rank=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -56,14 +65,28 @@ class FeedForward(keras.layers.Layer):
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.ffn_rank = check_rank_option(ffn_rank, PROJECTIONS, "ffn_rank")
+        if isinstance(ffn_rank, dict) and ffn_rank.get("gate") is not None and activation != "swiglu":
+            raise ValueError(f"ffn_rank sets a 'gate' rank, but only swiglu has a gate. Received: activation={activation!r}")
         self._dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def _dense(self, units, name):
+        rank = resolve_ranks(self.ffn_rank, PROJECTIONS, "ffn_rank")[name]
+        if rank is not None:
+            return LowRankDense(
+                units,
+                rank,
+                use_bias=self.use_bias,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                bias_initializer=clone_initializer(self.bias_initializer),
+                dtype=self.dtype_policy,
+                name=name,
+            )
         return keras.layers.Dense(
             units,
             use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -106,6 +129,7 @@ class FeedForward(keras.layers.Layer):
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "ffn_rank": self.ffn_rank,
             }
         )
         return config

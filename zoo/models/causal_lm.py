@@ -6,7 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
 from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import preset_config
+from zoo.models.task import block_rank_arguments, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -35,6 +35,17 @@ class CausalLM(keras.Model):
             strings.
         bos_token_id, end_token_id, pad_token_id: ints (taken from the
             preprocessor when given).
+        projection_rank: `None` (dense), an int, or a dict over `"query"`,
+            `"key"`, `"value"`, `"attention_output"`: low-rank attention
+            projections in every block (`zoo.layers.LowRankDense`).
+        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
+            `"output"`: low-rank feed-forward layers in every block.
+        layer_ranks: optional dict from a projection path (e.g.
+            `"decoder_0/self_attention/query"`,
+            `"decoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
+            above (`zoo.compress.factorize` sets it).
+        embedding_rank: optional int, ALBERT-style factorized token
+            embeddings (`(V, E)` table, then `E -> hidden_dim`).
 
     Example:
     >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
@@ -57,6 +68,10 @@ class CausalLM(keras.Model):
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
+        projection_rank=None,
+        ffn_rank=None,
+        layer_ranks=None,
+        embedding_rank=None,
         **kwargs,
     ):
         if position not in ("learned", "rotary"):
@@ -69,10 +84,15 @@ class CausalLM(keras.Model):
             bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
 
         # === Layers ===
-        if position == "learned":
-            embedding = TokenAndPositionEmbedding(vocabulary_size, sequence_length, hidden_dim, name="embedding")
-        else:
+        if position == "learned" or embedding_rank is not None:
+            embedding = TokenAndPositionEmbedding(
+                vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_rank,
+                position_encoding="learned" if position == "learned" else "none", name="embedding",
+            )
+        else:  # rotary: positions live in attention (weights `embedding/embeddings`, as trained checkpoints)
             embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="embedding")
+        block_names = [f"decoder_{i}" for i in range(num_layers)]
+        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
         decoder_layers = [
             TransformerDecoder(
                 num_heads,
@@ -82,9 +102,10 @@ class CausalLM(keras.Model):
                 normalize_first=True,
                 num_key_value_heads=num_key_value_heads,
                 use_rotary=position == "rotary",
-                name=f"decoder_{i}",
+                name=name,
+                **ranks[name],
             )
-            for i in range(num_layers)
+            for name in block_names
         ]
         final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
         lm_head = keras.layers.Dense(vocabulary_size, name="lm_head")
@@ -112,6 +133,10 @@ class CausalLM(keras.Model):
         self.activation = activation
         self.position = position
         self.preprocessor = preprocessor
+        self.projection_rank = projection_rank
+        self.ffn_rank = ffn_rank
+        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
+        self.embedding_rank = embedding_rank
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
         self._generators = CompiledGenerators(self._make_generate_run)
 
@@ -353,6 +378,10 @@ class CausalLM(keras.Model):
             "bos_token_id": self.bos_token_id,
             "end_token_id": self.end_token_id,
             "pad_token_id": self.pad_token_id,
+            "projection_rank": self.projection_rank,
+            "ffn_rank": self.ffn_rank,
+            "layer_ranks": self.layer_ranks,
+            "embedding_rank": self.embedding_rank,
         }
 
     @classmethod

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from zoo.layers import PatchEmbedding, TransformerEncoder
-from zoo.models.task import checked_class_names, classification_outputs, preset_config
+from zoo.models.task import block_rank_arguments, checked_class_names, classification_outputs, preset_config
 
 
 def _pair(value):
@@ -33,6 +33,15 @@ class ImageClassifier(keras.Model):
         pooling: `"class_token"` (ViT) or `"mean"` over patch tokens.
         pixel_scale: float, multiplies raw pixels (1/255 maps 0..255 to 0..1).
         class_names: list of `num_classes` names; defaults to `"0"`, `"1"`, ...
+        projection_rank: `None` (dense), an int, or a dict over `"query"`,
+            `"key"`, `"value"`, `"attention_output"`: low-rank attention
+            projections in every block (`zoo.layers.LowRankDense`).
+        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
+            `"output"`: low-rank feed-forward layers in every block.
+        layer_ranks: optional dict from a projection path (e.g.
+            `"encoder_0/self_attention/query"`,
+            `"encoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
+            above (`zoo.compress.factorize` sets it).
 
     Example:
     >>> model = ImageClassifier.from_preset("tiny")
@@ -55,6 +64,9 @@ class ImageClassifier(keras.Model):
         pooling="class_token",
         pixel_scale=1.0 / 255.0,
         class_names=None,
+        projection_rank=None,
+        ffn_rank=None,
+        layer_ranks=None,
         **kwargs,
     ):
         if pooling not in ("class_token", "mean"):
@@ -70,10 +82,12 @@ class ImageClassifier(keras.Model):
             use_class_token=pooling == "class_token", name="patch_embedding",
         )(x)  # (B, N(+1), D)
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        for index in range(num_layers):
+        block_names = [f"encoder_{index}" for index in range(num_layers)]
+        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
+        for name in block_names:
             x = TransformerEncoder(
                 num_heads, intermediate_dim, dropout=dropout, activation=activation,
-                layer_norm_epsilon=1e-6, normalize_first=True, name=f"encoder_{index}",
+                layer_norm_epsilon=1e-6, normalize_first=True, name=name, **ranks[name],
             )(x)
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
         if pooling == "class_token":
@@ -97,6 +111,9 @@ class ImageClassifier(keras.Model):
         self.pooling = pooling
         self.pixel_scale = pixel_scale
         self.class_names = class_names
+        self.projection_rank = projection_rank
+        self.ffn_rank = ffn_rank
+        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
 
     @classmethod
     def from_preset(cls, name, **overrides):
@@ -147,6 +164,9 @@ class ImageClassifier(keras.Model):
             "pooling": self.pooling,
             "pixel_scale": self.pixel_scale,
             "class_names": self.class_names,
+            "projection_rank": self.projection_rank,
+            "ffn_rank": self.ffn_rank,
+            "layer_ranks": self.layer_ranks,
         }
 
     @classmethod

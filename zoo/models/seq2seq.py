@@ -6,7 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
 from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import preset_config
+from zoo.models.task import block_rank_arguments, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -35,6 +35,17 @@ class Seq2SeqLM(keras.Model):
             `T + 1` tokens: decoder inputs and labels shifted by one).
         bos_token_id, end_token_id, pad_token_id: target special ids
             (taken from `target_preprocessor` when given).
+        projection_rank: `None` (dense), an int, or a dict over `"query"`,
+            `"key"`, `"value"`, `"attention_output"`: low-rank attention
+            projections in every block (self- and cross-attention) (`zoo.layers.LowRankDense`).
+        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
+            `"output"`: low-rank feed-forward layers in every block.
+        layer_ranks: optional dict from a projection path (e.g.
+            `"encoder_0/self_attention/query"`,
+            `"decoder_0/cross_attention/value"`, `"decoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
+            above (`zoo.compress.factorize` sets it).
+        embedding_rank: optional int, ALBERT-style factorized token
+            embeddings (source and target) (`(V, E)` table, then `E -> hidden_dim`).
 
     Example:
     >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
@@ -60,6 +71,10 @@ class Seq2SeqLM(keras.Model):
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
+        projection_rank=None,
+        ffn_rank=None,
+        layer_ranks=None,
+        embedding_rank=None,
         **kwargs,
     ):
         if target_preprocessor is not None:
@@ -71,19 +86,25 @@ class Seq2SeqLM(keras.Model):
 
         # === Layers (kept for step-by-step decoding) ===
         encoder_embedding = TokenAndPositionEmbedding(
-            source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True, name="encoder_embedding"
+            source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True,
+            embedding_rank=embedding_rank, name="encoder_embedding",
         )
         decoder_embedding = TokenAndPositionEmbedding(
-            target_vocabulary_size, target_length, hidden_dim, scale_embeddings=True, name="decoder_embedding"
+            target_vocabulary_size, target_length, hidden_dim, scale_embeddings=True,
+            embedding_rank=embedding_rank, name="decoder_embedding",
         )
         block = dict(dropout=dropout, activation=activation, normalize_first=normalize_first)
+        encoder_names = [f"encoder_{i}" for i in range(num_encoder_layers)]
+        decoder_names = [f"decoder_{i}" for i in range(num_decoder_layers)]
+        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, encoder_names + decoder_names)
         encoder_layers = [
-            TransformerEncoder(num_heads, intermediate_dim, name=f"encoder_{i}", **block)
-            for i in range(num_encoder_layers)
+            TransformerEncoder(num_heads, intermediate_dim, name=name, **block, **ranks[name]) for name in encoder_names
         ]
         decoder_layers = [
-            TransformerDecoder(num_heads, intermediate_dim, use_cross_attention=True, name=f"decoder_{i}", **block)
-            for i in range(num_decoder_layers)
+            TransformerDecoder(
+                num_heads, intermediate_dim, use_cross_attention=True, name=name, **block, **ranks[name]
+            )
+            for name in decoder_names
         ]
         encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
         decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
@@ -130,6 +151,10 @@ class Seq2SeqLM(keras.Model):
         self.normalize_first = normalize_first
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
+        self.projection_rank = projection_rank
+        self.ffn_rank = ffn_rank
+        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
+        self.embedding_rank = embedding_rank
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
         self._generators = CompiledGenerators(self._make_generate_run)
 
@@ -306,6 +331,10 @@ class Seq2SeqLM(keras.Model):
             "bos_token_id": self.bos_token_id,
             "end_token_id": self.end_token_id,
             "pad_token_id": self.pad_token_id,
+            "projection_rank": self.projection_rank,
+            "ffn_rank": self.ffn_rank,
+            "layer_ranks": self.layer_ranks,
+            "embedding_rank": self.embedding_rank,
         }
 
     @classmethod

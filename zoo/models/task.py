@@ -37,3 +37,43 @@ def classification_outputs(logits, class_names):
         "class_ids": class_ids,
         "probabilities": probabilities,
     }
+
+
+RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks")
+
+
+def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names):
+    """The rank arguments of each Transformer block of a task model.
+
+    Args:
+        projection_rank, ffn_rank: model-wide options, passed to every block
+            (see `zoo.layers.TransformerEncoder`).
+        layer_ranks: `None` or a dict from a projection path in the model
+            (`"encoder_0/self_attention/query"`, `"decoder_1/feedforward/intermediate"`)
+            to an int or `None` (dense), overriding the model-wide options.
+        block_names: the names of the model's blocks, e.g. `["encoder_0", "encoder_1"]`.
+
+    Returns:
+        `{block_name: {"projection_rank", "ffn_rank", "layer_ranks"}}`; a
+        block's `layer_ranks` holds its paths relative to the block.
+
+    Raises:
+        ValueError: `layer_ranks` is not a dict, or a path names no block
+            of the model.
+    """
+    if layer_ranks is not None and not isinstance(layer_ranks, dict):
+        raise ValueError(f"layer_ranks must be None or a dict of path -> rank. Received: layer_ranks={layer_ranks!r}")
+    per_block = {name: {} for name in block_names}
+    for path, rank in (layer_ranks or {}).items():
+        block, _, relative = str(path).partition("/")
+        if block not in per_block or relative.count("/") != 1:
+            raise ValueError(
+                f"unknown layer_ranks path {path!r}; expected '<block>/<sublayer>/<projection>' "
+                f"with a block among {list(block_names)}, e.g. '{block_names[0]}/self_attention/query'"
+                if block_names else f"unknown layer_ranks path {path!r}; the model has no Transformer blocks"
+            )
+        per_block[block][relative] = rank
+    return {
+        name: {"projection_rank": projection_rank, "ffn_rank": ffn_rank, "layer_ranks": ranks or None}
+        for name, ranks in per_block.items()
+    }

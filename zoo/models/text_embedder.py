@@ -49,6 +49,17 @@ class TextEmbedder(keras.Model):
             `TextClassifier`.
         normalize: bool, L2-normalize the embeddings.
         preprocessor: optional `TextPreprocessor` (strings in `embed`).
+        projection_rank: `None` (dense), an int, or a dict over `"query"`,
+            `"key"`, `"value"`, `"attention_output"`: low-rank attention
+            projections in every block (`zoo.layers.LowRankDense`).
+        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
+            `"output"`: low-rank feed-forward layers in every block.
+        layer_ranks: optional dict from a projection path (e.g.
+            `"encoder_0/self_attention/query"`, `"encoder_1/feedforward/output"`)
+            to an int or `None` (dense), overriding the two options above
+            (`zoo.compress.factorize` sets it).
+        embedding_rank: optional int, an ALBERT-style factorized token
+            embedding (`(V, E)` table, then `E -> hidden_dim`).
 
     Example:
     >>> embedder = TextEmbedder.from_checkpoint("minilm")
@@ -70,6 +81,10 @@ class TextEmbedder(keras.Model):
         layer_norm_epsilon=1e-12,
         normalize=True,
         preprocessor=None,
+        projection_rank=None,
+        ffn_rank=None,
+        layer_ranks=None,
+        embedding_rank=None,
         **kwargs,
     ):
         if preprocessor is not None:
@@ -83,6 +98,8 @@ class TextEmbedder(keras.Model):
             hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
             dropout=dropout, activation=activation, normalize_first=normalize_first,
             layer_norm_epsilon=layer_norm_epsilon,
+            projection_rank=projection_rank, ffn_rank=ffn_rank, layer_ranks=layer_ranks,
+            embedding_rank=embedding_rank,
         )  # (B, T, D)
         embeddings = MaskedMeanPooling(name="mean_pool")(x, padding_mask=padding_mask)  # (B, D)
         if normalize:
@@ -104,6 +121,10 @@ class TextEmbedder(keras.Model):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize = normalize
         self.preprocessor = preprocessor
+        self.projection_rank = projection_rank
+        self.ffn_rank = ffn_rank
+        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
+        self.embedding_rank = embedding_rank
 
     @property
     def embedding_dim(self):

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
+from zoo.models.task import block_rank_arguments
 
 
 def text_encoder_stack(
@@ -28,6 +29,10 @@ def text_encoder_stack(
     layer_norm_epsilon=1e-5,
     segment_ids=None,
     num_segments=0,
+    projection_rank=None,
+    ffn_rank=None,
+    layer_ranks=None,
+    embedding_rank=None,
 ):
     """Token + learned position (+ segment) embeddings -> layer norm -> `num_layers` encoder blocks.
 
@@ -39,21 +44,29 @@ def text_encoder_stack(
             `(B, T)` of segment ids (BERT's token types: 0 for the first
             text, 1 for the second) whose embedding (`segment_embedding`) is
             added to the token and position embeddings.
+        projection_rank, ffn_rank, layer_ranks: low-rank projections of the
+            blocks (see `zoo.models.task.block_rank_arguments`).
+        embedding_rank: optional int, a factorized token embedding (see
+            `TokenAndPositionEmbedding`).
         Others: as `TextClassifier`.
 
     Returns:
         `(B, T, hidden_dim)` token vectors (after a final layer norm when
         `normalize_first`, pre-LN).
     """
-    x = TokenAndPositionEmbedding(vocabulary_size, sequence_length, hidden_dim, name="embedding")(token_ids)
+    block_names = [f"encoder_{index}" for index in range(num_layers)]
+    ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
+    x = TokenAndPositionEmbedding(
+        vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_rank, name="embedding"
+    )(token_ids)
     if num_segments:
         x = x + keras.layers.Embedding(num_segments, hidden_dim, name="segment_embedding")(segment_ids)
     x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="embedding_norm")(x)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    for index in range(num_layers):
+    for name in block_names:
         x = TransformerEncoder(
             num_heads, intermediate_dim, dropout=dropout, activation=activation,
-            normalize_first=normalize_first, layer_norm_epsilon=layer_norm_epsilon, name=f"encoder_{index}",
+            normalize_first=normalize_first, layer_norm_epsilon=layer_norm_epsilon, name=name, **ranks[name],
         )(x, padding_mask=padding_mask)
     if normalize_first:
         x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="final_norm")(x)
@@ -109,6 +122,7 @@ def deserialize_preprocessor(config):
 ENCODER_ARGUMENTS = (
     "vocabulary_size", "sequence_length", "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
     "dropout", "activation", "normalize_first", "layer_norm_epsilon",
+    "projection_rank", "ffn_rank", "layer_ranks", "embedding_rank",
 )
 
 
