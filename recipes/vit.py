@@ -46,6 +46,7 @@ class Config:
     data: str = dataclasses.field(default="builtin:digits", metadata={"help": "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME"})
     epochs: int = dataclasses.field(default=100, metadata={"help": "training epochs"})
     batch_size: int = 64
+    dropout: float | None = dataclasses.field(default=None, metadata={"help": "dropout in the blocks (default: the preset's)"})
     learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = 0.05
     warmup_epochs: int = 5
@@ -98,6 +99,7 @@ def build_model(cfg, train):
         num_channels=train.num_channels,
         num_classes=train.num_classes,
         class_names=train.class_names,
+        **({} if cfg.dropout is None else {"dropout": cfg.dropout}),
     )
     steps_per_epoch = -(-len(train) // cfg.batch_size)
     schedule = WarmupCosineDecay(

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from helpers import to_numpy
-from zoo.inspect import attention_maps, attention_rollout, class_token_patch_attention, plot_class_token_attention
-from zoo.models import ImageClassifier, TextClassifier
+from zoo.inspect import (
+    attention_maps,
+    attention_rollout,
+    class_token_patch_attention,
+    plot_attention_heads,
+    plot_class_token_attention,
+    translation_attention,
+)
+from zoo.models import CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(3, 8, 8, 1), dtype=np.uint8)
@@ -20,8 +27,8 @@ def test_replayed_logits_equal_the_models_and_rows_sum_to_one(vit):
     maps, logits = attention_maps(vit, IMAGES, return_logits=True)
     np.testing.assert_allclose(logits, to_numpy(vit(IMAGES, training=False)), atol=1e-5)
     tokens = 1 + (8 // 4) ** 2
-    assert len(maps) == 2
-    for scores in maps:
+    assert list(maps) == ["encoder_0/self_attention", "encoder_1/self_attention"]
+    for scores in maps.values():
         assert scores.shape == (3, 2, tokens, tokens)
         assert (scores >= 0).all()
         np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
@@ -40,7 +47,7 @@ def test_first_block_attention_matches_a_numpy_computation(vit):
     logits = np.einsum("btnh,bsnh->bnts", query, key) / np.sqrt(query.shape[-1])
     expected = np.exp(logits - logits.max(-1, keepdims=True))
     expected /= expected.sum(-1, keepdims=True)
-    np.testing.assert_allclose(maps[0], expected, atol=1e-5)
+    np.testing.assert_allclose(maps["encoder_0/self_attention"], expected, atol=1e-5)
 
 
 def test_rollout_rows_sum_to_one_and_reduce_to_one_block():
@@ -67,7 +74,60 @@ def test_class_token_grids_and_plot(vit, tmp_path):
 def test_errors(vit):
     with pytest.raises(ValueError, match=r"expected images of shape"):
         attention_maps(vit, np.zeros((1, 9, 9, 1), np.uint8))
-    with pytest.raises(TypeError, match="supports ImageClassifier"):
-        attention_maps(TextClassifier.from_preset("tiny", vocabulary_size=50), np.zeros((1, 32), "int32"))
+    with pytest.raises(TypeError, match="no zoo.layers.MultiHeadAttention"):
+        import keras
+
+        attention_maps(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="pooling='class_token'"):
         class_token_patch_attention(ImageClassifier.from_preset("tiny", pooling="mean"), IMAGES)
+
+
+def test_text_classifier_maps_put_zero_weight_on_padding_and_leave_outputs_unchanged():
+    model = TextClassifier.from_preset("tiny", vocabulary_size=50, num_layers=2)
+    token_ids = np.array([[2, 7, 9, 3, 0, 0, 0, 0] + [0] * 24, [2, 5, 6, 8, 11, 12, 3, 0] + [0] * 24], "int32")
+    padding_mask = (token_ids != 0).astype("int32")
+    inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
+    maps, outputs = attention_maps(model, inputs, return_logits=True)
+    np.testing.assert_allclose(outputs, to_numpy(model(inputs, training=False)), atol=1e-5)
+    assert len(maps) == 2
+    for scores in maps.values():
+        np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+        for row, mask in enumerate(padding_mask):
+            assert np.abs(scores[row][..., mask == 0]).max() < 1e-6  # no weight on padding keys
+
+
+def test_causal_maps_are_zero_on_future_positions():
+    model = CausalLM.from_preset("tiny", vocabulary_size=40)
+    token_ids = np.array([[1, 5, 6, 7, 8, 9]], "int32")
+    maps = attention_maps(model, {"token_ids": token_ids, "padding_mask": np.ones_like(token_ids)})
+    for scores in maps.values():
+        future = np.triu(np.ones((6, 6), bool), k=1)
+        assert np.abs(scores[0][:, future]).max() < 1e-6
+        np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+
+
+def test_translation_attention_covers_encoder_decoder_and_cross(tmp_path):
+    from zoo.tokenizers import TextPreprocessor
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "ein", "hund", "a", "dog", "."]
+    source = TextPreprocessor(vocabulary=vocabulary, sequence_length=8)
+    target = TextPreprocessor(vocabulary=vocabulary, sequence_length=6)
+    model = Seq2SeqLM.from_preset("tiny", source_preprocessor=source, target_preprocessor=target)
+    maps, tokens = translation_attention(model, "Ein Hund.")
+    assert tokens["source"] == ["[CLS]", "ein", "hund", ".", "[SEP]"]
+    assert tokens["target"][0] == "[CLS]"
+    kinds = {path.split("/")[-1] for path in maps}
+    assert kinds == {"self_attention", "cross_attention"}
+    for path, scores in maps.items():
+        keys = len(tokens["source"]) if path.startswith("encoder") or "cross" in path else len(tokens["target"])
+        queries = len(tokens["source"]) if path.startswith("encoder") else len(tokens["target"])
+        assert scores.shape[2:] == (queries, keys), path
+        np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)  # cut to real tokens: nothing lost
+    cross = next(path for path in maps if "cross" in path)
+    out = tmp_path / "cross.png"
+    plot_attention_heads(maps[cross][0], tokens["target"], tokens["source"], out, title=cross)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="non-empty string"):
+        translation_attention(model, "  ")
+    with pytest.raises(ValueError, match="labels for"):
+        plot_attention_heads(maps[cross][0], ["x"], tokens["source"], out)

@@ -132,3 +132,21 @@ def load_image_folder(path_arg, image_size=(32, 32)):
         test = read_image_folder(root / "test", class_names, image_size, channels)
         return (images, labels, class_names, name), (*test, name)
     return (*read_image_folder(root, image_size=image_size), name), None
+
+
+def read_image_file(path, image_size, channels):
+    """One image file as uint8 `(H, W, channels)`, resized to `image_size`.
+
+    Raises:
+        DataError: the file is missing or does not decode (naming it).
+    """
+    path = pathlib.Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"image file {path} does not exist")
+    image = _decode(path)
+    if image.shape[-1] != channels:
+        image = (
+            np.repeat(image, 3, axis=-1) if channels == 3
+            else np.round(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
+        )
+    return _resize([image], tuple(image_size))[0]
