@@ -254,3 +254,120 @@ def test_models_without_layer_ranks_are_refused():
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     with pytest.raises(ValueError, match="has no layer_ranks argument"):
         factorize(plain, rank=1)
+
+
+# === Token embedding tables ===
+
+EMBEDDINGS = {
+    "text_classifier": ["embedding/token_embedding"],
+    "seq2seq": ["encoder_embedding/token_embedding", "decoder_embedding/token_embedding"],
+}
+
+
+def token_tables(model):
+    """Each token table of `model` as a dense `(V, D)` matrix (table @ projection when factorized), from the weights."""
+    weights = {w.path: to_numpy(w).astype("float64") for w in model.weights}
+    tables = {}
+    for path, value in weights.items():
+        if path.endswith("/token_embedding/embeddings"):
+            base = path[: -len("/token_embedding/embeddings")]
+            projection = weights.get(f"{base}/token_projection/kernel")
+            tables[f"{base}/token_embedding"] = value if projection is None else value @ projection
+    return tables
+
+
+@pytest.mark.parametrize("name", ["text_classifier", "seq2seq"])
+def test_full_rank_svd_of_the_token_tables_reproduces_the_model(name):
+    model, inputs = tiny_models()[name]
+    perturbed(model)
+    expected = outputs(model, inputs)
+    new, report = factorize(model, rank=1000, include="*", only_if_smaller=False)
+    paths = [entry["path"] for entry in report.layers]
+    assert set(EMBEDDINGS[name]) <= set(paths)
+    assert set(paths) == set(kernel_matrices(model)) | set(EMBEDDINGS[name])
+    for path in EMBEDDINGS[name]:
+        entry = next(e for e in report.layers if e["path"] == path)
+        assert entry["factorized"] and entry["rank"] == 16 == entry["shape"][1]  # min(V, D), D = 16
+        assert new.get_config()["layer_ranks"][path] == 16
+    # ALBERT layout: the (V, r) table is U_r S_r, the projection V_r^T has orthonormal rows.
+    projection = to_numpy(new.get_layer(EMBEDDINGS[name][0].split("/")[0]).token_projection.kernel)
+    np.testing.assert_allclose(projection @ projection.T, np.eye(16), atol=1e-5)
+    for got, want in zip(outputs(new, inputs), expected):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_full_rank_token_tables_generate_the_same_tokens_with_the_kv_cache():
+    model, inputs = tiny_models()["seq2seq"]
+    perturbed(model, scale=0.3)
+    new, _ = factorize(model, rank=1000, include="*token_embedding", only_if_smaller=False)
+    source = {k: inputs[k] for k in ("encoder_token_ids", "encoder_padding_mask")}
+    np.testing.assert_array_equal(new.generate(source, max_length=10), model.generate(source, max_length=10))
+
+
+@pytest.mark.parametrize("name", ["text_classifier", "seq2seq"])
+def test_token_table_parameter_counts_follow_rank_times_vocabulary_plus_width(name):
+    model, _ = tiny_models()[name]
+    perturbed(model)
+    before, tables = model.count_params(), token_tables(model)
+    rank = 3
+    new, report = factorize(model, rank=rank, include="*token_embedding")
+    assert [e["path"] for e in report.layers] == EMBEDDINGS[name]  # the projections are left alone
+    removed = sum(v * d for v, d in (t.shape for t in tables.values()))
+    added = sum(rank * (v + d) for v, d in (t.shape for t in tables.values()))
+    assert new.count_params() == before - removed + added
+    weights = {w.path: tuple(w.shape) for w in new.weights}
+    for path, table in tables.items():
+        vocabulary, width = table.shape
+        base = path.rpartition("/")[0]
+        assert weights[f"{path}/embeddings"] == (vocabulary, rank)
+        assert weights[f"{base}/token_projection/kernel"] == (rank, width)
+        entry = next(e for e in report.layers if e["path"] == path)
+        assert (entry["parameters_before"], entry["parameters_after"]) == (vocabulary * width, rank * (vocabulary + width))
+        # Eckart-Young: the table's error is the norm of the dropped singular values.
+        singular = np.linalg.svd(table, compute_uv=False)
+        error = np.linalg.norm(token_tables(new)[path] - table)
+        assert error == pytest.approx(np.linalg.norm(singular[rank:]), rel=1e-4)
+
+
+def test_default_selection_leaves_token_tables_dense_and_only_if_smaller_keeps_them():
+    model, _ = tiny_models()["text_classifier"]  # V=30, D=16: a rank shrinks the table when r < 480 / 46 = 10.4
+    _, report = factorize(model, rank=2)
+    assert not any("token_embedding" in e["path"] for e in report.layers)
+    new, report = factorize(model, rank=11, include="embedding/token_embedding")
+    (entry,) = report.layers
+    assert not entry["factorized"] and entry["parameters_after"] == entry["parameters_before"] == 30 * 16
+    assert new.get_config()["layer_ranks"] is None and new.count_params() == model.count_params()
+    new, report = factorize(model, rank=10, include="embedding/token_embedding")
+    assert report.layers[0]["factorized"] and new.count_params() == model.count_params() - 480 + 460
+
+
+def test_per_side_token_table_ranks_round_trip_and_factorize_again(tmp_path):
+    model, inputs = tiny_models()["seq2seq"]
+    perturbed(model)
+    # energy picks a rank per table; the model holds them as layer_ranks keys, overriding embedding_rank.
+    spectrum = 2.0 * 0.5 ** np.arange(16)
+    decoder_table = known_spectrum_kernel(25, 16, spectrum)
+    model.decoder_embedding.token_embedding.embeddings.assign(decoder_table.astype("float32"))
+    small, report = factorize(model, energy=0.99, include="*token_embedding")
+    entries = {e["path"]: e for e in report.layers}
+    decoder, encoder = entries["decoder_embedding/token_embedding"], entries["encoder_embedding/token_embedding"]
+    assert decoder["rank"] == 4 and decoder["factorized"]  # 1 - 0.25**4 >= 0.99 > 1 - 0.25**3
+    # The random encoder table needs a rank > 30 * 16 / 46 to keep 99%: no smaller, so kept dense.
+    assert encoder["rank"] > 10 and not encoder["factorized"]
+    assert small.get_config()["layer_ranks"] == {"decoder_embedding/token_embedding": 4}
+    assert (small.decoder_embedding.embedding_rank, small.encoder_embedding.embedding_rank) == (4, None)
+    path = tmp_path / "small.keras"
+    small.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(outputs(loaded, inputs)[0], outputs(small, inputs)[0], atol=1e-6)
+    smaller, report = factorize(loaded, rank=2, include="*token_embedding")  # from the stored factors
+    assert all(e["factorized"] and e["rank"] == 2 for e in report.layers)
+    assert smaller.encoder_embedding.embedding_rank == smaller.decoder_embedding.embedding_rank == 2
+
+
+def test_an_unknown_token_table_key_in_layer_ranks_is_an_error():
+    with pytest.raises(ValueError, match="unknown layer_ranks path 'decoder_embedding/token_embedding'"):
+        TextClassifier.from_preset("tiny", vocabulary_size=30, layer_ranks={"decoder_embedding/token_embedding": 4})
+    model = TextClassifier.from_preset("tiny", vocabulary_size=30, embedding_rank=4,
+                                       layer_ranks={"embedding/token_embedding": None})
+    assert model.get_layer("embedding").token_projection is None  # None: a dense table despite embedding_rank

@@ -1,14 +1,20 @@
-"""Low-rank (SVD) factorization of the trained projections of a task model.
+"""Low-rank (SVD) factorization of the trained projections and token tables of a task model.
 
     from zoo.compress import factorize, singular_values
     small, report = factorize(model, energy=0.9, include=("*/feedforward/*",))
+    small, report = factorize(model, rank=64, include=("*",))   # + the token embedding table(s)
     print(report.summary())
 
 Each selected projection's kernel `W` (reshaped to `(in, out)`) is replaced
 by its truncated SVD `W ~= (U_r sqrt(S_r)) (sqrt(S_r) V_r^T)`, held by a
 `zoo.layers.LowRankDense` in a new model of the same class built with
-`layer_ranks`; every other weight is copied unchanged. The new model
-saves, loads and exports like any other (its config carries the ranks).
+`layer_ranks`; every other weight is copied unchanged. A selected token
+embedding table `T` `(V, D)` (path `"<embedding layer>/token_embedding"`,
+e.g. `"embedding/token_embedding"`, `"decoder_embedding/token_embedding"`)
+becomes ALBERT's factorized embedding (`embedding_rank`): a `(V, r)` table
+`U_r S_r` followed by the bias-free projection `V_r^T` `(r, D)`. The new
+model saves, loads and exports like any other (its config carries the
+ranks).
 """
 
 import dataclasses
@@ -17,33 +23,45 @@ import inspect
 
 import numpy as np
 
-from zoo.layers import FeedForward, LowRankDense, MultiHeadAttention
+from zoo.layers import FeedForward, LowRankDense, MultiHeadAttention, TokenAndPositionEmbedding
 
 # (attribute, name) of the dense projections of each layer type, in model order.
 _ATTENTION_PROJECTIONS = (
     ("query_dense", "query"), ("key_dense", "key"), ("value_dense", "value"), ("output_dense", "attention_output"),
 )
 _FEEDFORWARD_PROJECTIONS = (("intermediate_dense", "intermediate"), ("gate_dense", "gate"), ("output_dense", "output"))
+# Path patterns `include` selects by default: every attention and feed-forward projection, no token table.
+PROJECTION_PATTERNS = ("*attention/*", "*/feedforward/*")
+EMBEDDING_PATTERN = "*token_embedding"
 
 
 @dataclasses.dataclass
 class Projection:
-    """One dense projection of a model: its path, layer and kernel as an `(in, out)` matrix."""
+    """One dense projection (or token table) of a model: its path, layer and kernel as an `(in, out)` matrix.
+
+    A token embedding's "kernel" is its `(vocabulary_size, D)` table (the
+    product table @ projection when already factorized).
+    """
 
     path: str
     layer: object
     kernel: np.ndarray  # (in, out), float64
     bias_parameters: int
+    rank: int | None = None  # the inner dimension when already factorized
 
     @property
     def is_low_rank(self):
-        return isinstance(self.layer, LowRankDense)
+        return self.rank is not None
+
+    @property
+    def is_embedding(self):
+        return isinstance(self.layer, TokenAndPositionEmbedding)
 
     @property
     def kernel_parameters(self):
         """Weights of the kernel as stored now (`in * out`, or `rank * (in + out)` when already factorized)."""
         rows, columns = self.kernel.shape
-        return self.layer.rank * (rows + columns) if self.is_low_rank else rows * columns
+        return self.rank * (rows + columns) if self.is_low_rank else rows * columns
 
 
 @dataclasses.dataclass
@@ -96,15 +114,29 @@ def _as_matrix(layer, name):
     return kernel.reshape(int(np.prod(kernel.shape[:input_axes])), -1)
 
 
+def _token_table(embedding):
+    """The token table of a `TokenAndPositionEmbedding` as a `Projection` (path `<layer>/token_embedding`)."""
+    table = np.asarray(embedding.token_embedding.embeddings.numpy(), "float64")  # (V, D) or (V, E)
+    if embedding.token_projection is not None:
+        table = table @ np.asarray(embedding.token_projection.kernel.numpy(), "float64")  # (V, D)
+    path = embedding.token_embedding.embeddings.path.rsplit("/", 1)[0]
+    return Projection(path, embedding, table, 0, embedding.embedding_rank)
+
+
 def projections(model):
-    """Every dense projection of `model` (attention query/key/value/output, feed-forward layers).
+    """Every dense projection of `model` (attention query/key/value/output, feed-forward layers) and token table.
 
     Returns:
         list of `Projection`, in model order, with paths such as
-        `"encoder_0/self_attention/query"`.
+        `"encoder_0/self_attention/query"` and, for each
+        `TokenAndPositionEmbedding`, `"embedding/token_embedding"` (Seq2SeqLM:
+        `"encoder_embedding/token_embedding"`, `"decoder_embedding/token_embedding"`).
     """
     found = []
     for layer in _sublayers(model):
+        if isinstance(layer, TokenAndPositionEmbedding):
+            found.append(_token_table(layer))
+            continue
         if isinstance(layer, MultiHeadAttention):
             names = _ATTENTION_PROJECTIONS
         elif isinstance(layer, FeedForward):
@@ -118,7 +150,8 @@ def projections(model):
             path = dense.weights[0].path.rsplit("/", 1)[0]
             bias = getattr(dense, "bias", None)
             bias_parameters = 0 if bias is None else int(np.prod(bias.shape))
-            found.append(Projection(path, dense, _as_matrix(dense, name), bias_parameters))
+            rank = dense.rank if isinstance(dense, LowRankDense) else None
+            found.append(Projection(path, dense, _as_matrix(dense, name), bias_parameters, rank))
     return found
 
 
@@ -150,14 +183,16 @@ def _select(model, include, exclude):
     return selected
 
 
-def singular_values(model, include=("*",), exclude=()):
+def singular_values(model, include=PROJECTION_PATTERNS, exclude=()):
     """Singular values of each selected projection's kernel (as an `(in, out)` matrix), largest first.
 
     Args:
         model: a zoo task model (or any model with zoo attention /
             feed-forward layers).
         include, exclude: fnmatch patterns on projection paths, e.g.
-            `"*/feedforward/*"`, `"encoder_0/*"`, `"*attention*"`.
+            `"*/feedforward/*"`, `"encoder_0/*"`, `"*attention*"`,
+            `"*token_embedding"` (the token tables), `"*"` (everything).
+            Default: every attention and feed-forward projection.
 
     Returns:
         dict path -> 1-D float64 array of `min(in, out)` singular values.
@@ -203,15 +238,27 @@ def choose_rank(singular, rank=None, energy=None):
     return chosen, float(kept[chosen - 1])
 
 
-def _factors(kernel, rank):
-    """`(U_r sqrt(S_r), sqrt(S_r) V_r^T)` of `kernel` `(in, out)`."""
-    u, s, vt = np.linalg.svd(kernel, full_matrices=False)
+def _factor_weights(projection, u, s, vt, rank):
+    """The new model's weights for one factorized projection, and the old weights they replace.
+
+    A projection `W ~= U_r S_r V_r^T` becomes `u_kernel = U_r sqrt(S_r)` and
+    `v_kernel = sqrt(S_r) V_r^T`; a token table becomes the `(V, r)` table
+    `U_r S_r` and the `(r, D)` projection `V_r^T` (ALBERT's layout).
+
+    Returns:
+        `({new weight path: array}, {old weight paths})`.
+    """
+    if projection.is_embedding:
+        base = projection.path.rpartition("/")[0]  # the TokenAndPositionEmbedding
+        weights = {f"{projection.path}/embeddings": u[:, :rank] * s[:rank], f"{base}/token_projection/kernel": vt[:rank]}
+        return weights, set(weights)
     root = np.sqrt(s[:rank])
-    return u[:, :rank] * root, root[:, None] * vt[:rank]
+    weights = {f"{projection.path}/u_kernel": u[:, :rank] * root, f"{projection.path}/v_kernel": root[:, None] * vt[:rank]}
+    return weights, {f"{projection.path}/{leaf}" for leaf in ("kernel", "u_kernel", "v_kernel")}
 
 
-def factorize(model, rank=None, energy=None, include=("*",), exclude=(), only_if_smaller=True):
-    """A copy of `model` whose selected projections are truncated SVDs of the trained kernels.
+def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclude=(), only_if_smaller=True):
+    """A copy of `model` whose selected projections (and token tables) are truncated SVDs of the trained ones.
 
     Args:
         model: a zoo task model (`TextClassifier`, `Seq2SeqLM`, `CausalLM`,
@@ -222,17 +269,30 @@ def factorize(model, rank=None, energy=None, include=("*",), exclude=(), only_if
             at least this fraction of the sum of squared singular values.
         include: fnmatch patterns; a projection is selected when its path
             (`"encoder_0/self_attention/query"`, `"decoder_1/feedforward/output"`,
-            ...) matches one of them.
+            ...) matches one of them. The default selects every attention
+            and feed-forward projection (`PROJECTION_PATTERNS`). Token
+            embedding tables have paths `"<embedding layer>/token_embedding"`
+            (`"embedding/token_embedding"`; Seq2SeqLM
+            `"encoder_embedding/token_embedding"` and
+            `"decoder_embedding/token_embedding"`) and are factorized only
+            when selected: e.g. `include="*"` (everything) or
+            `include=(*PROJECTION_PATTERNS, "*token_embedding")`.
         exclude: fnmatch patterns removing projections from the selection.
         only_if_smaller: keep a projection as it is (reported with
             `factorized: False`) when the rank would not reduce its weights,
             i.e. `rank * (in + out) >= in * out` (or `>=` its current
-            factorized size). `False` factorizes every selected projection
-            (e.g. to check that a full-rank SVD reproduces the model).
+            factorized size); a `(V, D)` token table counts the same way
+            (`rank * (V + D)` for the `(V, r)` table and `(r, D)` projection).
+            `False` factorizes every selected projection (e.g. to check that
+            a full-rank SVD reproduces the model).
 
     Returns:
         `(new_model, FactorizationReport)`. The new model has the same class
-        and config plus `layer_ranks`; it is not compiled.
+        and config plus `layer_ranks` (one key per factorized path; a token
+        table's key `"<embedding layer>/token_embedding"` is its
+        `embedding_rank`, which overrides the model-wide one); it is not
+        compiled. Token tables in the report have `parameters_*` of table
+        plus projection.
 
     Raises:
         ValueError: not exactly one of `rank` / `energy`, `rank <= 0`,
@@ -245,14 +305,17 @@ def factorize(model, rank=None, energy=None, include=("*",), exclude=(), only_if
     model_class = type(model)
     if "layer_ranks" not in inspect.signature(model_class.__init__).parameters:
         raise ValueError(f"{model_class.__name__} has no layer_ranks argument, so it cannot hold factorized projections")
-    entries, factors = [], {}
+    entries, values, replaced = [], {}, set()
     for projection in _select(model, include, exclude):
         rows, columns = projection.kernel.shape
-        chosen, kept = choose_rank(np.linalg.svd(projection.kernel, compute_uv=False), rank, energy)
+        u, s, vt = np.linalg.svd(projection.kernel, full_matrices=False)
+        chosen, kept = choose_rank(s, rank, energy)
         before = projection.kernel_parameters
         factorized = not only_if_smaller or chosen * (rows + columns) < before
         if factorized:
-            factors[projection.path] = _factors(projection.kernel, chosen)
+            new_values, old_paths = _factor_weights(projection, u, s, vt, chosen)
+            values.update(new_values)
+            replaced.update(old_paths)
         entries.append(
             {
                 "path": projection.path,
@@ -269,7 +332,7 @@ def factorize(model, rank=None, energy=None, include=("*",), exclude=(), only_if
     layer_ranks.update({entry["path"]: entry["rank"] for entry in entries if entry["factorized"]})
     config["layer_ranks"] = layer_ranks or None
     new_model = model_class.from_config(config)
-    _copy_weights(model, new_model, factors)
+    _copy_weights(model, new_model, values, replaced)
     report = FactorizationReport(entries, int(model.count_params()), int(new_model.count_params()))
     return new_model, report
 
@@ -283,15 +346,14 @@ def _weights_by_path(model):
     return weights
 
 
-def _copy_weights(source, target, factors):
-    """Copy every weight of `source` into `target` by path, the factorized kernels from `factors`."""
+def _copy_weights(source, target, values, replaced):
+    """Copy every weight of `source` into `target` by path; `values` (path -> array) replace the paths `replaced`."""
     old, new = _weights_by_path(source), _weights_by_path(target)
     unassigned, used = [], set()
     for path, weight in new.items():
-        prefix, _, leaf = path.rpartition("/")
-        if prefix in factors and leaf in ("u_kernel", "v_kernel"):
-            value = factors[prefix][0 if leaf == "u_kernel" else 1]
-        elif path in old:
+        if path in values:
+            value = values[path]
+        elif path in old and path not in replaced:
             value = old[path].numpy()
             used.add(path)
         else:
@@ -302,7 +364,6 @@ def _copy_weights(source, target, factors):
         weight.assign(value.astype(weight.dtype))
     if unassigned:
         raise RuntimeError(f"no source for the new model's weights {unassigned}")
-    replaced = {p for p in old if p.rpartition("/")[0] in factors and p.rpartition("/")[2] in ("kernel", "u_kernel", "v_kernel")}
     left = sorted(set(old) - used - replaced)
     if left:
         raise RuntimeError(f"weights of the old model not copied: {left}")

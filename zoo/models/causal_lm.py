@@ -6,7 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
 from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import block_rank_arguments, preset_config
+from zoo.models.task import block_rank_arguments, embedding_rank_arguments, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -45,7 +45,9 @@ class CausalLM(keras.Model):
             `"decoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
             above (`zoo.compress.factorize` sets it).
         embedding_rank: optional int, ALBERT-style factorized token
-            embeddings (`(V, E)` table, then `E -> hidden_dim`).
+            embeddings (`(V, E)` table, then `E -> hidden_dim`);
+            `layer_ranks["embedding/token_embedding"]` overrides it (an int,
+            or `None` for a dense table; `zoo.compress.factorize` sets it).
 
     Example:
     >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
@@ -84,15 +86,16 @@ class CausalLM(keras.Model):
             bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
 
         # === Layers ===
-        if position == "learned" or embedding_rank is not None:
+        table_rank = embedding_rank_arguments(embedding_rank, layer_ranks, ["embedding"])["embedding"]
+        if position == "learned" or table_rank is not None:
             embedding = TokenAndPositionEmbedding(
-                vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_rank,
+                vocabulary_size, sequence_length, hidden_dim, embedding_rank=table_rank,
                 position_encoding="learned" if position == "learned" else "none", name="embedding",
             )
         else:  # rotary: positions live in attention (weights `embedding/embeddings`, as trained checkpoints)
             embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="embedding")
         block_names = [f"decoder_{i}" for i in range(num_layers)]
-        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
+        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, ["embedding"])
         decoder_layers = [
             TransformerDecoder(
                 num_heads,

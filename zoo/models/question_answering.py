@@ -51,7 +51,9 @@ class QuestionAnswerer(keras.Model):
             to an int or `None` (dense), overriding the two options above
             (`zoo.compress.factorize` sets it).
         embedding_rank: optional int, an ALBERT-style factorized token
-            embedding (`(V, E)` table, then `E -> hidden_dim`).
+            embedding (`(V, E)` table, then `E -> hidden_dim`);
+            `layer_ranks["embedding/token_embedding"]` overrides it (an int,
+            or `None` for a dense table; `zoo.compress.factorize` sets it).
 
     Example:
     >>> model = QuestionAnswerer.from_checkpoint("minilm", sequence_length=256)

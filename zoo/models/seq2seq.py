@@ -6,7 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
 from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import block_rank_arguments, preset_config
+from zoo.models.task import block_rank_arguments, embedding_rank_arguments, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -46,6 +46,9 @@ class Seq2SeqLM(keras.Model):
             above (`zoo.compress.factorize` sets it).
         embedding_rank: optional int, ALBERT-style factorized token
             embeddings (source and target) (`(V, E)` table, then `E -> hidden_dim`).
+            `layer_ranks` keys `"encoder_embedding/token_embedding"` and
+            `"decoder_embedding/token_embedding"` override it per side (an
+            int, or `None` for a dense table; `zoo.compress.factorize` sets them).
 
     Example:
     >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
@@ -85,18 +88,20 @@ class Seq2SeqLM(keras.Model):
             _check_preprocessor("source", source_preprocessor, source_vocabulary_size, source_length)
 
         # === Layers (kept for step-by-step decoding) ===
+        embedding_names = ["encoder_embedding", "decoder_embedding"]
+        embedding_ranks = embedding_rank_arguments(embedding_rank, layer_ranks, embedding_names)
         encoder_embedding = TokenAndPositionEmbedding(
             source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True,
-            embedding_rank=embedding_rank, name="encoder_embedding",
+            embedding_rank=embedding_ranks["encoder_embedding"], name="encoder_embedding",
         )
         decoder_embedding = TokenAndPositionEmbedding(
             target_vocabulary_size, target_length, hidden_dim, scale_embeddings=True,
-            embedding_rank=embedding_rank, name="decoder_embedding",
+            embedding_rank=embedding_ranks["decoder_embedding"], name="decoder_embedding",
         )
         block = dict(dropout=dropout, activation=activation, normalize_first=normalize_first)
         encoder_names = [f"encoder_{i}" for i in range(num_encoder_layers)]
         decoder_names = [f"decoder_{i}" for i in range(num_decoder_layers)]
-        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, encoder_names + decoder_names)
+        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, encoder_names + decoder_names, embedding_names)
         encoder_layers = [
             TransformerEncoder(num_heads, intermediate_dim, name=name, **block, **ranks[name]) for name in encoder_names
         ]

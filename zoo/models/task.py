@@ -42,7 +42,10 @@ def classification_outputs(logits, class_names):
 RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks")
 
 
-def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names):
+TOKEN_EMBEDDING = "token_embedding"  # `layer_ranks` key of a token table: "<embedding layer>/token_embedding"
+
+
+def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, embedding_names=()):
     """The rank arguments of each Transformer block of a task model.
 
     Args:
@@ -51,7 +54,12 @@ def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names):
         layer_ranks: `None` or a dict from a projection path in the model
             (`"encoder_0/self_attention/query"`, `"decoder_1/feedforward/intermediate"`)
             to an int or `None` (dense), overriding the model-wide options.
+            Keys `"<embedding>/token_embedding"` for `embedding` in
+            `embedding_names` are token-table ranks (see
+            `embedding_rank_arguments`) and are skipped here.
         block_names: the names of the model's blocks, e.g. `["encoder_0", "encoder_1"]`.
+        embedding_names: the names of the model's `TokenAndPositionEmbedding`
+            layers whose rank `layer_ranks` may set.
 
     Returns:
         `{block_name: {"projection_rank", "ffn_rank", "layer_ranks"}}`; a
@@ -59,21 +67,46 @@ def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names):
 
     Raises:
         ValueError: `layer_ranks` is not a dict, or a path names no block
-            of the model.
+            (nor token embedding) of the model.
     """
     if layer_ranks is not None and not isinstance(layer_ranks, dict):
         raise ValueError(f"layer_ranks must be None or a dict of path -> rank. Received: layer_ranks={layer_ranks!r}")
+    embedding_keys = {f"{name}/{TOKEN_EMBEDDING}" for name in embedding_names}
     per_block = {name: {} for name in block_names}
     for path, rank in (layer_ranks or {}).items():
+        if path in embedding_keys:
+            continue
         block, _, relative = str(path).partition("/")
         if block not in per_block or relative.count("/") != 1:
+            also = f", or one of {sorted(embedding_keys)}" if embedding_keys else ""
             raise ValueError(
                 f"unknown layer_ranks path {path!r}; expected '<block>/<sublayer>/<projection>' "
-                f"with a block among {list(block_names)}, e.g. '{block_names[0]}/self_attention/query'"
+                f"with a block among {list(block_names)}, e.g. '{block_names[0]}/self_attention/query'{also}"
                 if block_names else f"unknown layer_ranks path {path!r}; the model has no Transformer blocks"
             )
         per_block[block][relative] = rank
     return {
         name: {"projection_rank": projection_rank, "ffn_rank": ffn_rank, "layer_ranks": ranks or None}
         for name, ranks in per_block.items()
+    }
+
+
+def embedding_rank_arguments(embedding_rank, layer_ranks, embedding_names):
+    """The `embedding_rank` of each token embedding of a task model.
+
+    Args:
+        embedding_rank: the model-wide option (`None`: dense `(V, D)` tables).
+        layer_ranks: `None` or the model's `layer_ranks` dict; a key
+            `"<embedding>/token_embedding"` (e.g. `"embedding/token_embedding"`,
+            `"decoder_embedding/token_embedding"`) overrides `embedding_rank`
+            for that embedding (an int `E`, or `None` for a dense table).
+            `zoo.compress.factorize` sets these keys.
+        embedding_names: the names of the model's `TokenAndPositionEmbedding` layers.
+
+    Returns:
+        `{embedding_name: rank or None}`.
+    """
+    ranks = dict(layer_ranks or {})
+    return {
+        name: ranks.get(f"{name}/{TOKEN_EMBEDDING}", embedding_rank) for name in embedding_names
     }

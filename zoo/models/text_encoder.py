@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments
+from zoo.models.task import block_rank_arguments, embedding_rank_arguments
 
 
 def text_encoder_stack(
@@ -45,7 +45,9 @@ def text_encoder_stack(
             text, 1 for the second) whose embedding (`segment_embedding`) is
             added to the token and position embeddings.
         projection_rank, ffn_rank, layer_ranks: low-rank projections of the
-            blocks (see `zoo.models.task.block_rank_arguments`).
+            blocks (see `zoo.models.task.block_rank_arguments`);
+            `layer_ranks["embedding/token_embedding"]` overrides
+            `embedding_rank`.
         embedding_rank: optional int, a factorized token embedding (see
             `TokenAndPositionEmbedding`).
         Others: as `TextClassifier`.
@@ -55,7 +57,8 @@ def text_encoder_stack(
         `normalize_first`, pre-LN).
     """
     block_names = [f"encoder_{index}" for index in range(num_layers)]
-    ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
+    ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, ["embedding"])
+    embedding_rank = embedding_rank_arguments(embedding_rank, layer_ranks, ["embedding"])["embedding"]
     x = TokenAndPositionEmbedding(
         vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_rank, name="embedding"
     )(token_ids)
