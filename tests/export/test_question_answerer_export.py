@@ -52,3 +52,19 @@ def test_token_id_tflite_and_the_app_loop_reproduce_answer(model, tmp_path):
     dynamic, _ = export_tflite(model, tmp_path / "qa_dynamic.tflite", quantize="dynamic")
     for result, context in zip(tflite_answer(model, dynamic, questions, contexts), contexts):
         assert context[result["start"] : result["end"]] == result["text"]
+
+
+def test_answers_do_not_depend_on_the_rest_of_the_batch(model):
+    # The export's sample pairs once came back empty (score -inf) in a batch but not alone:
+    # a window starting inside a word widened the span into the question, and a short context
+    # was given the extra windows of the longest one in the batch.
+    from zoo.export.question_answerer import SAMPLE_PAIRS
+
+    questions = [q for q, _ in SAMPLE_PAIRS] + ["who?"]
+    contexts = [c for _, c in SAMPLE_PAIRS] + [LONG_CONTEXT]
+    together = model.answer(questions, contexts)
+    for question, context, batched in zip(questions, contexts, together):
+        alone = model.answer(question, context)
+        assert batched["text"] != "" and context[batched["start"] : batched["end"]] == batched["text"]
+        assert (batched["text"], batched["start"], batched["end"]) == (alone["text"], alone["start"], alone["end"])
+        assert batched["score"] == pytest.approx(alone["score"], abs=1e-4)

@@ -157,6 +157,23 @@ def test_answer_returns_a_span_and_its_offsets_for_any_question(model):
     assert len(batch) == 2 and batch[1]["text"] in ("in", "Zanzibar", "in Zanzibar")
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_pairs_answer_does_not_depend_on_the_rest_of_the_batch(seed):
+    # A long context makes every pair of the batch get several windows; a short context
+    # must still be answered from the windows it needs alone, and a window that starts
+    # inside a word must not widen the span into the question (an empty answer).
+    keras.utils.set_random_seed(seed)
+    model = QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    questions = ["who", "what", "where"]
+    contexts = [CONTEXT * 3, "Ada Lovelace was in Zanzibar.", "in Sao Paulo"]
+    together = model.answer(questions, contexts)
+    for question, context, batched in zip(questions, contexts, together):
+        alone = model.answer(question, context)
+        assert batched["text"] != "" and context[batched["start"] : batched["end"]] == batched["text"]
+        assert (batched["text"], batched["start"], batched["end"]) == (alone["text"], alone["start"], alone["end"])
+        assert batched["score"] == pytest.approx(alone["score"], abs=1e-4)
+
+
 @pytest.mark.parametrize(
     "question, context, message",
     [

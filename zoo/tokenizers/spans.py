@@ -139,6 +139,13 @@ class QuestionContextPacker:
             "byte_ends": tf.where(in_context, byte_ends, -1),
             "window_start": window_start,
             "context_tokens": context_lengths,
+            # Windows a pair needs on its own (the first, then one per stride until its context
+            # is covered): answers must not depend on what else is in the batch.
+            "window_used": tf.cast(
+                (window_start[:, tf.newaxis] == 0)
+                | (window_start[:, tf.newaxis] - self.stride + budget < context_lengths[tf.newaxis, :]),
+                tf.int32,
+            ),
         }
 
 
@@ -192,10 +199,9 @@ def spans_to_answers(contexts, windows, start_logits, end_logits, max_answer_len
         flat(start_logits), flat(end_logits), flat(windows["context_mask"]), max_answer_length
     )
     score = tf.reshape(score, [count, batch])
-    # Windows that start past the end of the context repeat nothing useful; the first always counts.
-    used = (windows["window_start"][:, tf.newaxis] < windows["context_tokens"][tf.newaxis, :]) | (
-        tf.range(count)[:, tf.newaxis] == 0
-    )
+    # Only the windows the pair needs on its own count (the first always does), so a short
+    # context's answer is the same alone and beside a long one.
+    used = tf.cast(windows["window_used"], tf.bool)
     score = tf.where(used, score, 2 * NO_SPAN)
     best_window = tf.argmax(score, axis=0, output_type=tf.int32)  # (B,)
     pick = tf.stack([best_window, tf.range(batch)], axis=1)
@@ -203,9 +209,13 @@ def spans_to_answers(contexts, windows, start_logits, end_logits, max_answer_len
     start, end = tf.gather(start, row), tf.gather(end, row)
     if "continuation" in windows:  # widen the span to whole words: never answer "ating" for "alternating"
         continuation = tf.gather_nd(windows["continuation"], pick)  # (B, L)
+        inside = tf.gather_nd(windows["context_mask"], pick)  # (B, L)
         last = length - 1
         for _ in range(MAX_WORD_PIECES):
-            start = tf.where((tf.gather(continuation, start, batch_dims=1) > 0) & (start > 0), start - 1, start)
+            # Never past the window's first context token (a window may start inside a word).
+            previous = tf.maximum(start - 1, 0)
+            widen = (tf.gather(continuation, start, batch_dims=1) > 0) & (start > 0) & (tf.gather(inside, previous, batch_dims=1) > 0)
+            start = tf.where(widen, previous, start)
             following = tf.minimum(end + 1, last)
             end = tf.where((tf.gather(continuation, following, batch_dims=1) > 0) & (end < last), following, end)
     best_score = tf.gather_nd(score, pick)
