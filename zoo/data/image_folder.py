@@ -45,6 +45,15 @@ def _decode(path):
     return image
 
 
+def _to_channels(image, channels):
+    """`image` (H, W, 1 or 3) as `channels` channels: gray repeated to RGB, RGB to luma (BT.601)."""
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    return np.round(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
+
+
 def _files_by_class(root):
     folders = _class_folders(root)
     if not folders:
@@ -107,12 +116,7 @@ def read_image_folder(root, class_names=None, image_size=(32, 32), channels=None
             labels.append(class_names.index(name))
     if channels is None:
         channels = 1 if all(image.shape[-1] == 1 for image in images) else 3
-    images = [
-        np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 and channels == 3
-        else image if image.shape[-1] == channels
-        else np.round(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
-        for image in images
-    ]
+    images = [_to_channels(image, channels) for image in images]
     images = np.stack(_resize(images, tuple(image_size)))
     return images, np.array(labels, np.int64), list(class_names)
 
@@ -143,10 +147,4 @@ def read_image_file(path, image_size, channels):
     path = pathlib.Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"image file {path} does not exist")
-    image = _decode(path)
-    if image.shape[-1] != channels:
-        image = (
-            np.repeat(image, 3, axis=-1) if channels == 3
-            else np.round(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
-        )
-    return _resize([image], tuple(image_size))[0]
+    return _resize([_to_channels(_decode(path), channels)], tuple(image_size))[0]
