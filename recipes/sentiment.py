@@ -1,10 +1,19 @@
-"""Train a Transformer sentiment (text) classifier, evaluate it, export string-in models.
+"""Train a sentiment (text) classifier, Transformer or baseline, evaluate it, export string-in models.
 
     python -m recipes.sentiment --data rt-polarity:../shared/data/rt-polarity
+    python -m recipes.sentiment --data rt-polarity:../shared/data/rt-polarity --architecture bilstm
     python -m recipes.sentiment --data tsv:reviews.tsv          # TEXT<TAB>LABEL per line
     python -m recipes.sentiment --data tfds:imdb_reviews --preset base   # online
     python -m recipes.sentiment --smoke --data tsv:reviews.tsv --out /tmp/sentiment-smoke
     python -m recipes.sentiment --data rt-polarity:../shared/data/rt-polarity --init minilm   # fine-tune MiniLM
+
+--architecture picks the model: transformer (TextClassifier, default), lstm
+or bilstm (LSTMClassifier, uni- or bidirectional) or cnn (CNNClassifier, Kim
+2014); --preset names a preset of its family (text_classifier,
+lstm_classifier, cnn_classifier; each "small" has 550-590k parameters with
+an 8,000-token vocabulary, mostly its embedding table). Every
+architecture gets the same data, tokenizer, training loop, evaluation and
+exports.
 
 Learns a WordPiece vocabulary (or a SentencePiece model with --tokenizer
 sentencepiece) on the training split, trains the classifier (or, with
@@ -30,7 +39,8 @@ import numpy as np
 from zoo.data import load_text_dataset
 from zoo.data.pipelines import text_batches
 from zoo.export import export_run
-from zoo.models import TextClassifier, get_preset, preset_names
+from zoo.models import CNNClassifier, LSTMClassifier, TextClassifier, get_preset, preset_names
+from zoo.models.baselines import LSTM_POOLINGS
 from zoo.tokenizers import (
     TextPreprocessor,
     save_sentencepiece,
@@ -52,9 +62,24 @@ from zoo.training.runs import (
 )
 
 
+# --architecture -> (preset family, model class, constructor options, --pooling choices; the first is the default)
+ARCHITECTURES = {
+    "transformer": ("text_classifier", TextClassifier, {}, ("mean", "class_token")),
+    "lstm": ("lstm_classifier", LSTMClassifier, {}, LSTM_POOLINGS),
+    "bilstm": ("lstm_classifier", LSTMClassifier, {"bidirectional": True}, LSTM_POOLINGS),
+    "cnn": ("cnn_classifier", CNNClassifier, {}, ()),  # max over time, always
+}
+
+
 @dataclasses.dataclass
 class Config:
-    preset: str = dataclasses.field(default="small", metadata={"help": "TextClassifier preset (tiny, small, base)"})
+    architecture: str = dataclasses.field(
+        default="transformer", metadata={"help": "transformer, lstm, bilstm (bidirectional LSTM) or cnn (Kim 2014)"}
+    )
+    preset: str = dataclasses.field(
+        default="small",
+        metadata={"help": "preset of the architecture's family (transformer: tiny, small, base; lstm, bilstm, cnn: tiny, small)"},
+    )
     init: str | None = dataclasses.field(
         default=None, metadata={"help": "start from a pretrained encoder: minilm or a BERT checkpoint directory"}
     )
@@ -68,7 +93,10 @@ class Config:
     tokenizer: str = dataclasses.field(default="wordpiece", metadata={"help": "wordpiece or sentencepiece"})
     vocabulary_size: int = dataclasses.field(default=8000, metadata={"help": "largest vocabulary to learn"})
     sequence_length: int | None = dataclasses.field(default=None, metadata={"help": "tokens per example (default: preset's)"})
-    pooling: str = dataclasses.field(default="mean", metadata={"help": "mean or class_token"})
+    pooling: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "transformer: mean (default) or class_token; lstm, bilstm: last (default), mean or max; cnn: none"},
+    )
     token_dropout: float = dataclasses.field(default=0.2, metadata={"help": "fraction of training word pieces replaced by [UNK]"})
     epochs: int = 8
     batch_size: int = 32
@@ -83,12 +111,23 @@ class Config:
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
 
     def __post_init__(self):
-        if self.preset not in preset_names("text_classifier"):
-            raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('text_classifier')}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown --architecture {self.architecture!r}; expected one of {list(ARCHITECTURES)}")
+        family, _, _, poolings = ARCHITECTURES[self.architecture]
+        if self.preset not in preset_names(family):
+            raise ValueError(
+                f"unknown --preset {self.preset!r} for --architecture {self.architecture}; "
+                f"expected one of {preset_names(family)}"
+            )
+        if self.init and self.architecture != "transformer":
+            raise ValueError(f"--init fine-tunes a pretrained Transformer; it needs --architecture transformer. "
+                             f"Received: --architecture {self.architecture}")
         if self.tokenizer not in ("wordpiece", "sentencepiece"):
             raise ValueError(f"--tokenizer must be wordpiece or sentencepiece. Received: {self.tokenizer!r}")
-        if self.pooling not in ("mean", "class_token"):
-            raise ValueError(f"--pooling must be mean or class_token. Received: {self.pooling!r}")
+        if self.pooling is not None and self.pooling not in poolings:
+            expected = " or ".join(poolings) if poolings else "none (it always takes the max over time)"
+            raise ValueError(f"--pooling for --architecture {self.architecture} must be {expected}. "
+                             f"Received: {self.pooling!r}")
         unknown = set(self.quantize) - {"float32", "dynamic", "float16"}
         if unknown:
             raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic, float16")
@@ -113,7 +152,8 @@ def load_data(cfg):
 
 def preprocessor_for(cfg, train, out):
     """Learn the tokenizer on the training split (or reuse the run's own when resuming)."""
-    sequence_length = cfg.sequence_length or get_preset("text_classifier", cfg.preset)["sequence_length"]
+    family = ARCHITECTURES[cfg.architecture][0]
+    sequence_length = cfg.sequence_length or get_preset(family, cfg.preset)["sequence_length"]
     vocabulary_path, model_path = out / "vocabulary.txt", out / "tokenizer.model"
     started = time.perf_counter()
     if cfg.init:
@@ -138,15 +178,18 @@ def preprocessor_for(cfg, train, out):
 
 
 def build_model(cfg, train, preprocessor):
+    _, model_class, options, _ = ARCHITECTURES[cfg.architecture]
+    if cfg.pooling is not None:
+        options = {**options, "pooling": cfg.pooling}
     if cfg.init:
         model = TextClassifier.from_checkpoint(
             cfg.init, num_classes=train.num_classes, class_names=train.class_names,
-            sequence_length=preprocessor.sequence_length, pooling=cfg.pooling, dropout=0.1,
+            sequence_length=preprocessor.sequence_length, dropout=0.1, **options,
         )
     else:
-        model = TextClassifier.from_preset(
+        model = model_class.from_preset(
             cfg.preset, preprocessor=preprocessor, sequence_length=preprocessor.sequence_length,
-            num_classes=train.num_classes, class_names=train.class_names, pooling=cfg.pooling,
+            num_classes=train.num_classes, class_names=train.class_names, **options,
         )
     steps_per_epoch = -(-len(train) // cfg.batch_size)
     schedule = WarmupCosineDecay(
@@ -160,7 +203,7 @@ def build_model(cfg, train, preprocessor):
         metrics=["accuracy"],
     )
     origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
-    print(f"model TextClassifier {origin}: {model.count_params():,} parameters, "
+    print(f"model {type(model).__name__} ({cfg.architecture}) {origin}: {model.count_params():,} parameters, "
           f"{model.sequence_length} tokens per text", flush=True)
     return model
 
@@ -204,6 +247,7 @@ def main(argv=None):
 
     metrics = {
         "data": cfg.data,
+        "architecture": cfg.architecture,
         "preset": None if cfg.init else cfg.preset,
         "init": cfg.init,
         "parameters": model.count_params(),

@@ -1,14 +1,21 @@
-"""Train a Vision Transformer image classifier, evaluate it, export it for serving.
+"""Train a Vision Transformer (or a CNN baseline) image classifier, evaluate it, export it for serving.
 
     python -m recipes.vit                      # scikit-learn digits, a few minutes on 2 CPU cores
     python -m recipes.vit --data idx:../shared/data/mnist --preset mnist
+    python -m recipes.vit --data idx:../shared/data/mnist --preset mnist --architecture cnn
     python -m recipes.vit --data builtin:fashion_mnist --preset mnist --augment crop,flip
     python -m recipes.vit --smoke --out /tmp/vit-smoke
     python -m recipes.vit --resume             # continue an interrupted run
 
+--architecture picks the model: vit (ImageClassifier, default) or cnn
+(CNNImageClassifier, a small VGG-style network); --preset names a preset of
+its family (image_classifier or cnn_image_classifier: both have tiny, digits,
+mnist and cifar). Both get the same data, augmentation, training loop,
+evaluation and exports.
+
 Writes into --out: config.json, history.csv, history.png, metrics.json,
 confusion_matrix.png, misclassified.png (a grid of held-out mistakes),
-attention.png ([CLS] attention over patches for a few images), model.keras, saved_model/1/ (TF Serving, uint8 images
+attention.png ([CLS] attention over patches for a few images; ViT only), model.keras, saved_model/1/ (TF Serving, uint8 images
 in, labels + probabilities out) and model{,_float16,_dynamic,_int8}.tflite,
 each reloaded and compared with the Keras model.
 """
@@ -23,7 +30,7 @@ from zoo.data.augment import check_augmentation_names, image_augmentation
 from zoo.data.pipelines import image_batches
 from zoo.export import export_run
 from zoo.inspect import plot_class_token_attention
-from zoo.models import ImageClassifier, preset_names
+from zoo.models import CNNImageClassifier, ImageClassifier, preset_names
 from zoo.models.presets import get_preset
 from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.plots import plot_misclassified
@@ -40,13 +47,22 @@ from zoo.training.runs import (
 )
 
 
+# --architecture -> (preset family, model class)
+ARCHITECTURES = {"vit": ("image_classifier", ImageClassifier), "cnn": ("cnn_image_classifier", CNNImageClassifier)}
+
+
 @dataclasses.dataclass
 class Config:
-    preset: str = dataclasses.field(default="digits", metadata={"help": "ImageClassifier preset (tiny, digits, mnist, cifar)"})
+    architecture: str = dataclasses.field(default="vit", metadata={"help": "vit (Vision Transformer) or cnn (VGG-style baseline)"})
+    preset: str = dataclasses.field(
+        default="digits", metadata={"help": "preset of the architecture's family (tiny, digits, mnist, cifar)"}
+    )
     data: str = dataclasses.field(default="builtin:digits", metadata={"help": "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME"})
     epochs: int = dataclasses.field(default=100, metadata={"help": "training epochs"})
     batch_size: int = 64
-    dropout: float | None = dataclasses.field(default=None, metadata={"help": "dropout in the blocks (default: the preset's)"})
+    dropout: float | None = dataclasses.field(
+        default=None, metadata={"help": "dropout in the blocks (cnn: before the head; default: the preset's)"}
+    )
     learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = 0.05
     warmup_epochs: int = 5
@@ -61,15 +77,21 @@ class Config:
         default=("float32", "dynamic", "float16", "int8"), metadata={"help": "TFLite variants to export"}
     )
     attention_maps: int = dataclasses.field(
-        default=4, metadata={"help": "held-out images whose [CLS] attention over patches goes into attention.png (0: none)"}
+        default=4, metadata={"help": "held-out images whose [CLS] attention over patches goes into attention.png (0: none; vit only)"}
     )
     out: str = dataclasses.field(default="saved_models/vit", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few batches: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
 
     def __post_init__(self):
-        if self.preset not in preset_names("image_classifier"):
-            raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('image_classifier')}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown --architecture {self.architecture!r}; expected one of {list(ARCHITECTURES)}")
+        family = ARCHITECTURES[self.architecture][0]
+        if self.preset not in preset_names(family):
+            raise ValueError(
+                f"unknown --preset {self.preset!r} for --architecture {self.architecture}; "
+                f"expected one of {preset_names(family)}"
+            )
         unknown = set(self.quantize) - {"float32", "dynamic", "float16", "int8"}
         if unknown:
             raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic, float16, int8")
@@ -83,7 +105,8 @@ SMOKE_EXAMPLES = (96, 64)  # train, test: three batches of 32
 
 
 def load_data(cfg):
-    image_size = get_preset("image_classifier", cfg.preset)["image_size"]  # for imagefolder: resized to it
+    family = ARCHITECTURES[cfg.architecture][0]
+    image_size = get_preset(family, cfg.preset)["image_size"]  # for imagefolder: resized to it
     train, test = load_image_dataset(cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed, image_size=image_size)
     if cfg.smoke:
         train, test = smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
@@ -93,7 +116,8 @@ def load_data(cfg):
 
 
 def build_model(cfg, train):
-    model = ImageClassifier.from_preset(
+    model_class = ARCHITECTURES[cfg.architecture][1]
+    model = model_class.from_preset(
         cfg.preset,
         image_size=train.image_size,
         num_channels=train.num_channels,
@@ -112,7 +136,8 @@ def build_model(cfg, train):
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
-    print(f"model ImageClassifier preset {cfg.preset!r}: {model.count_params():,} parameters", flush=True)
+    print(f"model {type(model).__name__} ({cfg.architecture}) preset {cfg.preset!r}: "
+          f"{model.count_params():,} parameters", flush=True)
     return model
 
 
@@ -141,7 +166,9 @@ def main(argv=None):
     misclassified = plot_misclassified(
         test.images, test.labels, result["class_ids"], test.class_names, out / "misclassified.png"
     )
-    if cfg.attention_maps > 0 and model.pooling == "class_token":
+    if cfg.attention_maps > 0 and cfg.architecture != "vit":
+        print(f"no attention.png: --architecture {cfg.architecture} has no attention", flush=True)
+    elif cfg.attention_maps > 0 and model.pooling == "class_token":
         shown = test.images[: cfg.attention_maps]
         titles = [f"{test.class_names[t]} -> {p}" for t, p in zip(test.labels, result["labels"][: len(shown)])]
         plot_class_token_attention(model, shown, out / "attention.png", titles=titles)
@@ -159,6 +186,7 @@ def main(argv=None):
 
     metrics = {
         "data": cfg.data,
+        "architecture": cfg.architecture,
         "preset": cfg.preset,
         "parameters": model.count_params(),
         "train_examples": len(train),

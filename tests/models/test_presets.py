@@ -4,6 +4,9 @@ import pytest
 
 from zoo.models import (
     PRESETS,
+    CNNClassifier,
+    CNNImageClassifier,
+    LSTMClassifier,
     CausalLM,
     ImageClassifier,
     QuestionAnswerer,
@@ -75,6 +78,34 @@ def causal_lm_parameters(sequence_length, hidden_dim, num_layers, intermediate_d
     return embedding + num_layers * block + 2 * hidden_dim + hidden_dim * vocabulary_size + vocabulary_size
 
 
+def lstm_classifier_parameters(
+    hidden_dim, lstm_units, num_layers, bidirectional=False, vocabulary_size=8000, num_classes=2, **_
+):
+    """Token table, LSTMs (4 gates: input kernel, recurrent kernel, bias; per direction), dense head."""
+    directions = 2 if bidirectional else 1
+    total, width = vocabulary_size * hidden_dim, hidden_dim
+    for _ in range(num_layers):
+        total += directions * 4 * (width * lstm_units + lstm_units * lstm_units + lstm_units)
+        width = directions * lstm_units
+    return total + width * num_classes + num_classes
+
+
+def cnn_classifier_parameters(hidden_dim, filters, kernel_sizes, vocabulary_size=8000, num_classes=2, **_):
+    """Token table, one `(k, hidden_dim, filters)` convolution + bias per kernel size, dense head."""
+    convolutions = sum(size * hidden_dim * filters + filters for size in kernel_sizes)
+    features = len(kernel_sizes) * filters
+    return vocabulary_size * hidden_dim + convolutions + features * num_classes + num_classes
+
+
+def cnn_image_classifier_parameters(num_channels, num_classes, filters, **_):
+    """Per stage two bias-free 3x3 convolutions and two batch norms (gamma, beta, moving mean, variance); head."""
+    total, channels = 0, num_channels
+    for width in filters:
+        total += 9 * channels * width + 9 * width * width + 2 * 4 * width
+        channels = width
+    return total + channels * num_classes + num_classes
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
@@ -102,6 +133,23 @@ EXPECTED = {
     ("causal_lm", "small"): 7_329_088,
     ("causal_lm", "small_rotary"): 7_263_552,
     ("causal_lm", "base"): 98_138_432,
+    # Baselines, with an 8,000-token vocabulary and 2 classes (images: 10 classes).
+    # lstm tiny: 8000*16 + 4*(16*16 + 16*16 + 16) + 16*2 + 2 = 128,000 + 2,112 + 34
+    ("lstm_classifier", "tiny"): 130_146,
+    # lstm small: 8000*64 + 4*(64*64 + 64*64 + 64) + 64*2 + 2 = 512,000 + 33,024 + 130
+    ("lstm_classifier", "small"): 545_154,
+    # cnn tiny: 8000*16 + (3 + 4 + 5)*16*8 + 3*8 + 24*2 + 2 = 128,000 + 1,560 + 50
+    ("cnn_classifier", "tiny"): 129_610,
+    # cnn small: 8000*64 + (3 + 4 + 5)*64*100 + 3*100 + 300*2 + 2 = 512,000 + 77,100 + 602
+    ("cnn_classifier", "small"): 589_702,
+    # Per stage 9*c_in*c + 9*c*c + 8*c: 4 -> 212, 8 -> 928; head 8*10 + 10 = 90.
+    ("cnn_image_classifier", "tiny"): 1_230,
+    # 32 -> 9,760, 64 -> 55,808; head 650.
+    ("cnn_image_classifier", "digits"): 66_218,
+    # 32 -> 9,760, 64 -> 55,808, 128 -> 222,208; head 1,290.
+    ("cnn_image_classifier", "mnist"): 289_066,
+    # RGB: 64 -> 39,104, 128 -> 222,208, 256 -> 886,784; head 2,570.
+    ("cnn_image_classifier", "cifar"): 1_150_666,
 }
 EMBEDDER_VOCABULARY = {"tiny": 8000, "minilm_l6": 30522}
 BUILDERS = {
@@ -111,6 +159,9 @@ BUILDERS = {
     "question_answerer": lambda name: QuestionAnswerer.from_preset(name, vocabulary_size=8000),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
+    "lstm_classifier": lambda name: LSTMClassifier.from_preset(name, vocabulary_size=8000),
+    "cnn_classifier": lambda name: CNNClassifier.from_preset(name, vocabulary_size=8000),
+    "cnn_image_classifier": CNNImageClassifier.from_preset,
 }
 FORMULAS = {
     "image_classifier": vit_parameters,
@@ -121,6 +172,9 @@ FORMULAS = {
     "question_answerer": question_answerer_parameters,
     "seq2seq": seq2seq_parameters,
     "causal_lm": causal_lm_parameters,
+    "lstm_classifier": lstm_classifier_parameters,
+    "cnn_classifier": cnn_classifier_parameters,
+    "cnn_image_classifier": cnn_image_classifier_parameters,
 }
 
 

@@ -118,3 +118,49 @@ def test_init_minilm_fine_tunes_the_pretrained_encoder(reviews_tsv, tmp_path):
     trained = model.get_layer("encoder_5").feedforward.output_dense.kernel.numpy()
     assert 0 < abs(trained - pretrained).max() < 0.01
     assert (out / "model_dynamic.tflite").is_file()
+
+
+@pytest.mark.parametrize(
+    "architecture,model_class,quantize",
+    [("lstm", "LSTMClassifier", ("float32", "dynamic")), ("cnn", "CNNClassifier", ("float32",))],
+)
+def test_baseline_architecture_smoke_run(reviews_tsv, tmp_path, capsys, architecture, model_class, quantize):
+    out = tmp_path / architecture
+    metrics = sentiment.main([
+        "--smoke", "--architecture", architecture, "--data", f"tsv:{reviews_tsv}", "--out", str(out),
+        "--quantize", ",".join(quantize),
+    ])
+    suffixes = {"float32": "", "dynamic": "_dynamic"}
+    expected = [name for name in ARTIFACTS if not name.endswith(".tflite")]
+    expected += [f"model{infix}{suffixes[q]}.tflite" for infix in ("", "_token_ids") for q in quantize]
+    for name in expected:
+        assert (out / name).is_file(), f"missing {name}"
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["architecture"] == architecture and stored["preset"] == "tiny"
+    assert set(stored["exports"]["tflite"]) == {f"{v}/{q}" for v in ("text", "token_ids") for q in quantize}
+    assert stored["exports"]["tflite"]["text/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+
+    model = keras.saving.load_model(out / "model.keras")
+    assert type(model).__name__ == model_class and model.count_params() == metrics["parameters"]
+    assert model.preprocessor.vocabulary == (out / "vocabulary.txt").read_text().split("\n")[:-1]
+    serve = tf.saved_model.load(str(out / "saved_model" / "1")).signatures["serving_default"]
+    labels = serve(text=tf.constant(["a gorgeous , witty film"]))["label"].numpy()
+    assert labels[0].decode() == model.classify(["a gorgeous , witty film"])["labels"][0]
+    assert f"model {model_class} ({architecture}) preset 'tiny': {metrics['parameters']:,} parameters" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--architecture", "rnn"], "unknown --architecture 'rnn'"),
+        (["--architecture", "cnn", "--preset", "base"], "unknown --preset 'base' for --architecture cnn"),
+        (["--architecture", "lstm", "--init", "minilm"], "it needs --architecture transformer"),
+        (["--architecture", "cnn", "--pooling", "mean"], "--pooling for --architecture cnn must be none"),
+        (["--architecture", "bilstm", "--pooling", "class_token"], "must be last or mean or max"),
+    ],
+)
+def test_bad_architecture_options_are_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        sentiment.main([*argv, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

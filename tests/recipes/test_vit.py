@@ -156,3 +156,30 @@ def test_unknown_augmentation_is_a_usage_error(tmp_path, capsys):
         vit.main(["--augment", "blur", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "unknown augmentation 'blur'" in capsys.readouterr().err
+
+
+def test_cnn_architecture_smoke_run(tmp_path, capsys):
+    from zoo.models import CNNImageClassifier
+
+    out = tmp_path / "cnn"
+    metrics = vit.main(["--smoke", "--architecture", "cnn", "--out", str(out)])
+    for name in ARTIFACTS:
+        if name != "attention.png":
+            assert (out / name).is_file(), f"missing {name}"
+    assert not (out / "attention.png").exists()
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["architecture"] == "cnn" and stored["preset"] == "tiny"
+    assert set(stored["exports"]["tflite"]) == {"images/float32", "images/dynamic", "images/float16", "images/int8"}
+    assert stored["exports"]["tflite"]["images/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
+    model = keras.saving.load_model(out / "model.keras")
+    assert isinstance(model, CNNImageClassifier) and model.count_params() == metrics["parameters"] == 1_230
+    printed = capsys.readouterr().out
+    assert "model CNNImageClassifier (cnn) preset 'tiny': 1,230 parameters" in printed
+    assert "no attention.png: --architecture cnn has no attention" in printed
+
+
+def test_unknown_architecture_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        vit.main(["--architecture", "resnet", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unknown --architecture 'resnet'" in capsys.readouterr().err

@@ -8,6 +8,7 @@ default) and one line in `_BUILDERS`.
 from zoo.export import causal_lm, image_classifier, question_answerer, seq2seq, text_classifier, text_embedder
 from zoo.export.endpoint import Endpoint
 from zoo.models import CausalLM, ImageClassifier, QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder
+from zoo.models import CNNClassifier, CNNImageClassifier, LSTMClassifier
 
 _BUILDERS = {
     ImageClassifier: image_classifier,
@@ -16,6 +17,10 @@ _BUILDERS = {
     Seq2SeqLM: seq2seq,
     CausalLM: causal_lm,
     QuestionAnswerer: question_answerer,
+    # Baselines share the endpoints of their Transformer counterparts.
+    LSTMClassifier: text_classifier,
+    CNNClassifier: text_classifier,
+    CNNImageClassifier: image_classifier,
 }
 
 

@@ -1,4 +1,9 @@
-"""Export endpoints of `TextClassifier`: raw strings in, labels and probabilities out."""
+"""Export endpoints of text classifiers: raw strings in, labels and probabilities out.
+
+`TextClassifier`, `LSTMClassifier` and `CNNClassifier` share them: they use
+only the model's call on `{"token_ids", "padding_mask"}` and its
+`preprocessor`, `class_names`, `sequence_length` and `vocabulary_size`.
+"""
 
 import numpy as np
 import tensorflow as tf
@@ -27,7 +32,7 @@ def as_strings(texts):
 def _require_preprocessor(model):
     if model.preprocessor is None:
         raise ValueError(
-            "a string-in export needs a TextClassifier with a preprocessor; "
+            f"a string-in export needs a {type(model).__name__} with a preprocessor; "
             "build it with from_preset(..., vocabulary=...)"
         )
 

@@ -11,7 +11,7 @@ from zoo.layers.encoder import TransformerEncoder
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.low_rank import LowRankDense
 from zoo.layers.masking import compute_causal_mask, merge_padding_and_attention_mask
-from zoo.layers.pooling import MaskedMeanPooling
+from zoo.layers.pooling import MaskedMaxPooling, MaskedMeanPooling
 from zoo.layers.position import PositionEmbedding, RotaryEmbedding, SinusoidalPositionEncoding
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "FeedForward",
     "LowRankDense",
     "MaskedMeanPooling",
+    "MaskedMaxPooling",
     "compute_causal_mask",
     "merge_padding_and_attention_mask",
 ]

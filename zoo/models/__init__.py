@@ -1,5 +1,6 @@
 """Task models: a backbone of `zoo.layers` plus a head, each with `from_preset`."""
 
+from zoo.models.baselines import CNNClassifier, CNNImageClassifier, LSTMClassifier
 from zoo.models.causal_lm import CausalLM
 from zoo.models.image_classifier import ImageClassifier
 from zoo.models.presets import PRESETS, get_preset, preset_names
@@ -8,4 +9,4 @@ from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
 from zoo.models.text_embedder import TextEmbedder
 
-__all__ = ["CausalLM", "ImageClassifier", "PRESETS", "QuestionAnswerer", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]
+__all__ = ["CNNClassifier", "CNNImageClassifier", "CausalLM", "ImageClassifier", "LSTMClassifier", "PRESETS", "QuestionAnswerer", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]

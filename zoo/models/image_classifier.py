@@ -7,12 +7,51 @@ from zoo.layers import PatchEmbedding, TransformerEncoder
 from zoo.models.task import block_rank_arguments, checked_class_names, classification_outputs, preset_config
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+def size_pair(name, value):
+    """`value`, an int or a `(height, width)` pair, as a pair; a clear error for anything else."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(size, int) and size > 0 for size in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of them. Received: {name}={value!r}")
+    return pair
+
+
+class ImageClassifierMixin:
+    """Raw-pixel checks, `predict` and `classify`, shared by `ImageClassifier` and `CNNImageClassifier`.
+
+    A class using it has the attributes `image_size` (`(height, width)`),
+    `num_channels` and `class_names`, and takes raw pixels `(B, H, W, C)`.
+    """
+
+    def validate_images(self, images):
+        """Raise a clear `ValueError` unless `images` is `(B, H, W, C)` of this model's size."""
+        shape = tuple(getattr(images, "shape", ()))
+        expected = (*self.image_size, self.num_channels)
+        if len(shape) != 4 or shape[1:] != expected:
+            raise ValueError(
+                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
+                f"received shape {shape}"
+            )
+        try:
+            dtype = np.dtype(keras.backend.standardize_dtype(images.dtype))
+        except (TypeError, ValueError):
+            dtype = None
+        if dtype is None or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+            raise ValueError(f"expected uint8 or float pixel values; received dtype {images.dtype}")
+
+    def predict(self, x, *args, **kwargs):
+        if not isinstance(x, dict) and hasattr(x, "shape"):
+            self.validate_images(x)
+        return super().predict(x, *args, **kwargs)
+
+    def classify(self, images, batch_size=256):
+        """Labels, class ids and probabilities for a batch of raw-pixel images."""
+        self.validate_images(images)
+        logits = super().predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)
+        return classification_outputs(logits, self.class_names)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ImageClassifier(keras.Model):
+class ImageClassifier(ImageClassifierMixin, keras.Model):
     """ViT: patches + [CLS] token -> pre-LN Transformer encoder -> linear head.
 
     The model takes raw pixel values (0..255, uint8 or float) of shape
@@ -72,7 +111,7 @@ class ImageClassifier(keras.Model):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
         class_names = checked_class_names(num_classes, class_names)
-        height, width = _pair(image_size)
+        height, width = size_pair("image_size", image_size)
 
         # === Functional graph ===
         images = keras.Input(shape=(height, width, num_channels), name="images")
@@ -99,7 +138,7 @@ class ImageClassifier(keras.Model):
 
         # === Config ===
         self.image_size = (height, width)
-        self.patch_size = _pair(patch_size)
+        self.patch_size = size_pair("patch_size", patch_size)
         self.num_classes = num_classes
         self.num_channels = num_channels
         self.hidden_dim = hidden_dim
@@ -119,33 +158,6 @@ class ImageClassifier(keras.Model):
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
         return cls(**preset_config(cls, "image_classifier", name, overrides))
-
-    def validate_images(self, images):
-        """Raise a clear `ValueError` unless `images` is `(B, H, W, C)` of this model's size."""
-        shape = tuple(getattr(images, "shape", ()))
-        expected = (*self.image_size, self.num_channels)
-        if len(shape) != 4 or shape[1:] != expected:
-            raise ValueError(
-                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
-                f"received shape {shape}"
-            )
-        try:
-            dtype = np.dtype(keras.backend.standardize_dtype(images.dtype))
-        except (TypeError, ValueError):
-            dtype = None
-        if dtype is None or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-            raise ValueError(f"expected uint8 or float pixel values; received dtype {images.dtype}")
-
-    def predict(self, x, *args, **kwargs):
-        if not isinstance(x, dict) and hasattr(x, "shape"):
-            self.validate_images(x)
-        return super().predict(x, *args, **kwargs)
-
-    def classify(self, images, batch_size=256):
-        """Labels, class ids and probabilities for a batch of raw-pixel images."""
-        self.validate_images(images)
-        logits = super().predict(np.asarray(images, "float32"), batch_size=batch_size, verbose=0)
-        return classification_outputs(logits, self.class_names)
 
     def get_config(self):
         return {

@@ -49,6 +49,31 @@ PRESETS = {
             sequence_length=256, hidden_dim=256, num_layers=4, num_heads=4, intermediate_dim=1024, dropout=0.1,
         ),
     },
+    # Baselines for comparisons (zoo.models.baselines); "small" presets match
+    # text_classifier "small" (64 tokens, 64-wide embedding, ~550k parameters
+    # with an 8,000-token vocabulary, mostly the embedding table).
+    "lstm_classifier": {
+        # For tests: one narrow LSTM.
+        "tiny": dict(sequence_length=32, hidden_dim=16, lstm_units=16, num_layers=1),
+        # Sentence classification: one LSTM of 64 units (bidirectional=True doubles it).
+        "small": dict(sequence_length=64, hidden_dim=64, lstm_units=64, num_layers=1, dropout=0.3),
+    },
+    "cnn_classifier": {
+        # For tests: 8 filters per kernel size.
+        "tiny": dict(sequence_length=32, hidden_dim=16, filters=8, kernel_sizes=(3, 4, 5)),
+        # Kim (2014): 100 filters of widths 3, 4, 5, dropout 0.5.
+        "small": dict(sequence_length=64, hidden_dim=64, filters=100, kernel_sizes=(3, 4, 5), dropout=0.5),
+    },
+    "cnn_image_classifier": {
+        # For tests: 8x8 grayscale, two narrow stages.
+        "tiny": dict(image_size=8, num_channels=1, num_classes=10, filters=(4, 8)),
+        # scikit-learn digits (8x8 grayscale): 8 -> 4 -> 2 pixels.
+        "digits": dict(image_size=8, num_channels=1, num_classes=10, filters=(32, 64)),
+        # MNIST / Fashion-MNIST (28x28 grayscale): 28 -> 14 -> 7 -> 3 pixels.
+        "mnist": dict(image_size=28, num_channels=1, num_classes=10, filters=(32, 64, 128), dropout=0.3),
+        # CIFAR-10 (32x32 RGB): 32 -> 16 -> 8 -> 4 pixels.
+        "cifar": dict(image_size=32, num_channels=3, num_classes=10, filters=(64, 128, 256), dropout=0.3),
+    },
     "text_embedder": {
         # For tests: one narrow block.
         "tiny": dict(sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32),

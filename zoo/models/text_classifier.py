@@ -16,8 +16,57 @@ from zoo.models.text_encoder import (
 )
 
 
+class TextClassifierMixin:
+    """What every text classifier has besides its graph: presets, strings in, labels out, config.
+
+    `TextClassifier`, `LSTMClassifier` and `CNNClassifier` share it. A class
+    using it sets `preset_family` (its family in `zoo.models.presets`) and
+    has the attributes `vocabulary_size`, `sequence_length`, `class_names`
+    and `preprocessor` (a `TextPreprocessor` or `None`); its inputs are
+    `{"token_ids", "padding_mask"}` int32 `(B, sequence_length)`.
+    """
+
+    preset_family = None
+
+    @classmethod
+    def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):
+        """Build from a named preset with a vocabulary (list or file) or a preprocessor.
+
+        `vocabulary` builds a `TextPreprocessor` with the preset's
+        `sequence_length`; `vocabulary_size` follows from it.
+        """
+        config, preprocessor = preset_with_preprocessor(
+            cls, cls.preset_family, name, vocabulary, preprocessor, overrides
+        )
+        config.setdefault("num_classes", 2)
+        return cls(preprocessor=preprocessor, **config)
+
+    def preprocess(self, texts):
+        """Raw strings -> model inputs, with clear errors for what cannot be classified."""
+        if _is_empty_batch(texts):
+            raise ValueError("expected at least one text to classify; received an empty batch")
+        return preprocess_texts(self, texts, "classify")
+
+    def predict(self, x, *args, **kwargs):
+        if is_text_input(x) or _is_empty_batch(x):
+            x = {name: np.asarray(value) for name, value in self.preprocess(x).items()}
+        return super().predict(x, *args, **kwargs)
+
+    def classify(self, texts, batch_size=256):
+        """Labels, class ids and probabilities for a list of strings."""
+        return classification_outputs(self.predict(texts, batch_size=batch_size, verbose=0), self.class_names)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**deserialize_preprocessor(config))
+
+
+def _is_empty_batch(texts):
+    return isinstance(texts, (list, tuple, np.ndarray)) and np.size(np.asarray(texts, dtype=object)) == 0
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class TextClassifier(keras.Model):
+class TextClassifier(TextClassifierMixin, keras.Model):
     """Transformer encoder classifier over WordPiece tokens.
 
     `token_ids` + `padding_mask` -> token and position embeddings -> layer
@@ -57,6 +106,8 @@ class TextClassifier(keras.Model):
     ...                                    class_names=["negative", "positive"])
     >>> model.classify(["a gorgeous, witty film"])["labels"]
     """
+
+    preset_family = "text_classifier"
 
     def __init__(
         self,
@@ -126,19 +177,6 @@ class TextClassifier(keras.Model):
         self.embedding_rank = embedding_rank
 
     @classmethod
-    def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):
-        """Build from a named preset with a vocabulary (list or file) or a preprocessor.
-
-        `vocabulary` builds a `TextPreprocessor` with the preset's
-        `sequence_length`; `vocabulary_size` follows from it.
-        """
-        config, preprocessor = preset_with_preprocessor(
-            cls, "text_classifier", name, vocabulary, preprocessor, overrides
-        )
-        config.setdefault("num_classes", 2)
-        return cls(preprocessor=preprocessor, **config)
-
-    @classmethod
     def from_checkpoint(cls, path, num_classes=2, sequence_length=128, **overrides):
         """A classifier whose encoder starts from a BERT-family checkpoint (e.g. `"minilm"`), for fine-tuning.
 
@@ -161,25 +199,7 @@ class TextClassifier(keras.Model):
         checkpoint.assign(model)
         return model
 
-    def preprocess(self, texts):
-        """Raw strings -> model inputs, with clear errors for what cannot be classified."""
-        return preprocess_texts(self, texts, "classify")
-
-    def predict(self, x, *args, **kwargs):
-        if is_text_input(x):
-            x = {name: np.asarray(value) for name, value in self.preprocess(x).items()}
-        return super().predict(x, *args, **kwargs)
-
-    def classify(self, texts, batch_size=256):
-        """Labels, class ids and probabilities for a list of strings."""
-        return classification_outputs(self.predict(texts, batch_size=batch_size, verbose=0), self.class_names)
-
     def get_config(self):
         config = encoder_config(self)
         config.update({"num_classes": self.num_classes, "pooling": self.pooling, "class_names": self.class_names})
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_preprocessor(config))
-

@@ -129,10 +129,10 @@ ENCODER_ARGUMENTS = (
 )
 
 
-def encoder_config(model):
-    """The constructor arguments of the encoder stack (and the preprocessor) of `model`, for `get_config`."""
+def encoder_config(model, arguments=ENCODER_ARGUMENTS):
+    """The constructor `arguments` of `model` (by default its encoder stack's) and its preprocessor, for `get_config`."""
     config = {"name": model.name, "trainable": model.trainable}
-    config.update({name: getattr(model, name) for name in ENCODER_ARGUMENTS})
+    config.update({name: getattr(model, name) for name in arguments})
     config["preprocessor"] = None if model.preprocessor is None else keras.layers.serialize(model.preprocessor)
     return config
 
