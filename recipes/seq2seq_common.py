@@ -1,7 +1,9 @@
 """What the translation and summarization recipes share: config, data, tokenizers, training, exports.
 
 Each recipe (`recipes.translate`, `recipes.summarize`) defines its config
-defaults and its metric (BLEU/chrF, ROUGE) and calls `run`.
+defaults and its metric (BLEU/chrF, ROUGE) and calls `run`. `--architecture`
+picks the model: `transformer` (`Seq2SeqLM`) or `lstm` (`LSTMSeq2Seq`, LSTM
+encoder-decoder with attention); both take the same batches and loss.
 """
 
 import collections
@@ -17,7 +19,7 @@ from zoo.data import load_pair_dataset
 from zoo.data.pipelines import pair_batches
 from zoo.export import export_run, run_tflite
 from zoo.io import atomic_write_json
-from zoo.models import Seq2SeqLM, get_preset, preset_names
+from zoo.models import LSTMSeq2Seq, Seq2SeqLM, get_preset, preset_names
 from zoo.tokenizers import (
     TextPreprocessor,
     save_sentencepiece,
@@ -38,11 +40,19 @@ SMOKE = dict(preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source
 SMOKE_EXAMPLES = (256, 16)  # train, test
 MAX_TEST_PAIRS = 2000  # default held-out size of a source without a test split (10% up to this)
 TFLITE_EVAL_EXAMPLES = 64  # held-out sources each exported single-call TFLite file translates
+# --architecture -> (model class, preset family).
+ARCHITECTURES = {"transformer": (Seq2SeqLM, "seq2seq"), "lstm": (LSTMSeq2Seq, "lstm_seq2seq")}
 
 
 @dataclasses.dataclass
 class Seq2SeqConfig:
-    preset: str = dataclasses.field(default="small", metadata={"help": "Seq2SeqLM preset (tiny, small, base)"})
+    architecture: str = dataclasses.field(
+        default="transformer", metadata={"help": "transformer (Seq2SeqLM) or lstm (LSTMSeq2Seq: LSTMs with attention)"}
+    )
+    preset: str = dataclasses.field(
+        default="small",
+        metadata={"help": "preset of the architecture: transformer tiny, small, base; lstm tiny, small"},
+    )
     data: str = dataclasses.field(
         default="builtin:gettext-es",
         metadata={"help": "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:, csv:, jsonl:, tfds:"},
@@ -74,8 +84,11 @@ class Seq2SeqConfig:
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
 
     def __post_init__(self):
-        if self.preset not in preset_names("seq2seq"):
-            raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('seq2seq')}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown --architecture {self.architecture!r}; expected one of {list(ARCHITECTURES)}")
+        names = preset_names(preset_family(self))
+        if self.preset not in names:
+            raise ValueError(f"unknown --preset {self.preset!r} for --architecture {self.architecture}; expected one of {names}")
         if self.tokenizer not in ("wordpiece", "sentencepiece"):
             raise ValueError(f"--tokenizer must be wordpiece or sentencepiece. Received: {self.tokenizer!r}")
         unknown = set(self.quantize) - {"float32", "dynamic"}
@@ -157,8 +170,12 @@ def _has_test_split(cfg):
     return cfg.test_data is not None or cfg.data.startswith("tfds:")
 
 
+def preset_family(cfg):
+    return ARCHITECTURES[cfg.architecture][1]
+
+
 def _lengths(cfg):
-    preset = get_preset("seq2seq", cfg.preset)
+    preset = get_preset(preset_family(cfg), cfg.preset)
     return cfg.source_length or preset["source_length"], cfg.target_length or preset["target_length"]
 
 
@@ -211,7 +228,8 @@ def drop_overlong(train, source_preprocessor, target_preprocessor, truncate_sour
 
 
 def build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch):
-    model = Seq2SeqLM.from_preset(
+    model_class = ARCHITECTURES[cfg.architecture][0]
+    model = model_class.from_preset(
         cfg.preset, source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor
     )
     schedule = WarmupCosineDecay(
@@ -225,7 +243,7 @@ def build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch):
         weighted_metrics=["accuracy"],  # token accuracy, padding excluded
     )
     print(
-        f"model Seq2SeqLM preset {cfg.preset!r}: {model.count_params():,} parameters, "
+        f"model {model_class.__name__} ({cfg.architecture}) preset {cfg.preset!r}: {model.count_params():,} parameters, "
         f"{model.source_length} source / {model.target_length} target tokens",
         flush=True,
     )
@@ -326,6 +344,8 @@ def run(cfg, task):
     metrics = {
         "data": cfg.data,
         "test_data": cfg.test_data,
+        "architecture": cfg.architecture,
+        "model": type(model).__name__,
         "preset": cfg.preset,
         "parameters": model.count_params(),
         "tokenizer": cfg.tokenizer,
@@ -355,6 +375,7 @@ def run(cfg, task):
 def print_summary(metrics, task):
     print("\n=== results ===")
     print(f"{task.headline(metrics)}  ({metrics['decoding']}, {metrics['test_sources']} held-out sources)")
+    print(f"architecture {metrics['architecture']} ({metrics['model']} {metrics['preset']!r}, {metrics['parameters']:,} parameters)")
     for name, entry in metrics["exports"]["tflite"].items():
         line = f"TFLite {name:<28} {entry['bytes'] / 1e3:9.1f} kB   {pathlib.Path(entry['path']).name}"
         if "equal_to_keras_greedy" in entry:

@@ -1,8 +1,9 @@
-"""Train a Transformer summarizer (encoder-decoder), report ROUGE against the lead baseline, export.
+"""Train a summarizer (Transformer or LSTM encoder-decoder), report ROUGE against the lead baseline, export.
 
     python -m recipes.summarize                                   # Debian package descriptions
     python -m recipes.summarize --data jsonl:articles.jsonl       # {"source": TEXT, "target": SUMMARY}
     python -m recipes.summarize --data tfds:cnn_dailymail --source-length 512   # online
+    python -m recipes.summarize --architecture lstm                # LSTM encoder-decoder with attention
     python -m recipes.summarize --smoke --out /tmp/summarize-smoke
 
 The default data are the English package descriptions of the machine's apt

@@ -1,4 +1,4 @@
-"""Train a Transformer translator (encoder-decoder), report BLEU/chrF, export text-to-text models.
+"""Train a translator (Transformer or LSTM encoder-decoder), report BLEU/chrF, export text-to-text models.
 
     python -m recipes.translate                                  # English -> Spanish, gettext catalogs
     python -m recipes.translate --data builtin:gettext-fr        # any installed gettext language
@@ -7,6 +7,7 @@
         --source-language de --target-language en               # Multi30k German -> English
     python -m recipes.translate --data tsv:../shared/data/spa-eng/spa-eng.tsv.gz   # en -> es (--reverse: es -> en)
     python -m recipes.translate --data tfds:ted_hrlr_translate/pt_to_en   # online
+    python -m recipes.translate --architecture lstm               # LSTM encoder-decoder with attention
     python -m recipes.translate --smoke --out /tmp/translate-smoke
 
 The default data are the human translations of software messages that ship
@@ -21,7 +22,11 @@ exports), model.keras, generation.json (special ids for apps),
 saved_model/1/ (strings in, translations out, the decoding loop inside),
 model.tflite (the same single call on device), model_encode_decode.tflite
 and model_encode_decode_ids.tflite (encoder + cached decode-step signatures
-an app loops over), each checked against Keras.
+an app loops over), each checked against Keras. With `--architecture lstm`
+(an `LSTMSeq2Seq`, presets tiny/small) the data, tokenizers, training,
+evaluation and exports are the same, except that there is no
+model_encode_decode_ids.tflite and the encode/decode pair passes LSTM
+states instead of a KV cache.
 """
 
 import dataclasses

@@ -9,6 +9,7 @@ from zoo.models import (
     LSTMClassifier,
     CausalLM,
     ImageClassifier,
+    LSTMSeq2Seq,
     QuestionAnswerer,
     Seq2SeqLM,
     TextClassifier,
@@ -106,6 +107,34 @@ def cnn_image_classifier_parameters(num_channels, num_classes, filters, **_):
     return total + channels * num_classes + num_classes
 
 
+def lstm_seq2seq_parameters(
+    hidden_dim, lstm_units, num_encoder_layers, num_decoder_layers, bidirectional_encoder=True, attention="luong",
+    vocabulary_size=8000, **_
+):
+    """Two token tables, LSTMs (4 gates: input kernel, recurrent kernel, bias; per direction), the
+    bidirectional outputs' projection, the bridge to every decoder layer's h and c, attention, LM head."""
+    units, directions = lstm_units, 2 if bidirectional_encoder else 1
+
+    def lstm(width):
+        return 4 * (width * units + units * units + units)
+
+    total, width = 2 * vocabulary_size * hidden_dim, hidden_dim
+    for _ in range(num_encoder_layers):
+        total += directions * lstm(width)
+        width = directions * units
+    if bidirectional_encoder:
+        total += 2 * units * units + units  # projection to lstm_units
+    total += directions * units * num_decoder_layers * 2 * units + num_decoder_layers * 2 * units  # bridge
+    width = hidden_dim
+    for _ in range(num_decoder_layers):
+        total += lstm(width)
+        width = units
+    attention_weights = units * units + 2 * units * units  # W_a (no bias), W_c [context; h] (no bias)
+    if attention == "bahdanau":
+        attention_weights += units * units + units  # W_q and v
+    return total + attention_weights + units * vocabulary_size + vocabulary_size
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
@@ -133,6 +162,15 @@ EXPECTED = {
     ("causal_lm", "small"): 7_329_088,
     ("causal_lm", "small_rotary"): 7_263_552,
     ("causal_lm", "base"): 98_138_432,
+    # With 8,000-token source and target vocabularies; U = lstm_units, E = hidden_dim, LSTM(w) = 4(wU + UU + U).
+    # tiny (E = U = 16, 1 + 1 layers): tables 2*8000*16 = 256,000; encoder 2*LSTM(16) = 4,224;
+    # projection 32*16 + 16 = 528; bridge 32*32 + 32 = 1,056; decoder LSTM(16) = 2,112;
+    # attention 16*16 + 32*16 = 768; head 16*8000 + 8000 = 136,000.
+    ("lstm_seq2seq", "tiny"): 400_688,
+    # small (E = U = 256, 2 + 2 layers): tables 4,096,000; encoder 2*LSTM(256) + 2*LSTM(512) = 2,625,536;
+    # projection 131,328; bridge 512*1024 + 1024 = 525,312; decoder LSTM(256) * 2 = 1,050,624;
+    # attention 196,608; head 2,056,000.
+    ("lstm_seq2seq", "small"): 10_681_408,
     # Baselines, with an 8,000-token vocabulary and 2 classes (images: 10 classes).
     # lstm tiny: 8000*16 + 4*(16*16 + 16*16 + 16) + 16*2 + 2 = 128,000 + 2,112 + 34
     ("lstm_classifier", "tiny"): 130_146,
@@ -159,6 +197,7 @@ BUILDERS = {
     "question_answerer": lambda name: QuestionAnswerer.from_preset(name, vocabulary_size=8000),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
+    "lstm_seq2seq": lambda name: LSTMSeq2Seq.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "lstm_classifier": lambda name: LSTMClassifier.from_preset(name, vocabulary_size=8000),
     "cnn_classifier": lambda name: CNNClassifier.from_preset(name, vocabulary_size=8000),
     "cnn_image_classifier": CNNImageClassifier.from_preset,
@@ -172,6 +211,7 @@ FORMULAS = {
     "question_answerer": question_answerer_parameters,
     "seq2seq": seq2seq_parameters,
     "causal_lm": causal_lm_parameters,
+    "lstm_seq2seq": lstm_seq2seq_parameters,
     "lstm_classifier": lstm_classifier_parameters,
     "cnn_classifier": cnn_classifier_parameters,
     "cnn_image_classifier": cnn_image_classifier_parameters,

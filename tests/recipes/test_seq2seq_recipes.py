@@ -146,3 +146,51 @@ def test_cap_test_split_moves_whole_source_groups_to_train():
     )
     assert new_test.sources != sources[:8]  # drawn at random, not the file's first groups
     assert cap_test_split(train, test, 100) == (train, test)
+
+
+def test_translate_smoke_with_the_lstm_architecture(pairs_tsv, tmp_path, capsys):
+    # The same data, tokenizers, training, evaluation and exports with an LSTMSeq2Seq.
+    from zoo.export.lstm_seq2seq import tflite_generate as lstm_tflite_generate
+    from zoo.models import LSTMSeq2Seq
+
+    out = tmp_path / "run"
+    metrics = translate.main(
+        ["--smoke", "--architecture", "lstm", "--data", f"tsv:{pairs_tsv}", "--out", str(out), "--test-size", "16"]
+    )
+    for name in ARTIFACTS:
+        if name != "model_encode_decode_ids.tflite":  # the LSTM has no ids-in encode/decode file
+            assert (out / name).is_file(), f"missing {name}"
+    assert not (out / "model_encode_decode_ids.tflite").exists()
+    stored = json.loads((out / "metrics.json").read_text())
+    assert (stored["architecture"], stored["model"], stored["preset"]) == ("lstm", "LSTMSeq2Seq", "tiny")
+    assert json.loads((out / "config.json").read_text())["architecture"] == "lstm"
+    assert stored["bleu"] == pytest.approx(metrics["bleu"]) and 0 <= stored["bleu"] <= 100
+    assert stored["exports"]["tflite"]["generate/float32"]["equal_to_keras_greedy"] == 1.0
+    assert stored["exports"]["tflite"]["encode_decode/float32"]["greedy_sequences_equal"] == 1.0
+
+    model = keras.saving.load_model(out / "model.keras")
+    assert isinstance(model, LSTMSeq2Seq)
+    sources = [sample["source"] for sample in stored["samples"]]
+    expected = model.generate(sources)
+    assert [sample["output"] for sample in stored["samples"]] == expected
+    serve = tf.saved_model.load(str(out / "saved_model" / "1")).signatures["serving_default"]
+    assert [text.decode("utf-8") for text in serve(text=tf.constant(sources))["generated_text"].numpy()] == expected
+    special = json.loads((out / "generation.json").read_text())
+    ids = lstm_tflite_generate(
+        out / "model_encode_decode.tflite", sources, bos_token_id=special["bos_token_id"],
+        end_token_id=special["end_token_id"], pad_token_id=special["pad_token_id"], max_length=special["max_length"],
+    )
+    assert model.detokenize(ids) == expected
+    printed = capsys.readouterr().out
+    assert "architecture lstm (LSTMSeq2Seq 'tiny'" in printed and "held-out BLEU" in printed
+
+
+def test_architecture_and_its_presets_are_checked(tmp_path, capsys):
+    for argv, message in (
+        (["--architecture", "rnn"], "unknown --architecture 'rnn'; expected one of ['transformer', 'lstm']"),
+        (["--architecture", "lstm", "--preset", "base"], "unknown --preset 'base' for --architecture lstm"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            run_main(translate.main, [*argv, "--out", str(tmp_path)])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

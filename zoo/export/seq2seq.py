@@ -60,10 +60,10 @@ def _encoded(texts):
     return np.array([text.encode("utf-8") for text in texts], dtype=object)
 
 
-def _require_preprocessors(model):
+def require_preprocessors(model):
     if model.source_preprocessor is None or model.target_preprocessor is None:
         raise ValueError(
-            "a string-in export needs a Seq2SeqLM with source and target preprocessors; "
+            f"a string-in export needs a {type(model).__name__} with source and target preprocessors; "
             "build it with from_preset(..., source_preprocessor=..., target_preprocessor=...)"
         )
 
@@ -74,7 +74,7 @@ def _greedy_ids(model, token_ids, padding_mask):
 
 def saved_model_endpoint(model):
     """`serving_default`: strings `(B,)` -> `generated_text` strings and greedy `token_ids` `(B, T)`."""
-    _require_preprocessors(model)
+    require_preprocessors(model)
 
     def serve(text):
         source = model.source_preprocessor(text)
@@ -189,11 +189,11 @@ def _loop_check(model, encode_inputs):
 
 def tflite_endpoints(model):
     """`generate` (one call, loop inside), `encode_decode` (text in) and `encode_decode_ids` variants."""
-    _require_preprocessors(model)
+    require_preprocessors(model)
     length = model.source_length
     source = model.source_preprocessor(SAMPLE_TEXTS)
     id_inputs = {"token_ids": source["token_ids"].numpy(), "padding_mask": source["padding_mask"].numpy()}
-    endpoints = {"generate": _single_call_endpoint(model)}
+    endpoints = {"generate": single_call_endpoint(model)}
 
     def encode_text(text):
         packed = model.source_preprocessor(text)
@@ -251,7 +251,7 @@ def tflite_has_text_output(model):
     return model.target_preprocessor.sentencepiece_model is None
 
 
-def _single_call_endpoint(model):
+def single_call_endpoint(model):
     """`serving_default`: source strings `(B,)` -> greedy `token_ids` `(B, T)` (+ `generated_text`), loop inside."""
     weights_as_constants = constant_weights(model)
     with_text = tflite_has_text_output(model)

@@ -6,8 +6,10 @@ default) and one line in `_BUILDERS`.
 """
 
 from zoo.export import causal_lm, image_classifier, question_answerer, seq2seq, text_classifier, text_embedder
+from zoo.export import lstm_seq2seq
 from zoo.export.endpoint import Endpoint
 from zoo.models import CausalLM, ImageClassifier, QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder
+from zoo.models import LSTMSeq2Seq
 from zoo.models import CNNClassifier, CNNImageClassifier, LSTMClassifier
 
 _BUILDERS = {
@@ -17,6 +19,7 @@ _BUILDERS = {
     Seq2SeqLM: seq2seq,
     CausalLM: causal_lm,
     QuestionAnswerer: question_answerer,
+    LSTMSeq2Seq: lstm_seq2seq,  # the recurrent counterpart of Seq2SeqLM
     # Baselines share the endpoints of their Transformer counterparts.
     LSTMClassifier: text_classifier,
     CNNClassifier: text_classifier,

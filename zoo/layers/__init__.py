@@ -9,6 +9,7 @@ from zoo.layers.decoder import TransformerDecoder
 from zoo.layers.embedding import PatchEmbedding, TokenAndPositionEmbedding
 from zoo.layers.encoder import TransformerEncoder
 from zoo.layers.feedforward import FeedForward
+from zoo.layers.global_attention import GlobalAttention
 from zoo.layers.low_rank import LowRankDense
 from zoo.layers.masking import compute_causal_mask, merge_padding_and_attention_mask
 from zoo.layers.pooling import MaskedMaxPooling, MaskedMeanPooling
@@ -24,6 +25,7 @@ __all__ = [
     "RotaryEmbedding",
     "PatchEmbedding",
     "FeedForward",
+    "GlobalAttention",
     "LowRankDense",
     "MaskedMeanPooling",
     "MaskedMaxPooling",

@@ -350,3 +350,7 @@ def _positive_integer_tuple(name, values):
 def _check_dropout(dropout):
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+
+
+# The recurrent counterpart of Seq2SeqLM lives in its own module; listed here with the other baselines.
+from zoo.models.lstm_seq2seq import LSTMSeq2Seq  # noqa: E402, F401

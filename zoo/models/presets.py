@@ -112,6 +112,20 @@ PRESETS = {
             num_heads=8, intermediate_dim=2048, dropout=0.1,
         ),
     },
+    # The recurrent counterpart of "seq2seq" (zoo.models.LSTMSeq2Seq): same inputs, lengths and data.
+    "lstm_seq2seq": {
+        # For tests: one narrow LSTM on each side.
+        "tiny": dict(
+            source_length=16, target_length=16, hidden_dim=16, lstm_units=16, num_encoder_layers=1,
+            num_decoder_layers=1, dropout=0.0,
+        ),
+        # seq2seq "small"'s size (~10.7M vs 10.1M parameters with 8,000-token vocabularies):
+        # a 2-layer bidirectional encoder and a 2-layer decoder of 256 units, Luong attention.
+        "small": dict(
+            source_length=64, target_length=64, hidden_dim=256, lstm_units=256, num_encoder_layers=2,
+            num_decoder_layers=2, bidirectional_encoder=True, attention="luong", dropout=0.2,
+        ),
+    },
     "causal_lm": {
         # For tests: one narrow block.
         "tiny": dict(sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32, dropout=0.0),

@@ -3,14 +3,14 @@
 import keras
 from keras import ops
 
-from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
-from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import block_rank_arguments, embedding_rank_arguments, preset_config
+from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
+from zoo.models.generative import CompiledGenerators, serialize_layer
+from zoo.models.task import block_rank_arguments, embedding_rank_arguments
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Seq2SeqLM(keras.Model):
+class Seq2SeqLM(EncoderDecoderGeneration, keras.Model):
     """Transformer encoder-decoder (Vaswani et al. 2017) with KV-cached generation.
 
     Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
@@ -80,12 +80,10 @@ class Seq2SeqLM(keras.Model):
         embedding_rank=None,
         **kwargs,
     ):
-        if target_preprocessor is not None:
-            _check_preprocessor("target", target_preprocessor, target_vocabulary_size, target_length + 1)
-            bos_token_id, end_token_id = target_preprocessor.cls_id, target_preprocessor.sep_id
-            pad_token_id = target_preprocessor.pad_id
-        if source_preprocessor is not None:
-            _check_preprocessor("source", source_preprocessor, source_vocabulary_size, source_length)
+        bos_token_id, end_token_id, pad_token_id = special_token_ids(
+            source_preprocessor, target_preprocessor, source_vocabulary_size, target_vocabulary_size, source_length,
+            target_length, bos_token_id, end_token_id, pad_token_id,
+        )
 
         # === Layers (kept for step-by-step decoding) ===
         embedding_names = ["encoder_embedding", "decoder_embedding"]
@@ -166,16 +164,7 @@ class Seq2SeqLM(keras.Model):
     @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
         """Build from a named preset; sizes and lengths follow the preprocessors when given."""
-        config = preset_config(cls, "seq2seq", name, overrides)
-        if source_preprocessor is not None:
-            config.setdefault("source_vocabulary_size", source_preprocessor.vocabulary_size)
-            config["source_length"] = source_preprocessor.sequence_length
-        if target_preprocessor is not None:
-            config.setdefault("target_vocabulary_size", target_preprocessor.vocabulary_size)
-            config["target_length"] = target_preprocessor.sequence_length - 1
-        missing = [key for key in ("source_vocabulary_size", "target_vocabulary_size") if key not in config]
-        if missing:
-            raise ValueError(f"Seq2SeqLM.from_preset needs preprocessors or {missing}")
+        config = encoder_decoder_config(cls, "seq2seq", name, source_preprocessor, target_preprocessor, overrides)
         return cls(source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor, **config)
 
     # === Step-by-step decoding ===
@@ -244,76 +233,18 @@ class Seq2SeqLM(keras.Model):
         length_penalty=0.0, use_cache=True,
     ):
         """Token ids `(B, max_length)` starting with BOS; see `generate`."""
-        max_length = self.target_length if max_length is None else max_length
-        if not 2 <= max_length <= self.target_length:
-            raise ValueError(f"max_length must be in [2, {self.target_length}]. Received: max_length={max_length}")
+        max_length = self.checked_max_length(max_length)
         encoder_token_ids = ops.convert_to_tensor(encoder_token_ids, "int32")
         encoder_padding_mask = ops.convert_to_tensor(encoder_padding_mask, "int32")
         batch_size = ops.shape(encoder_token_ids)[0]
-        token_ids = ops.concatenate(
-            [ops.full((batch_size, 1), self.bos_token_id, "int32"), ops.full((batch_size, max_length - 1), self.pad_token_id, "int32")],
-            axis=1,
-        )
-        prompt_mask = ops.arange(max_length)[None, :] < ops.ones((batch_size, 1), "int32")
         if use_cache:
             encoded = self.encode(encoder_token_ids, encoder_padding_mask)
             cache = (self.empty_caches(batch_size, max_length), self.cross_attention_caches(encoded), encoder_padding_mask)
-        else:
-            full = ops.concatenate([token_ids, ops.zeros((batch_size, self.target_length - max_length), "int32")], axis=1)
-            cache = (full, encoder_token_ids, encoder_padding_mask)
-        next_fn = self._next_fn(use_cache)
-        if sampler == "beam":
-            token_ids, _ = beam_search(
-                next_fn, token_ids, prompt_mask, cache, num_beams, self.end_token_id, self.pad_token_id, length_penalty
-            )
-            return token_ids
-        sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
-        token_ids, _ = sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id)
-        return token_ids
-
-    def generate(self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None, **sampler_args):
-        """Generate target text (or ids) for source strings (or `{encoder_token_ids, encoder_padding_mask}`).
-
-        Args:
-            inputs: a string, a list of strings, or a dict of source ids.
-            max_length: positions of the output incl. BOS (default `target_length`).
-            sampler: `"greedy"`, `"beam"`, `"top_k"`, `"top_p"`, `"random"` or a `Sampler`.
-            num_beams, length_penalty: beam search settings.
-            seed: int, for reproducible random samplers.
-            **sampler_args: e.g. `k=`, `p=`, `temperature=`.
-
-        Returns:
-            A list of strings for string inputs (special tokens removed,
-            cut at EOS), else token ids `(B, max_length)`.
-        """
-        strings = is_text_batch(inputs)
-        if strings:
-            if self.source_preprocessor is None or self.target_preprocessor is None:
-                raise ValueError("generate() on strings needs a model built with source and target preprocessors")
-            source = self.source_preprocessor([inputs] if isinstance(inputs, str) else list(inputs))
-            token_ids, padding_mask = source["token_ids"], source["padding_mask"]
-        else:
-            token_ids, padding_mask = inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
-        run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
-        generated = ops.convert_to_numpy(run(token_ids, padding_mask))
-        return self.detokenize(generated) if strings else generated
-
-    def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
-        def run(encoder_token_ids, encoder_padding_mask):
-            return self.generate_ids(encoder_token_ids, encoder_padding_mask, max_length, sampler, num_beams, length_penalty)
-
-        return run
-
-    def detokenize(self, token_ids):
-        """Target ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
-        texts = self.detokenize_tensor(token_ids).numpy()
-        return [text.decode("utf-8", "replace") for text in texts]
-
-    def detokenize_tensor(self, token_ids, strip=True):
-        """`detokenize` as TensorFlow ops (used inside exported graphs): a `tf.string` tensor `(B,)`."""
-        if self.target_preprocessor is None:
-            raise ValueError("detokenize needs a model built with a target preprocessor")
-        return detokenize_until_end(self.target_preprocessor, token_ids, self.end_token_id, self.pad_token_id, strip)
+        else:  # the whole decoder input, rerun at every step
+            cache = (self.start_tokens(batch_size, self.target_length), encoder_token_ids, encoder_padding_mask)
+        return self.decode_from_bos(
+            self._next_fn(use_cache), cache, batch_size, max_length, sampler, num_beams, length_penalty
+        )
 
     def get_config(self):
         return {
@@ -341,22 +272,3 @@ class Seq2SeqLM(keras.Model):
             "layer_ranks": self.layer_ranks,
             "embedding_rank": self.embedding_rank,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
-
-        config = dict(config)
-        for key in ("source_preprocessor", "target_preprocessor"):
-            if config.get(key) is not None:
-                config[key] = keras.layers.deserialize(config[key])
-        return cls(**config)
-
-
-def _check_preprocessor(side, preprocessor, vocabulary_size, sequence_length):
-    if preprocessor.vocabulary_size != vocabulary_size or preprocessor.sequence_length != sequence_length:
-        raise ValueError(
-            f"the {side} preprocessor does not match the model: vocabulary_size "
-            f"{preprocessor.vocabulary_size} vs {vocabulary_size}, sequence_length "
-            f"{preprocessor.sequence_length} vs {sequence_length}"
-        )
