@@ -7,6 +7,7 @@ from zoo.models import (
     CNNClassifier,
     CNNImageClassifier,
     LSTMClassifier,
+    LSTMLanguageModel,
     CausalLM,
     ImageClassifier,
     LSTMSeq2Seq,
@@ -91,6 +92,15 @@ def lstm_classifier_parameters(
     return total + width * num_classes + num_classes
 
 
+def lstm_language_model_parameters(hidden_dim, lstm_units, num_layers, vocabulary_size=8000, **_):
+    """Token table, LSTMs (4 gates: input kernel, recurrent kernel, bias), next-token head."""
+    total, width = vocabulary_size * hidden_dim, hidden_dim
+    for _ in range(num_layers):
+        total += 4 * (width * lstm_units + lstm_units * lstm_units + lstm_units)
+        width = lstm_units
+    return total + width * vocabulary_size + vocabulary_size
+
+
 def cnn_classifier_parameters(hidden_dim, filters, kernel_sizes, vocabulary_size=8000, num_classes=2, **_):
     """Token table, one `(k, hidden_dim, filters)` convolution + bias per kernel size, dense head."""
     convolutions = sum(size * hidden_dim * filters + filters for size in kernel_sizes)
@@ -171,6 +181,11 @@ EXPECTED = {
     # projection 131,328; bridge 512*1024 + 1024 = 525,312; decoder LSTM(256) * 2 = 1,050,624;
     # attention 196,608; head 2,056,000.
     ("lstm_seq2seq", "small"): 10_681_408,
+    # LSTM language models, 8,000-token vocabulary: tiny 8000*16 + 4*(16*16 + 16*16 + 16) + 16*8000 + 8000
+    ("lstm_language_model", "tiny"): 266_112,
+    # small: 8000*128 = 1,024,000; 4*(128*512 + 512*512 + 512) = 1,312,768; 4*(512*512*2 + 512) = 2,099,200;
+    # head 512*8000 + 8000 = 4,104,000.
+    ("lstm_language_model", "small"): 8_539_968,
     # Baselines, with an 8,000-token vocabulary and 2 classes (images: 10 classes).
     # lstm tiny: 8000*16 + 4*(16*16 + 16*16 + 16) + 16*2 + 2 = 128,000 + 2,112 + 34
     ("lstm_classifier", "tiny"): 130_146,
@@ -199,6 +214,7 @@ BUILDERS = {
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
     "lstm_seq2seq": lambda name: LSTMSeq2Seq.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "lstm_classifier": lambda name: LSTMClassifier.from_preset(name, vocabulary_size=8000),
+    "lstm_language_model": lambda name: LSTMLanguageModel.from_preset(name, vocabulary_size=8000),
     "cnn_classifier": lambda name: CNNClassifier.from_preset(name, vocabulary_size=8000),
     "cnn_image_classifier": CNNImageClassifier.from_preset,
 }
@@ -213,6 +229,7 @@ FORMULAS = {
     "causal_lm": causal_lm_parameters,
     "lstm_seq2seq": lstm_seq2seq_parameters,
     "lstm_classifier": lstm_classifier_parameters,
+    "lstm_language_model": lstm_language_model_parameters,
     "cnn_classifier": cnn_classifier_parameters,
     "cnn_image_classifier": cnn_image_classifier_parameters,
 }

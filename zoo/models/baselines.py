@@ -352,5 +352,6 @@ def _check_dropout(dropout):
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
 
 
-# The recurrent counterpart of Seq2SeqLM lives in its own module; listed here with the other baselines.
+# The recurrent counterparts of Seq2SeqLM and CausalLM live in their own modules; listed here with the other baselines.
+from zoo.models.lstm_lm import LSTMLanguageModel  # noqa: E402, F401
 from zoo.models.lstm_seq2seq import LSTMSeq2Seq  # noqa: E402, F401

@@ -126,6 +126,13 @@ PRESETS = {
             num_decoder_layers=2, bidirectional_encoder=True, attention="luong", dropout=0.2,
         ),
     },
+    # The recurrent counterpart of "causal_lm" (zoo.models.LSTMLanguageModel), for scaling comparisons.
+    "lstm_language_model": {
+        # For tests: one narrow LSTM.
+        "tiny": dict(sequence_length=32, hidden_dim=16, lstm_units=16, num_layers=1),
+        # Character-level text (causal_lm "small"'s 256 positions): two LSTMs of 512 units.
+        "small": dict(sequence_length=256, hidden_dim=128, lstm_units=512, num_layers=2, dropout=0.1),
+    },
     "causal_lm": {
         # For tests: one narrow block.
         "tiny": dict(sequence_length=32, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32, dropout=0.0),

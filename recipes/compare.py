@@ -1,0 +1,177 @@
+"""Compare Transformers with LSTMs and CNNs: throughput, long-range dependencies, real data, scaling, deployment.
+
+    python -m recipes.compare --quick --out /tmp/compare-quick      # ~10 minutes on 2 CPU cores
+    python -m recipes.compare --out saved_models/compare             # the full run (see the README for its time)
+    python -m recipes.compare --smoke --out /tmp/compare-smoke       # every part at toy size (tests)
+    python -m recipes.compare --experiments long_range --architectures transformer,lstm,bilstm,cnn
+
+Five experiments, each with the architectures' parameter counts matched:
+  throughput  training tokens/s and time per million tokens vs sequence
+              length (random tokens, a fixed number of tokens per batch);
+  long_range  held-out accuracy vs the distance a label spans
+              (`zoo.data.long_range`: copy-the-marked-token, and with
+              --long-range-kinds copy,pair_sum the two-token sum as well);
+  real_data   recipes.sentiment and recipes.translate with --architecture
+              (same data, tokenizer, training loop, evaluation, exports):
+              accuracy and BLEU, plus the deployment numbers: Keras and
+              TFLite batch-1 latency, TFLite size, decode cost per token;
+  scaling     validation loss vs parameter count, 3-4 sizes per
+              architecture, on the same character-level text.
+Writes into --out: report.md (tables + plots + the settings), results.json,
+throughput.png, long_range.png, real_data.png, deployment.png, scaling.png,
+and one recipe run folder per (task, architecture) under runs/.
+"""
+
+import dataclasses
+import pathlib
+import time
+
+from zoo.training import parse_config
+from zoo.training.cli import run_main
+from zoo.training.runs import start_run
+
+EXPERIMENTS = ("throughput", "long_range", "real_data", "scaling")
+SHARED = pathlib.Path("../shared/data")
+
+# Settings per mode: the full run, --quick (~10 minutes on 2 cores) and --smoke (a toy run for tests).
+SETTINGS = {
+    "full": dict(
+        throughput=dict(lengths=(64, 128, 256, 512, 1024), steps=10, budget=250_000, tokens_per_batch=16_384),
+        long_range=dict(distances=(16, 32, 64, 128, 256, 512), steps=600, budget=70_000),
+        pair_sum_steps=2000,
+        sentiment=dict(epochs=6),
+        translation=dict(train_size=None, test_size=1014, epochs=6),
+        scaling=dict(widths=(32, 64, 128, 192), steps=600, sequence_length=128, batch_size=32, validation_steps=40),
+    ),
+    "quick": dict(
+        throughput=dict(lengths=(64, 128, 256, 512), steps=4, budget=250_000, tokens_per_batch=8192),
+        long_range=dict(distances=(8, 32, 128), steps=250, budget=70_000),
+        pair_sum_steps=1000,
+        sentiment=dict(epochs=2),
+        translation=dict(train_size=3000, test_size=200, epochs=2),
+        scaling=dict(widths=(32, 64, 128), steps=120, sequence_length=128, batch_size=32, validation_steps=10),
+    ),
+    "smoke": dict(
+        throughput=dict(lengths=(16, 32), steps=1, budget=5_000, tokens_per_batch=256),
+        long_range=dict(distances=(2, 4), steps=3, budget=5_000),
+        pair_sum_steps=3,
+        sentiment=dict(epochs=1),
+        translation=dict(train_size=None, test_size=None, epochs=1),
+        scaling=dict(widths=(8, 16), steps=2, sequence_length=16, batch_size=4, validation_steps=1),
+    ),
+}
+
+
+@dataclasses.dataclass
+class Config:
+    experiments: tuple[str, ...] = dataclasses.field(default=EXPERIMENTS, metadata={"help": "which to run"})
+    architectures: tuple[str, ...] = dataclasses.field(
+        default=("transformer", "lstm", "cnn"), metadata={"help": "transformer, lstm, bilstm, cnn"}
+    )
+    long_range_kinds: tuple[str, ...] = dataclasses.field(default=("copy",), metadata={"help": "copy, pair_sum"})
+    sentiment_data: str | None = dataclasses.field(
+        default=None, metadata={"help": "recipes.sentiment --data (default: ../shared/data/rt-polarity if present)"}
+    )
+    translation_data: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "a pair source (default: ../shared/data/multi30k de->en if present, else builtin:gettext-es)"},
+    )
+    translation_test_data: str | None = dataclasses.field(default=None, metadata={"help": "its test source"})
+    source_language: str | None = None
+    target_language: str | None = None
+    lm_data: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "scaling text (default: ../shared/data/tinyshakespeare if present, else builtin:python-docs)"},
+    )
+    quick: bool = dataclasses.field(default=False, metadata={"help": "reduced settings, ~10 minutes on 2 cores"})
+    seed: int = 0
+    out: str = dataclasses.field(default="saved_models/compare", metadata={"help": "report folder"})
+    smoke: bool = dataclasses.field(default=False, metadata={"help": "toy settings: checks that every part runs"})
+    resume: bool = dataclasses.field(default=False, metadata={"help": "unused (each part is short); accepted for uniformity"})
+
+    def __post_init__(self):
+        from zoo.comparison.matching import ARCHITECTURES
+        from zoo.data.long_range import KINDS
+
+        for name, values, allowed in (("experiments", self.experiments, EXPERIMENTS),
+                                      ("architectures", self.architectures, ARCHITECTURES),
+                                      ("long_range_kinds", self.long_range_kinds, KINDS)):
+            unknown = sorted(set(values) - set(allowed))
+            if unknown or not values:
+                raise ValueError(f"unknown --{name.replace('_', '-')} {unknown or 'none given'}; expected some of {list(allowed)}")
+
+    @property
+    def mode(self):
+        return "smoke" if self.smoke else "quick" if self.quick else "full"
+
+
+def run_throughput(cfg, settings):
+    from zoo.comparison import throughput
+
+    return throughput(cfg.architectures, **settings["throughput"], seed=cfg.seed)
+
+
+def run_long_range(cfg, settings):
+    from zoo.comparison import long_range
+
+    rows = []
+    for kind in cfg.long_range_kinds:
+        options = dict(settings["long_range"], kind=kind, seed=cfg.seed)
+        if kind == "pair_sum":  # no first-order signal: needs more steps (see zoo.data.long_range)
+            options["steps"] = settings["pair_sum_steps"]
+        rows += long_range(cfg.architectures, **options)
+    return rows
+
+
+def run_scaling(cfg, settings, out):
+    from recipes.compare_real_data import language_model_batches
+    from zoo.comparison import scaling
+
+    options = dict(settings["scaling"])
+    data = cfg.lm_data or _default_lm_data()
+    train, validation, vocabulary_size = language_model_batches(
+        data, options.pop("sequence_length"), options.pop("batch_size"), out, smoke=cfg.smoke,
+    )
+    widths = options.pop("widths")
+    architectures = [a for a in cfg.architectures if a in ("transformer", "lstm")]
+    rows = scaling(architectures, widths, train, validation, vocabulary_size=vocabulary_size,
+                   sequence_length=settings["scaling"]["sequence_length"], **options)
+    for row in rows:
+        row["data"] = data
+    return rows
+
+
+def _default_lm_data():
+    path = SHARED / "tinyshakespeare" / "input.txt"
+    return f"text:{path}" if path.is_file() else "builtin:python-docs"
+
+
+def main(argv=None):
+    from recipes.compare_real_data import run_real_data
+    from recipes.compare_report import write_report
+
+    import tensorflow as tf
+
+    cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.compare")
+    cfg, out = start_run(cfg, {})
+    tf.get_logger().setLevel("ERROR")  # "triggered tf.function retracing": every model here is new
+    settings = SETTINGS[cfg.mode]
+    print(f"compare: mode {cfg.mode}, experiments {', '.join(cfg.experiments)}, "
+          f"architectures {', '.join(cfg.architectures)}", flush=True)
+    runners = {"throughput": run_throughput, "long_range": run_long_range,
+               "scaling": lambda cfg, settings: run_scaling(cfg, settings, out),
+               "real_data": lambda cfg, settings: run_real_data(cfg, settings, out / "runs")}
+    results, seconds = {}, {}
+    for experiment in cfg.experiments:
+        started = time.perf_counter()
+        print(f"\n=== {experiment} ===", flush=True)
+        results[experiment] = runners[experiment](cfg, settings)
+        seconds[experiment] = round(time.perf_counter() - started, 1)
+        print(f"{experiment}: {seconds[experiment]:.0f}s", flush=True)
+    report = write_report(out, cfg, settings, results, seconds)
+    print(f"\nreport: {report}  (total {sum(seconds.values()):.0f}s)", flush=True)
+    return {"results": results, "seconds": seconds}
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,219 @@
+"""The real-data part of `recipes.compare`: the sentiment and translate recipes, once per architecture.
+
+Each architecture trains through the task's own recipe (`--architecture`),
+so the data, tokenizer, training loop, evaluation and exports are the same
+and only the model differs. Afterwards each run's model is timed at batch 1
+(Keras and every TFLite file) for the deployment table.
+"""
+
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from zoo.data import load_pair_dataset
+from zoo.io import atomic_write_text
+
+
+def _subset(dataset, size, seed):
+    if size is None or size >= len(dataset):
+        return dataset
+    return dataset.subset(np.sort(np.random.default_rng(seed).permutation(len(dataset))[:size]))
+
+
+def _clean(text):
+    return " ".join(str(text).split())  # one line, no tabs
+
+
+def write_pair_split(spec, test_spec, out, train_size, test_size, seed, **languages):
+    """Load a parallel corpus, keep seeded subsets, write `train.tsv`/`test.tsv` (SOURCE<TAB>TARGET)."""
+    train, test = load_pair_dataset(spec, test_spec=test_spec, test_size=None if test_spec else test_size,
+                                    seed=seed, **languages)
+    train, test = _subset(train, train_size, seed), _subset(test, test_size, seed)
+    paths = []
+    for name, dataset in (("train", train), ("test", test)):
+        lines = [f"{_clean(s)}\t{_clean(t)}" for s, t in zip(dataset.sources, dataset.targets)]
+        path = pathlib.Path(out) / f"{name}.tsv"
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _median_ms(function, inputs, repeats):
+    function(inputs[0])  # warm-up (tracing)
+    seconds = []
+    for index in range(repeats):
+        start = time.perf_counter()
+        function(inputs[index % len(inputs)])
+        seconds.append(time.perf_counter() - start)
+    return round(1e3 * float(np.median(seconds)), 3)
+
+
+def sentiment_latency(run_dir, texts, metrics, repeats=50):
+    """Batch-1 milliseconds per text: Keras (a traced call on token ids) and every TFLite file (in `metrics`)."""
+    import tensorflow as tf
+
+    from zoo.training.runs import add_tflite_latency
+
+    model = keras.saving.load_model(pathlib.Path(run_dir) / "model.keras")
+    packed = model.preprocessor(list(texts))
+    inputs = {"text": np.array(texts, dtype=object), **{name: value.numpy() for name, value in packed.items()}}
+    call = tf.function(lambda batch: model(batch, training=False))
+    examples = [{name: value[i : i + 1] for name, value in packed.items()} for i in range(len(texts))]
+    keras_ms = _median_ms(call, examples, repeats)
+    add_tflite_latency(model, metrics["exports"], inputs, repeats=repeats)
+    return keras_ms
+
+
+def translation_latency(run_dir, sources, repeats=8):
+    """Greedy decoding at batch 1 with `Seq2SeqLM`/`LSTMSeq2Seq.generate` (compiled loop, cache):
+    `(milliseconds per sentence, milliseconds per generated token)` over `sources`."""
+    model = keras.saving.load_model(pathlib.Path(run_dir) / "model.keras")
+    model.generate([sources[0]])  # warm-up (tracing)
+    seconds, tokens = 0.0, 0
+    for source in list(sources)[:repeats]:
+        packed = model.source_preprocessor([source])
+        inputs = {"encoder_token_ids": packed["token_ids"], "encoder_padding_mask": packed["padding_mask"]}
+        start = time.perf_counter()
+        token_ids = model.generate(inputs)
+        seconds += time.perf_counter() - start
+        row = np.asarray(token_ids)[0, 1:]
+        ends = np.flatnonzero(row == model.end_token_id)
+        tokens += int(ends[0] + 1) if len(ends) else len(row)
+    count = min(repeats, len(sources))
+    return round(1e3 * seconds / count, 2), round(1e3 * seconds / max(tokens, 1), 3)
+
+
+def tflite_entry(metrics, variant_prefix=""):
+    """The float32 TFLite entry of a run's `metrics["exports"]` (the first whose variant starts with the prefix)."""
+    for entry in metrics["exports"]["tflite"].values():
+        if entry.get("quantization") in (None, "float32") and str(entry.get("variant", "")).startswith(variant_prefix):
+            return entry
+    return None
+
+
+def language_model_batches(spec, sequence_length, batch_size, out, smoke=False):
+    """Character-level `lm_batches` of a text corpus, tokenized as recipes.generate does.
+
+    The character list is written to `out/scaling_characters.txt`.
+
+    Returns:
+        `(train, validation, vocabulary_size)`; the last 10% of the text is validation.
+    """
+    from recipes.generate import SMOKE_CHARACTERS
+    from zoo.data.corpus import load_text_corpus
+    from zoo.data.pipelines import lm_batches
+    from zoo.tokenizers import CharacterPreprocessor, save_characters, train_characters
+
+    train, validation = load_text_corpus(spec, validation_fraction=0.1)
+    if smoke:
+        train, validation = train[: SMOKE_CHARACTERS[0]], validation[: SMOKE_CHARACTERS[1]]
+    path = pathlib.Path(out) / "scaling_characters.txt"
+    save_characters(train_characters([train]), path)
+    preprocessor = CharacterPreprocessor(str(path), sequence_length=sequence_length)
+    bos = preprocessor.cls_id  # [CLS] is the BOS of CausalLM too
+
+    def encode(text):
+        return preprocessor.tokenize([text]).flat_values.numpy()
+
+    print(f"scaling data {spec}: {len(train):,} training / {len(validation):,} validation characters, "
+          f"{preprocessor.vocabulary_size} symbols", flush=True)
+    return (
+        lm_batches(encode(train), sequence_length, batch_size, bos_token_id=bos, shuffle=True, seed=0),
+        lm_batches(encode(validation), sequence_length, batch_size, bos_token_id=bos),
+        preprocessor.vocabulary_size,
+    )
+
+
+def _shared(*parts):
+    path = pathlib.Path("../shared/data", *parts)
+    return path if path.exists() else None
+
+
+def _recipe_argv(cfg, architecture, epochs, out):
+    argv = ["--architecture", architecture, "--epochs", str(epochs), "--out", str(out), "--seed", str(cfg.seed),
+            "--quantize", "float32"]
+    return argv + (["--smoke"] if cfg.smoke else [])
+
+
+def run_sentiment(cfg, settings, runs_dir):
+    """recipes.sentiment once per architecture: accuracy, parameters, training time, latency, TFLite size."""
+    import recipes.sentiment
+    from zoo.data import load_text_dataset
+
+    data = cfg.sentiment_data or (f"rt-polarity:{_shared('rt-polarity')}" if _shared("rt-polarity") else None)
+    if data is None:
+        print("sentiment: skipped (no --sentiment-data and ../shared/data/rt-polarity is absent)", flush=True)
+        return []
+    _, test = load_text_dataset(data, test_fraction=0.1, seed=cfg.seed)
+    texts = list(test.texts[:64])
+    rows = []
+    for architecture in cfg.architectures:
+        out = pathlib.Path(runs_dir) / f"sentiment-{architecture}"
+        print(f"\n--- sentiment, {architecture} ---", flush=True)
+        metrics = recipes.sentiment.main(["--data", data, *_recipe_argv(cfg, architecture, settings["epochs"], out)])
+        keras_ms = sentiment_latency(out, texts, metrics)
+        entry = tflite_entry(metrics, "token_ids") or tflite_entry(metrics)
+        rows.append({
+            "task": "sentiment", "name": f"sentiment {architecture}", "architecture": architecture,
+            "data": data, "parameters": metrics["parameters"], "accuracy": metrics["accuracy"],
+            "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
+            "keras_ms_per_example": keras_ms,
+            "tflite_ms_per_example": entry.get("ms_per_example") if entry else None,
+            "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
+            "run": str(out),
+        })
+    return rows
+
+
+def translation_data(cfg, settings, folder):
+    """`(data, test_data, languages)` recipe arguments: the chosen corpus, cut to the mode's sizes."""
+    data, test_data = cfg.translation_data, cfg.translation_test_data
+    languages = dict(source_language=cfg.source_language, target_language=cfg.target_language)
+    if data is None and _shared("multi30k"):
+        data, test_data = f"parallel:{_shared('multi30k', 'train')}", f"parallel:{_shared('multi30k', 'val')}"
+        languages = dict(source_language="de", target_language="en")
+    data = data or "builtin:gettext-es"
+    if cfg.smoke or (settings["train_size"] is None and settings["test_size"] is None):
+        return data, test_data, languages
+    train_path, test_path = write_pair_split(
+        data, test_data, folder, settings["train_size"], settings["test_size"], cfg.seed, **languages
+    )
+    return f"tsv:{train_path}", f"tsv:{test_path}", {"source_language": None, "target_language": None}
+
+
+def run_translation(cfg, settings, runs_dir):
+    """recipes.translate once per architecture (transformer, lstm): BLEU, chrF, decode cost, TFLite size."""
+    import recipes.translate
+
+    architectures = [a for a in cfg.architectures if a in ("transformer", "lstm")]
+    if not architectures:
+        return []
+    folder = pathlib.Path(runs_dir) / "translation-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    data, test_data, languages = translation_data(cfg, settings, folder)
+    extra = ["--test-data", test_data] if test_data else []
+    extra += [item for key, value in languages.items() if value for item in (f"--{key.replace('_', '-')}", value)]
+    rows = []
+    for architecture in architectures:
+        out = pathlib.Path(runs_dir) / f"translation-{architecture}"
+        print(f"\n--- translation, {architecture} ---", flush=True)
+        metrics = recipes.translate.main(["--data", data, *extra, *_recipe_argv(cfg, architecture, settings["epochs"], out)])
+        sources = [sample["source"] for sample in metrics["samples"]]
+        ms_per_sentence, ms_per_token = translation_latency(out, sources)
+        entry = tflite_entry(metrics, "generate") or tflite_entry(metrics)
+        rows.append({
+            "task": "translation", "name": f"translation {architecture}", "architecture": architecture,
+            "data": data, "parameters": metrics["parameters"], "bleu": metrics["bleu"], "chrf": metrics["chrf"],
+            "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
+            "ms_per_sentence": ms_per_sentence, "ms_per_token": ms_per_token,
+            "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
+            "run": str(out),
+        })
+    return rows
+
+
+def run_real_data(cfg, settings, runs_dir):
+    """Sentiment and translation rows (see `run_sentiment`, `run_translation`)."""
+    return run_sentiment(cfg, settings["sentiment"], runs_dir) + run_translation(cfg, settings["translation"], runs_dir)
