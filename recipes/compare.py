@@ -36,7 +36,7 @@ SHARED = pathlib.Path("../shared/data")
 # Settings per mode: the full run, --quick (~10 minutes on 2 cores) and --smoke (a toy run for tests).
 SETTINGS = {
     "full": dict(
-        throughput=dict(lengths=(64, 128, 256, 512, 1024), steps=10, budget=250_000, tokens_per_batch=16_384),
+        throughput=dict(lengths=(64, 128, 256, 512, 1024), steps=5, budget=2_000_000, tokens_per_batch=8192),
         long_range=dict(distances=(16, 32, 64, 128, 256, 512), steps=600, budget=70_000),
         pair_sum_steps=2000,
         sentiment=dict(epochs=6),
@@ -44,7 +44,7 @@ SETTINGS = {
         scaling=dict(widths=(32, 64, 128, 192), steps=600, sequence_length=128, batch_size=32, validation_steps=40),
     ),
     "quick": dict(
-        throughput=dict(lengths=(64, 128, 256, 512), steps=4, budget=250_000, tokens_per_batch=8192),
+        throughput=dict(lengths=(64, 128, 256, 512), steps=5, budget=1_000_000, tokens_per_batch=8192),
         long_range=dict(distances=(8, 32, 128), steps=250, budget=70_000),
         pair_sum_steps=1000,
         sentiment=dict(epochs=2),
@@ -87,7 +87,9 @@ class Config:
     seed: int = 0
     out: str = dataclasses.field(default="saved_models/compare", metadata={"help": "report folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "toy settings: checks that every part runs"})
-    resume: bool = dataclasses.field(default=False, metadata={"help": "unused (each part is short); accepted for uniformity"})
+    resume: bool = dataclasses.field(
+        default=False, metadata={"help": "keep the experiments (and recipe runs) an interrupted run in --out finished"}
+    )
 
     def __post_init__(self):
         from zoo.comparison.matching import ARCHITECTURES
@@ -146,6 +148,21 @@ def _default_lm_data():
     return f"text:{path}" if path.is_file() else "builtin:python-docs"
 
 
+def finished_experiments(out, cfg):
+    """With `--resume`, the results and seconds of the experiments `out/results.json` holds (same mode)."""
+    import json
+
+    path = out / "results.json"
+    if not (cfg.resume and path.is_file()):
+        return {}, {}
+    stored = json.loads(path.read_text())
+    if stored.get("mode") != cfg.mode:
+        from zoo.training.loop import InterruptedRunError
+
+        raise InterruptedRunError(f"--resume: {path} holds a {stored.get('mode')} run, not {cfg.mode}; use another --out")
+    return stored["results"], stored["seconds"]
+
+
 def main(argv=None):
     from recipes.compare_real_data import run_real_data
     from recipes.compare_report import write_report
@@ -161,13 +178,17 @@ def main(argv=None):
     runners = {"throughput": run_throughput, "long_range": run_long_range,
                "scaling": lambda cfg, settings: run_scaling(cfg, settings, out),
                "real_data": lambda cfg, settings: run_real_data(cfg, settings, out / "runs")}
-    results, seconds = {}, {}
+    results, seconds = finished_experiments(out, cfg)
     for experiment in cfg.experiments:
+        if experiment in results:
+            print(f"\n=== {experiment}: kept from the interrupted run ===", flush=True)
+            continue
         started = time.perf_counter()
         print(f"\n=== {experiment} ===", flush=True)
         results[experiment] = runners[experiment](cfg, settings)
         seconds[experiment] = round(time.perf_counter() - started, 1)
         print(f"{experiment}: {seconds[experiment]:.0f}s", flush=True)
+        write_report(out, cfg, settings, results, seconds)  # after each experiment: a crash loses only the current one
     report = write_report(out, cfg, settings, results, seconds)
     print(f"\nreport: {report}  (total {sum(seconds.values()):.0f}s)", flush=True)
     return {"results": results, "seconds": seconds}

@@ -131,6 +131,20 @@ def _shared(*parts):
     return path if path.exists() else None
 
 
+def _run_recipe(main, argv, out, resume):
+    """`main(argv)`'s metrics; with `resume`, a finished run's `metrics.json` instead, and an
+    unfinished one continues (`--resume`)."""
+    import json
+
+    metrics_path = pathlib.Path(out) / "metrics.json"
+    if resume and metrics_path.is_file():
+        print(f"reusing the finished run in {out}", flush=True)
+        return json.loads(metrics_path.read_text())
+    if resume and (pathlib.Path(out) / "checkpoints").is_dir():
+        argv = [*argv, "--resume"]
+    return main(argv)
+
+
 def _recipe_argv(cfg, architecture, epochs, out):
     argv = ["--architecture", architecture, "--epochs", str(epochs), "--out", str(out), "--seed", str(cfg.seed),
             "--quantize", "float32"]
@@ -152,7 +166,8 @@ def run_sentiment(cfg, settings, runs_dir):
     for architecture in cfg.architectures:
         out = pathlib.Path(runs_dir) / f"sentiment-{architecture}"
         print(f"\n--- sentiment, {architecture} ---", flush=True)
-        metrics = recipes.sentiment.main(["--data", data, *_recipe_argv(cfg, architecture, settings["epochs"], out)])
+        argv = ["--data", data, *_recipe_argv(cfg, architecture, settings["epochs"], out)]
+        metrics = _run_recipe(recipes.sentiment.main, argv, out, cfg.resume)
         keras_ms = sentiment_latency(out, texts, metrics)
         entry = tflite_entry(metrics, "token_ids") or tflite_entry(metrics)
         rows.append({
@@ -168,19 +183,22 @@ def run_sentiment(cfg, settings, runs_dir):
 
 
 def translation_data(cfg, settings, folder):
-    """`(data, test_data, languages)` recipe arguments: the chosen corpus, cut to the mode's sizes."""
+    """`(data, test_data, languages, corpus)`: recipe arguments for the chosen corpus cut to the mode's
+    sizes (written as TSV files into `folder`), and the corpus's own name for the report."""
     data, test_data = cfg.translation_data, cfg.translation_test_data
     languages = dict(source_language=cfg.source_language, target_language=cfg.target_language)
-    if data is None and _shared("multi30k"):
-        data, test_data = f"parallel:{_shared('multi30k', 'train')}", f"parallel:{_shared('multi30k', 'val')}"
+    if data is None and _shared("multi30k", "train.de.gz"):
+        folder_path = _shared("multi30k")
+        data, test_data = f"parallel:{folder_path / 'train'}", f"parallel:{folder_path / 'val'}"
         languages = dict(source_language="de", target_language="en")
     data = data or "builtin:gettext-es"
+    corpus = data if test_data is None else f"{data} (test: {test_data})"
     if cfg.smoke or (settings["train_size"] is None and settings["test_size"] is None):
-        return data, test_data, languages
+        return data, test_data, languages, corpus
     train_path, test_path = write_pair_split(
         data, test_data, folder, settings["train_size"], settings["test_size"], cfg.seed, **languages
     )
-    return f"tsv:{train_path}", f"tsv:{test_path}", {"source_language": None, "target_language": None}
+    return f"tsv:{train_path}", f"tsv:{test_path}", {"source_language": None, "target_language": None}, corpus
 
 
 def run_translation(cfg, settings, runs_dir):
@@ -192,20 +210,22 @@ def run_translation(cfg, settings, runs_dir):
         return []
     folder = pathlib.Path(runs_dir) / "translation-data"
     folder.mkdir(parents=True, exist_ok=True)
-    data, test_data, languages = translation_data(cfg, settings, folder)
+    data, test_data, languages, corpus = translation_data(cfg, settings, folder)
     extra = ["--test-data", test_data] if test_data else []
     extra += [item for key, value in languages.items() if value for item in (f"--{key.replace('_', '-')}", value)]
     rows = []
     for architecture in architectures:
         out = pathlib.Path(runs_dir) / f"translation-{architecture}"
         print(f"\n--- translation, {architecture} ---", flush=True)
-        metrics = recipes.translate.main(["--data", data, *extra, *_recipe_argv(cfg, architecture, settings["epochs"], out)])
+        argv = ["--data", data, *extra, *_recipe_argv(cfg, architecture, settings["epochs"], out)]
+        metrics = _run_recipe(recipes.translate.main, argv, out, cfg.resume)
         sources = [sample["source"] for sample in metrics["samples"]]
         ms_per_sentence, ms_per_token = translation_latency(out, sources)
         entry = tflite_entry(metrics, "generate") or tflite_entry(metrics)
         rows.append({
             "task": "translation", "name": f"translation {architecture}", "architecture": architecture,
-            "data": data, "parameters": metrics["parameters"], "bleu": metrics["bleu"], "chrf": metrics["chrf"],
+            "data": corpus, "train_pairs": metrics["train_pairs"], "test_sources": metrics["test_sources"],
+            "parameters": metrics["parameters"], "bleu": metrics["bleu"], "chrf": metrics["chrf"],
             "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
             "ms_per_sentence": ms_per_sentence, "ms_per_token": ms_per_token,
             "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,

@@ -67,12 +67,13 @@ def _real_data(rows, out):
     sentiment = [r for r in rows if r["task"] == "sentiment"]
     translation = [r for r in rows if r["task"] == "translation"]
     if sentiment:
+        sentiment = [dict(row, accuracy_percent=f"{row['accuracy']:.1%}") for row in sentiment]
         lines += [
             f"Sentiment (`recipes.sentiment --architecture ...`, data `{sentiment[0]['data']}`, "
             f"{sentiment[0]['epochs']} epochs each):",
             "",
             markdown_table(sentiment, [("architecture", "architecture"), ("parameters", "parameters"),
-                                       ("accuracy", "held-out accuracy"), ("train_seconds", "training s"),
+                                       ("accuracy_percent", "held-out accuracy"), ("train_seconds", "training s"),
                                        ("keras_ms_per_example", "Keras ms / text (batch 1)"),
                                        ("tflite_ms_per_example", "TFLite ms / text"),
                                        ("tflite_megabytes", "TFLite MB")]),
@@ -81,7 +82,8 @@ def _real_data(rows, out):
     if translation:
         lines += [
             f"Translation (`recipes.translate --architecture ...`, data `{translation[0]['data']}`, "
-            f"{translation[0]['epochs']} epochs each, greedy):",
+            f"{translation[0].get('train_pairs', '?')} training pairs, {translation[0].get('test_sources', '?')} "
+            f"held-out sources, {translation[0]['epochs']} epochs each, greedy):",
             "",
             markdown_table(translation, [("architecture", "architecture"), ("parameters", "parameters"),
                                          ("bleu", "BLEU"), ("chrf", "chrF"), ("train_seconds", "training s"),
@@ -133,9 +135,9 @@ def write_report(out, cfg, settings, results, seconds):
         "See docs/why-transformers.md for what these numbers mean.",
         "",
     ]
-    for experiment, rows in results.items():
-        if rows:
-            lines += SECTIONS[experiment](rows, out)
+    for experiment, section in SECTIONS.items():  # in the order of the experiments, however they were run
+        if results.get(experiment):
+            lines += section(results[experiment], out)
     atomic_write_json(out / "results.json", {
         "mode": cfg.mode, "config": dataclasses.asdict(cfg), "settings": settings, "seconds": seconds,
         "results": results,

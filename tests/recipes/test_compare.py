@@ -71,6 +71,25 @@ def test_smoke_runs_every_experiment_and_writes_the_report(data_files, tmp_path,
         assert heading in report
     assert "![throughput](throughput.png)" in report
 
+    # --resume keeps what the run finished: nothing is trained again.
+    capsys.readouterr()
+    again = compare.main([
+        "--smoke", "--resume", "--architectures", "transformer,lstm", "--long-range-kinds", "copy,pair_sum",
+        "--sentiment-data", f"tsv:{reviews}", "--translation-data", f"tsv:{pairs}", "--lm-data", f"text:{text}",
+        "--out", str(out),
+    ])
+    printed = capsys.readouterr().out
+    assert printed.count("kept from the interrupted run") == 4 and "epoch 1/" not in printed
+    assert again["results"] == results
+
+
+def test_resume_refuses_a_run_of_another_mode(tmp_path, capsys):
+    (tmp_path / "results.json").write_text(json.dumps({"mode": "quick", "results": {}, "seconds": {}}))
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(compare.main, ["--smoke", "--resume", "--experiments", "throughput", "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    assert "holds a quick run, not smoke" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(
     "argv, message",

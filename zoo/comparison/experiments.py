@@ -45,7 +45,7 @@ def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_p
     length and kept for every length (the same model reading longer inputs;
     the Transformer's position table grows with the length). Each model
     takes `warmup` untimed steps (tracing), then `steps` timed
-    `train_on_batch` calls on random tokens.
+    `train_on_batch` calls on random tokens; a step's time is their median.
 
     Returns:
         rows `{architecture, sequence_length, batch_size, width, parameters,
@@ -66,10 +66,12 @@ def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_p
             model = _compile(build_classifier(architecture, widths[architecture], sequence_length=length, **shape))
             for _ in range(warmup):
                 model.train_on_batch(inputs, labels)
-            start = time.perf_counter()
+            times = []
             for _ in range(steps):
+                start = time.perf_counter()
                 model.train_on_batch(inputs, labels)
-            seconds = (time.perf_counter() - start) / steps
+                times.append(time.perf_counter() - start)
+            seconds = float(np.median(times))  # the median resists other processes' bursts
             rows.append({
                 "architecture": architecture,
                 "sequence_length": length,
