@@ -38,7 +38,7 @@ SETTINGS = {
     "full": dict(
         throughput=dict(lengths=(64, 128, 256, 512, 1024), steps=5, budget=2_000_000, tokens_per_batch=8192),
         long_range=dict(distances=(16, 32, 64, 128, 256, 512), steps=600, budget=70_000),
-        pair_sum_steps=2000,
+        pair_sum_steps=3000,
         sentiment=dict(epochs=6),
         translation=dict(train_size=None, test_size=1014, epochs=6),
         scaling=dict(widths=(32, 64, 128, 192), steps=600, sequence_length=128, batch_size=32, validation_steps=40),
@@ -46,7 +46,7 @@ SETTINGS = {
     "quick": dict(
         throughput=dict(lengths=(64, 128, 256, 512), steps=5, budget=1_000_000, tokens_per_batch=8192),
         long_range=dict(distances=(8, 32, 128), steps=250, budget=70_000),
-        pair_sum_steps=1000,
+        pair_sum_steps=1500,
         sentiment=dict(epochs=2),
         translation=dict(train_size=3000, test_size=200, epochs=2),
         scaling=dict(widths=(32, 64, 128), steps=120, sequence_length=128, batch_size=32, validation_steps=10),

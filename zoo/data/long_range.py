@@ -21,15 +21,17 @@ two marked values modulo `num_symbols`:
     [CLS] 3 1 0 2 *1 0 3 ... (distance - 1 symbols) ... 2 *2 1 0 3      label (1 + 2) % 4 = 3
 
 The label depends on two tokens exactly `distance` apart and on nothing
-else. Unmarked symbols are drawn from the same values, so neither the
-presence of a value nor the position of a marked token tells the label on
-its own; a linear read-out of "which marked values occur" cannot compute
-the sum either (e.g. `{0}` -> 0, `{2}` -> 0 but `{0, 2}` -> 2). A recurrent
-model has to carry the first value across `distance` steps; self-attention
-connects the two in one step whatever the distance. Neither marked token
-alone says anything about the label, so gradient descent gets no first-order
-signal: measured, a 2-block d64 Transformer needs ~1,500 steps of 32 to
-learn it at distance 32 (88%), against a few hundred for `"copy"`.
+else. Unmarked symbols are drawn from the same values, so the presence of a
+value says nothing on its own, and neither marked token alone says anything
+about the label: gradient descent gets no first-order signal, and Transformers
+and LSTMs learn it slowly (measured: a 2-block d64 Transformer needs
+~1,500 steps of 32 at distance 32 to reach 88%, against a few hundred for
+`"copy"`). A recurrent model has to carry the first value across `distance`
+steps; self-attention connects the two in one step. A Kim-style CNN (one
+convolution, max over time) needs neither: the sum is a symmetric function
+of the two marked tokens, which max-pooled features of each can express
+whatever the distance (measured: 100% at distance 8 after 1,000 steps,
+where the Transformer and the LSTMs were still at chance).
 
     from zoo.data.long_range import long_range_task
     task = long_range_task(2048, distance=128, kind="copy", seed=0)
