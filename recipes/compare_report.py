@@ -25,7 +25,16 @@ def _throughput(rows, out):
         "",
     ]
     ratios = _ratio_lines(table, columns, "transformer")
-    lines += ratios + ["", "![throughput](throughput.png)", ""]
+    epochs, _ = pivot(rows, "sequence_length", "architecture", "seconds_per_million_tokens")
+    lines += ratios + [
+        "",
+        "Time per epoch of one million tokens (seconds):",
+        "",
+        markdown_table(epochs, [("sequence_length", "length")] + [(c, c) for c in columns]),
+        "",
+        "![throughput](throughput.png)",
+        "",
+    ]
     return lines
 
 
