@@ -23,7 +23,8 @@ class ImageClassifierMixin:
     """
 
     def validate_images(self, images):
-        """Raise a clear `ValueError` unless `images` is `(B, H, W, C)` of this model's size."""
+        """Raise a clear `ValueError` unless `images` is a non-empty `(B, H, W, C)` batch of this model's
+        size with integer or finite float pixels."""
         shape = tuple(getattr(images, "shape", ()))
         expected = (*self.image_size, self.num_channels)
         if len(shape) != 4 or shape[1:] != expected:
@@ -37,6 +38,14 @@ class ImageClassifierMixin:
             dtype = None
         if dtype is None or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
             raise ValueError(f"expected uint8 or float pixel values; received dtype {images.dtype}")
+        if shape[0] == 0:
+            raise ValueError(f"expected at least one image; received shape {shape}")
+        if np.issubdtype(dtype, np.floating):
+            finite = np.isfinite(np.asarray(images)).reshape(shape[0], -1).all(axis=1)
+            if not finite.all():
+                raise ValueError(
+                    f"expected finite pixel values; image {int(np.flatnonzero(~finite)[0])} holds NaN or infinity"
+                )
 
     def predict(self, x, *args, **kwargs):
         if not isinstance(x, dict) and hasattr(x, "shape"):
