@@ -175,16 +175,25 @@ def _loop_check(model, encode_inputs):
             end_token_id=model.end_token_id,
             pad_token_id=model.pad_token_id,
         )
-        equal = (got == expected).all(axis=1)
-        if strict and not equal.all():
-            rows = np.flatnonzero(~equal).tolist()
-            raise ExportParityError(
-                f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
-                f"{got[rows].tolist()} vs {expected[rows].tolist()}"
-            )
-        return {"greedy_sequences_equal": float(equal.mean()), "greedy_tokens_equal": float((got == expected).mean())}
+        return compare_greedy(got, expected, strict)
 
     return check
+
+
+def compare_greedy(got, expected, strict):
+    """How many rows / tokens of a TFLite decoding loop's ids `got` equal Keras greedy ids `expected`.
+
+    Raises:
+        ExportParityError: `strict` and some row differs (naming the rows).
+    """
+    equal = (got == expected).all(axis=1)
+    if strict and not equal.all():
+        rows = np.flatnonzero(~equal).tolist()
+        raise ExportParityError(
+            f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
+            f"{got[rows].tolist()} vs {expected[rows].tolist()}"
+        )
+    return {"greedy_sequences_equal": float(equal.mean()), "greedy_tokens_equal": float((got == expected).mean())}
 
 
 def tflite_endpoints(model):
