@@ -56,3 +56,47 @@ def layer_norm(x, gamma, beta, epsilon):
     mean = x.mean(-1, keepdims=True)
     var = x.var(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + epsilon) * gamma + beta
+
+
+# === A tiny translation task both seq2seq export test files train on ===
+
+TRANSLATION_PAIRS = [
+    ("the cat sat on a mat .", "el gato se sento en una alfombra ."),
+    ("the dog sat .", "el perro se sento ."),
+    ("how are you ?", "como estas ?"),
+    ("a cat", "una gato"),
+    ("the dog", "el perro"),
+    ("you", "estas"),
+]
+
+
+def memorizing_translator(model_class, *, learning_rate, epochs, **overrides):
+    """A tiny `model_class` (`Seq2SeqLM`, `LSTMSeq2Seq`) trained to memorize `TRANSLATION_PAIRS`.
+
+    Its outputs are real sentences that end with EOS; `overrides` go to
+    `from_preset("tiny", ...)`.
+    """
+    from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
+
+    keras.utils.set_random_seed(0)
+    source_vocabulary = list(SPECIAL_TOKENS) + sorted({w for s, _ in TRANSLATION_PAIRS for w in s.split()})
+    target_vocabulary = list(SPECIAL_TOKENS) + sorted({w for _, t in TRANSLATION_PAIRS for w in t.split()})
+    source = TextPreprocessor(source_vocabulary, sequence_length=12)
+    target = TextPreprocessor(target_vocabulary, sequence_length=13)
+    model = model_class.from_preset("tiny", source_preprocessor=source, target_preprocessor=target, **overrides)
+    packed_source = source([s for s, _ in TRANSLATION_PAIRS])
+    packed_target = target([t for _, t in TRANSLATION_PAIRS])
+    ids, mask = packed_target["token_ids"].numpy(), packed_target["padding_mask"].numpy()
+    inputs = {
+        "encoder_token_ids": packed_source["token_ids"].numpy(),
+        "encoder_padding_mask": packed_source["padding_mask"].numpy(),
+        "decoder_token_ids": ids[:, :-1],
+        "decoder_padding_mask": mask[:, :-1],
+    }
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[],
+    )
+    model.fit(inputs, ids[:, 1:], sample_weight=mask[:, 1:], epochs=epochs, batch_size=6, verbose=0)
+    return model

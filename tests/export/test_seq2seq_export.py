@@ -2,7 +2,6 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,16 +9,10 @@ import tensorflow as tf
 from zoo.export import ExportParityError, export_run, export_saved_model, export_tflite, run_tflite, tflite_variants
 from zoo.export.seq2seq import tflite_endpoints, tflite_generate
 from zoo.models import Seq2SeqLM
-from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
+from helpers import TRANSLATION_PAIRS, memorizing_translator
+from zoo.tokenizers import SPECIAL_TOKENS
 
-PAIRS = [
-    ("the cat sat on a mat .", "el gato se sento en una alfombra ."),
-    ("the dog sat .", "el perro se sento ."),
-    ("how are you ?", "como estas ?"),
-    ("a cat", "una gato"),
-    ("the dog", "el perro"),
-    ("you", "estas"),
-]
+PAIRS = TRANSLATION_PAIRS
 SOURCE_VOCABULARY = list(SPECIAL_TOKENS) + sorted({w for s, _ in PAIRS for w in s.split()})
 TARGET_VOCABULARY = list(SPECIAL_TOKENS) + sorted({w for _, t in PAIRS for w in t.split()})
 SOURCES = [source for source, _ in PAIRS]
@@ -29,28 +22,7 @@ EDGE_CASES = [*SOURCES, "", "the " * 500, "Ça 😀"]
 @pytest.fixture(scope="module")
 def model():
     """A tiny model trained to memorize PAIRS (so outputs are real sentences that end with EOS)."""
-    keras.utils.set_random_seed(0)
-    source = TextPreprocessor(SOURCE_VOCABULARY, sequence_length=12)
-    target = TextPreprocessor(TARGET_VOCABULARY, sequence_length=13)
-    model = Seq2SeqLM.from_preset(
-        "tiny", source_preprocessor=source, target_preprocessor=target, hidden_dim=32, intermediate_dim=64
-    )
-    packed_source = source(SOURCES)
-    packed_target = target([t for _, t in PAIRS])
-    ids, mask = packed_target["token_ids"].numpy(), packed_target["padding_mask"].numpy()
-    inputs = {
-        "encoder_token_ids": packed_source["token_ids"].numpy(),
-        "encoder_padding_mask": packed_source["padding_mask"].numpy(),
-        "decoder_token_ids": ids[:, :-1],
-        "decoder_padding_mask": mask[:, :-1],
-    }
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-2),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=[],
-    )
-    model.fit(inputs, ids[:, 1:], sample_weight=mask[:, 1:], epochs=150, batch_size=6, verbose=0)
-    return model
+    return memorizing_translator(Seq2SeqLM, learning_rate=1e-2, epochs=150, hidden_dim=32, intermediate_dim=64)
 
 
 def test_the_fixture_model_learned_the_pairs(model):
