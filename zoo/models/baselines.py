@@ -11,7 +11,7 @@ from keras import ops
 
 from zoo.layers import MaskedMaxPooling, MaskedMeanPooling
 from zoo.models.image_classifier import ImageClassifierMixin, size_pair
-from zoo.models.task import checked_class_names, preset_config
+from zoo.models.task import check_dropout, check_positive_integers, checked_class_names, preset_config
 from zoo.models.text_classifier import TextClassifierMixin
 from zoo.models.text_encoder import check_preprocessor, encoder_config
 
@@ -77,11 +77,11 @@ class LSTMClassifier(TextClassifierMixin, keras.Model):
         preprocessor=None,
         **kwargs,
     ):
-        _check_positive_integers(
+        check_positive_integers(
             vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=hidden_dim,
             lstm_units=lstm_units, num_layers=num_layers,
         )
-        _check_dropout(dropout)
+        check_dropout(dropout)
         if pooling not in LSTM_POOLINGS:
             raise ValueError(f"pooling must be one of {LSTM_POOLINGS}. Received: pooling={pooling!r}")
         class_names = checked_class_names(num_classes, class_names)
@@ -177,13 +177,13 @@ class CNNClassifier(TextClassifierMixin, keras.Model):
         preprocessor=None,
         **kwargs,
     ):
-        _check_positive_integers(
+        check_positive_integers(
             vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=hidden_dim, filters=filters
         )
         kernel_sizes = _positive_integer_tuple("kernel_sizes", kernel_sizes)
         if len(set(kernel_sizes)) != len(kernel_sizes):
             raise ValueError(f"kernel_sizes must be distinct. Received: kernel_sizes={kernel_sizes!r}")
-        _check_dropout(dropout)
+        check_dropout(dropout)
         class_names = checked_class_names(num_classes, class_names)
 
         # === Functional graph ===
@@ -260,14 +260,14 @@ class CNNImageClassifier(ImageClassifierMixin, keras.Model):
         **kwargs,
     ):
         height, width = size_pair("image_size", image_size)
-        _check_positive_integers(num_channels=num_channels)
+        check_positive_integers(num_channels=num_channels)
         filters = _positive_integer_tuple("filters", filters)
         if min(height, width) < 2 ** len(filters):
             raise ValueError(
                 f"image_size is too small for {len(filters)} stages of 2x2 max pooling: each side needs at least "
                 f"{2 ** len(filters)} pixels. Received: image_size={image_size!r}, filters={filters!r}"
             )
-        _check_dropout(dropout)
+        check_dropout(dropout)
         class_names = checked_class_names(num_classes, class_names)
 
         # === Functional graph ===
@@ -334,22 +334,11 @@ def _classification_head(pooled, num_classes, dropout):
     return keras.layers.Dense(num_classes, name="logits")(pooled)  # (B, num_classes)
 
 
-def _check_positive_integers(**values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-
-
 def _positive_integer_tuple(name, values):
     values = (values,) if isinstance(values, int) else tuple(values)
     if not values or any(isinstance(value, bool) or not isinstance(value, int) or value < 1 for value in values):
         raise ValueError(f"{name} must be a non-empty sequence of positive integers. Received: {name}={values!r}")
     return values
-
-
-def _check_dropout(dropout):
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
 
 
 # The recurrent counterparts of Seq2SeqLM and CausalLM live in their own modules; listed here with the other baselines.

@@ -2,7 +2,7 @@
 
 import keras
 
-from zoo.models.task import preset_config
+from zoo.models.task import check_positive_integers, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -29,10 +29,10 @@ class LSTMLanguageModel(keras.Model):
     """
 
     def __init__(self, vocabulary_size, sequence_length, hidden_dim=128, lstm_units=256, num_layers=2, dropout=0.0, **kwargs):
-        for name, value in (("vocabulary_size", vocabulary_size), ("sequence_length", sequence_length),
-                            ("hidden_dim", hidden_dim), ("lstm_units", lstm_units), ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(
+            vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=hidden_dim,
+            lstm_units=lstm_units, num_layers=num_layers,
+        )
         token_ids = keras.Input((None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
         mask = keras.ops.cast(padding_mask, "bool")

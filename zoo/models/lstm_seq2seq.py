@@ -6,6 +6,7 @@ from keras import ops
 from zoo.layers.global_attention import GlobalAttention
 from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
 from zoo.models.generative import CompiledGenerators, serialize_layer
+from zoo.models.task import check_dropout, check_positive_integers
 
 # `attention` argument -> `GlobalAttention` score.
 ATTENTION_SCORES = {"luong": "general", "bahdanau": "additive"}
@@ -96,16 +97,13 @@ class LSTMSeq2Seq(EncoderDecoderGeneration, keras.Model):
         pad_token_id=0,
         **kwargs,
     ):
-        for name, value in (
-            ("hidden_dim", hidden_dim), ("lstm_units", lstm_units),
-            ("num_encoder_layers", num_encoder_layers), ("num_decoder_layers", num_decoder_layers),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(
+            hidden_dim=hidden_dim, lstm_units=lstm_units,
+            num_encoder_layers=num_encoder_layers, num_decoder_layers=num_decoder_layers,
+        )
         if attention not in ATTENTION_SCORES:
             raise ValueError(f"attention must be one of {list(ATTENTION_SCORES)}. Received: attention={attention!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
+        check_dropout(dropout)
         bos_token_id, end_token_id, pad_token_id = special_token_ids(
             source_preprocessor, target_preprocessor, source_vocabulary_size, target_vocabulary_size, source_length,
             target_length, bos_token_id, end_token_id, pad_token_id,

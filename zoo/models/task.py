@@ -18,6 +18,19 @@ def preset_config(model_class, family, name, overrides):
     return config
 
 
+def check_positive_integers(**values):
+    """Raise a "Received: name=value" `ValueError` unless every value is an int >= 1 (not a bool)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+
+
+def check_dropout(dropout):
+    """Raise a "Received: dropout=value" `ValueError` unless `0 <= dropout < 1`."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+
+
 def checked_class_names(num_classes, class_names):
     """`class_names` as a list (default `"0"`, `"1"`, ...), one per class."""
     if not isinstance(num_classes, int) or num_classes < 2:
