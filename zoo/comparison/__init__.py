@@ -5,9 +5,10 @@
                                  vocabulary_size=1000, sequence_length=128, num_classes=2)
 """
 
-from zoo.comparison.matching import ARCHITECTURES, build_classifier, matched_classifiers, matched_width
+from zoo.comparison.matching import ARCHITECTURES, build_classifier, matched_classifiers, matched_width, matched_widths
 from zoo.comparison.experiments import long_range, scaling, throughput
 
 __all__ = [
-    "ARCHITECTURES", "build_classifier", "long_range", "matched_classifiers", "matched_width", "scaling", "throughput",
+    "ARCHITECTURES", "build_classifier", "long_range", "matched_classifiers", "matched_width", "matched_widths", "scaling",
+    "throughput",
 ]

@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-from zoo.comparison.matching import build_classifier, build_language_model, matched_width, width_step
+from zoo.comparison.matching import build_classifier, build_language_model, matched_width, matched_widths, width_step
 from zoo.data.long_range import long_range_task
 
 
@@ -25,16 +25,6 @@ def _compile(model, learning_rate=1e-3, clipnorm=None):
         metrics=["accuracy"],
     )
     return model
-
-
-def _widths(architectures, budget, length, **shape):
-    widths = {}
-    for architecture in architectures:
-        widths[architecture], _ = matched_width(
-            lambda width, a=architecture: build_classifier(a, width, sequence_length=length, **shape), budget,
-            step=width_step(architecture),
-        )
-    return widths
 
 
 def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_per_batch=8192, steps=5, warmup=2,
@@ -52,7 +42,7 @@ def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_p
         tokens_per_second, seconds_per_step, seconds_per_million_tokens}`.
     """
     shape = dict(vocabulary_size=vocabulary_size, num_classes=2)
-    widths = _widths(architectures, budget, min(lengths), **shape)
+    widths = matched_widths(architectures, budget, sequence_length=min(lengths), **shape)
     rng = np.random.default_rng(seed)
     rows = []
     for length in lengths:
@@ -103,7 +93,7 @@ def long_range(architectures, distances, *, budget, kind="copy", steps=300, batc
     """
     first = long_range_task(1, min(distances), kind=kind)
     shape = dict(vocabulary_size=first.vocabulary_size, num_classes=first.num_symbols)
-    widths = _widths(architectures, budget, first.length, **shape)
+    widths = matched_widths(architectures, budget, sequence_length=first.length, **shape)
     rows = []
     for distance in distances:
         train = long_range_task(steps * batch_size, distance, kind=kind, seed=seed)
@@ -153,6 +143,8 @@ def scaling(architectures, transformer_widths, train_batches, validation_batches
         train_tokens, train_seconds}`.
     """
     shape = dict(vocabulary_size=vocabulary_size, sequence_length=sequence_length)
+    batch = next(iter(train_batches))[0]["token_ids"]
+    train_tokens = int(steps * batch.shape[0] * batch.shape[1])
     rows = []
     for transformer_width in transformer_widths:
         budget = build_language_model("transformer", transformer_width, **shape).count_params()
@@ -166,13 +158,12 @@ def scaling(architectures, transformer_widths, train_batches, validation_batches
             model.fit(train_batches.repeat(), steps_per_epoch=steps, epochs=1, verbose=0)
             seconds = time.perf_counter() - start
             loss = model.evaluate(validation_batches, steps=validation_steps, verbose=0, return_dict=True)["loss"]
-            batch = next(iter(train_batches))[0]["token_ids"]
             rows.append({
                 "architecture": architecture,
                 "width": width,
                 "parameters": model.count_params(),
                 "validation_loss": round(float(loss), 4),
-                "train_tokens": int(steps * batch.shape[0] * batch.shape[1]),
+                "train_tokens": train_tokens,
                 "train_seconds": round(seconds, 1),
             })
             _say(f"scaling {architecture:<11} width {width:>4}  {model.count_params():>10,} parameters  "

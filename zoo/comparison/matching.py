@@ -84,9 +84,9 @@ def matched_width(build, budget, *, step=1, largest=2048):
     return width, parameters(width)
 
 
-def matched_classifiers(architectures, budget, *, vocabulary_size, sequence_length, num_classes, num_layers=2):
-    """`{architecture: (model, width)}` with parameter counts as close to `budget` as the widths allow."""
-    models = {}
+def matched_widths(architectures, budget, *, vocabulary_size, sequence_length, num_classes, num_layers=2):
+    """`{architecture: width}` whose classifiers' parameter counts are as close to `budget` as the widths allow."""
+    widths = {}
     for architecture in architectures:
         def build(width, architecture=architecture):
             return build_classifier(
@@ -94,6 +94,13 @@ def matched_classifiers(architectures, budget, *, vocabulary_size, sequence_leng
                 num_classes=num_classes, num_layers=num_layers,
             )
 
-        width, _ = matched_width(build, budget, step=width_step(architecture))
-        models[architecture] = (build(width), width)
-    return models
+        widths[architecture], _ = matched_width(build, budget, step=width_step(architecture))
+    return widths
+
+
+def matched_classifiers(architectures, budget, *, vocabulary_size, sequence_length, num_classes, num_layers=2):
+    """`{architecture: (model, width)}`: the classifiers of `matched_widths`."""
+    shape = dict(vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_classes=num_classes,
+                 num_layers=num_layers)
+    widths = matched_widths(architectures, budget, **shape)
+    return {architecture: (build_classifier(architecture, width, **shape), width) for architecture, width in widths.items()}
