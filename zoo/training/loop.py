@@ -3,6 +3,14 @@
     history = fit(model, train_ds, epochs=20, run_dir="saved_models/vit",
                   validation_data=val_ds, resume=args.resume)
 
+Under `tf.distribute.MultiWorkerMirroredStrategy`, where Keras 3.15's
+`model.fit` fails (keras-team/keras#20585), `fit` runs its own loop instead
+(`loop="auto"`): each step is `strategy.run(model.train_step, ...)` on a
+distributed dataset, so the loss, its per-replica scaling, the gradient
+all-reduce and the metrics are Keras's own; the chief alone writes the
+checkpoints, and every worker resumes from them. `loop="custom"` forces
+that loop under any strategy (the tests compare it with `model.fit`).
+
 Every epoch end saves weights *and optimizer state* (see `checkpoint.py` for
 the layout and why a SIGKILL at any instant leaves a loadable checkpoint).
 `resume=True` continues from the last completed epoch; the returned history
@@ -14,13 +22,14 @@ state, and the internal state of user callbacks (e.g. EarlyStopping's
 patience counter).
 """
 
+import contextlib
 import pathlib
 import shutil
 import sys
 
 import keras
 
-from zoo.training import checkpoint
+from zoo.training import checkpoint, distribute
 from zoo.training.callbacks import EpochLogger
 
 _FINAL_WEIGHTS = "final.weights.h5"
@@ -33,14 +42,17 @@ class InterruptedRunError(RuntimeError):
 class _Checkpointer(keras.callbacks.Callback):
     """Saves a checkpoint and rewrites history.csv at every epoch end."""
 
-    def __init__(self, run_dir, state):
+    def __init__(self, run_dir, state, writes=True):
         super().__init__()
         self.run_dir = run_dir
         self.state = state
+        self.writes = writes  # False on multi-worker processes other than the chief
 
     def on_epoch_end(self, epoch, logs=None):
         checkpoint.append_epoch(self.state.history, logs or {})
         self.state.completed_epochs = epoch + 1
+        if not self.writes:
+            return
         weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
         checkpoint.save_checkpoint(self.model, self.run_dir, self.state, weights_name)
         checkpoint.write_history_csv(self.state.history, self.run_dir)
@@ -72,9 +84,14 @@ def _check_epochs(epochs):
         raise ValueError(f"epochs must be a positive int. Received: epochs={epochs!r}")
 
 
-def _start_state(model, run_dir, epochs, resume):
-    """The `RunState` to continue from: restored, or fresh (clearing old files)."""
-    state = checkpoint.read_state(run_dir)
+def _start_state(model, run_dir, epochs, resume, writes=True):
+    """The `RunState` to continue from: restored, or fresh (clearing old files unless `writes` is False)."""
+    try:
+        state = checkpoint.read_state(run_dir)
+    except (FileNotFoundError, ValueError):
+        if writes or resume:
+            raise
+        state = None  # the chief is replacing a finished run's files right now
     if resume and state is not None:
         checkpoint.restore_checkpoint(model, run_dir, state)
         return state
@@ -86,6 +103,8 @@ def _start_state(model, run_dir, epochs, resume):
             "pass --resume to continue it, or choose another --out"
         )
     # A fresh start: a finished previous run is replaced, not appended to.
+    if not writes:
+        return checkpoint.RunState(completed_epochs=0, epochs=epochs)
     shutil.rmtree(checkpoint.checkpoint_dir(run_dir), ignore_errors=True)
     (pathlib.Path(run_dir) / checkpoint.HISTORY_FILE).unlink(missing_ok=True)
     return checkpoint.RunState(completed_epochs=0, epochs=epochs)
@@ -105,6 +124,9 @@ def _split_data(train_data):
     return {"x": train_data, "shuffle": not is_dataset}
 
 
+_LOOPS = ("auto", "keras", "custom")
+
+
 def fit(
     model,
     train_data,
@@ -116,22 +138,33 @@ def fit(
     callbacks=(),
     steps_per_epoch=None,
     validation_steps=None,
+    strategy=None,
+    loop="auto",
 ):
     """Train a compiled `model` for `epochs`, checkpointing into `run_dir`.
 
     Args:
-        model: a compiled, built Keras model.
+        model: a compiled, built Keras model (built and compiled inside
+            `strategy.scope()` when a strategy is given).
         train_data: a `tf.data.Dataset` (or anything `model.fit` takes as
             `x`), or an `(x, y)` / `(x, y, sample_weight)` tuple of arrays.
+            Under a distribution strategy its batches are global batches.
         epochs: total epochs of the run, counting any already completed.
         run_dir: run directory; checkpoints go to `run_dir/checkpoints/`,
-            the per-epoch metrics to `run_dir/history.csv`.
-        validation_data: passed to `model.fit`.
+            the per-epoch metrics to `run_dir/history.csv`. In a multi-worker
+            run every worker must see the chief's `run_dir` (a shared
+            filesystem) to resume.
+        validation_data: passed to `model.fit` (a dataset, or an `(x, y)`
+            tuple, under zoo's own loop).
         resume: continue the run saved in `run_dir` (from scratch when there
             is none). Without it, an unfinished run there is an error and a
             finished one is replaced.
         callbacks: extra Keras callbacks; they run before the checkpoint.
         steps_per_epoch, validation_steps: passed to `model.fit`.
+        strategy: the `tf.distribute.Strategy` the model was built under
+            (see `zoo.training.distribute.make_strategy`); None for none.
+        loop: "auto" (Keras `model.fit`, or zoo's own loop under
+            `MultiWorkerMirroredStrategy`), "keras" or "custom".
 
     Returns:
         The run's whole history: metric name -> one float per epoch.
@@ -141,36 +174,144 @@ def fit(
     """
     _check_epochs(epochs)
     _check_model(model)
+    if loop not in _LOOPS:
+        raise ValueError(f"loop must be one of {_LOOPS}. Received: loop={loop!r}")
+    custom = loop == "custom" or (loop == "auto" and distribute.is_multi_worker(strategy))
+    writes = distribute.is_chief(strategy)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    state = _start_state(model, run_dir, epochs, resume)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        state = _start_state(model, run_dir, epochs, resume, writes)  # builds the optimizer
     if state.finished or state.completed_epochs >= epochs:
         _say(f"run in {run_dir} already finished ({state.describe()}); nothing to train")
-        if not state.finished:
-            state.finished = True
-            checkpoint.write_state(run_dir, state)
-        checkpoint.write_history_csv(state.history, run_dir)
+        if writes:
+            if not state.finished:
+                state.finished = True
+                checkpoint.write_state(run_dir, state)
+            checkpoint.write_history_csv(state.history, run_dir)
         return state.history
     if state.completed_epochs:
         _say(f"resuming {run_dir} after epoch {state.completed_epochs} of {epochs}")
     state.epochs = epochs
 
-    tty = _stdout_is_tty()
-    all_callbacks = [*callbacks, _Checkpointer(run_dir, state)]
+    tty = _stdout_is_tty() and not custom
+    all_callbacks = [*callbacks, _Checkpointer(run_dir, state, writes)]
     if not tty:
         all_callbacks.append(EpochLogger())
-    model.fit(
-        **_split_data(train_data),
-        epochs=epochs,
-        initial_epoch=state.completed_epochs,
-        validation_data=validation_data,
-        callbacks=all_callbacks,
-        steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps,
-        verbose=1 if tty else 0,
-    )
-    # Save again after fit returns: callbacks such as EarlyStopping may have
+    if custom:
+        _custom_fit(
+            model, train_data, strategy=strategy or _tensorflow().distribute.get_strategy(),
+            epochs=epochs, initial_epoch=state.completed_epochs, validation_data=validation_data,
+            callbacks=all_callbacks, steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+        )
+    else:
+        model.fit(
+            **_split_data(train_data),
+            epochs=epochs,
+            initial_epoch=state.completed_epochs,
+            validation_data=validation_data,
+            callbacks=all_callbacks,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            verbose=1 if tty else 0,
+        )
+    # Save again after training: callbacks such as EarlyStopping may have
     # restored other weights at the end of training.
     state.finished = True
-    checkpoint.save_checkpoint(model, run_dir, state, _FINAL_WEIGHTS)
+    if writes:
+        checkpoint.save_checkpoint(model, run_dir, state, _FINAL_WEIGHTS)
     return state.history
+
+
+def _tensorflow():
+    import tensorflow as tf
+
+    return tf
+
+
+def _as_dataset(data, batch_size=32, shuffle=False, seed=None):
+    """`data` as a batched `tf.data.Dataset` (tuples of arrays are batched like `model.fit` does)."""
+    tf = _tensorflow()
+    if isinstance(data, tf.data.Dataset):
+        return data
+    if isinstance(data, tuple) and len(data) in (2, 3):
+        dataset = tf.data.Dataset.from_tensor_slices(data)
+        if shuffle:
+            size = int(tf.shape(tf.nest.flatten(data)[0])[0])
+            dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size)
+    raise TypeError(
+        "zoo's distributed loop needs a tf.data.Dataset or an (x, y[, sample_weight]) tuple of arrays. "
+        f"Received: {type(data).__name__}"
+    )
+
+
+def _metric_logs(model, prefix=""):
+    """The model's loss and compiled metrics, aggregated over every replica and worker."""
+    return {prefix + name: float(value) for name, value in model.get_metrics_result().items()}
+
+
+def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validation_data, callbacks,
+                steps_per_epoch, validation_steps):
+    """Keras's train/test steps under `strategy.run`, one epoch after another.
+
+    Each step runs `model.train_step` on every replica: the compiled loss
+    (divided by the number of replicas, as Keras does), the gradient
+    all-reduce inside the optimizer, and the metric updates are exactly those
+    of `model.fit`. Metrics are read in cross-replica context, so they are
+    summed over all replicas and workers before the division.
+    """
+    tf = _tensorflow()
+    # Arrays are shuffled with a fixed seed: every worker must see the same order.
+    train = strategy.experimental_distribute_dataset(_as_dataset(train_data, shuffle=True, seed=0))
+    validation = None
+    if validation_data is not None:
+        validation = strategy.experimental_distribute_dataset(_as_dataset(validation_data))
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+        strategy.run(model.train_step, args=(batch,))
+
+    @tf.function(reduce_retracing=True)
+    def test_step(batch):
+        strategy.run(model.test_step, args=(batch,))
+
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks), add_history=False, add_progbar=False, model=model, epochs=epochs,
+        steps=steps_per_epoch, verbose=0,
+    )
+    model.stop_training = False
+    logs = {}
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for step, batch in enumerate(_take(train, steps_per_epoch)):
+            callback_list.on_train_batch_begin(step)
+            train_step(batch)
+            callback_list.on_train_batch_end(step)
+        logs = _metric_logs(model)
+        if validation is not None:
+            model.reset_metrics()
+            callback_list.on_test_begin()
+            for step, batch in enumerate(_take(validation, validation_steps)):
+                test_step(batch)
+            logs.update(_metric_logs(model, prefix="val_"))
+            callback_list.on_test_end()
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+
+
+def _take(distributed_dataset, steps):
+    """The first `steps` batches of a fresh pass (all of them when `steps` is None)."""
+    iterator = iter(distributed_dataset)
+    step = 0
+    while steps is None or step < steps:
+        try:
+            batch = next(iterator)
+        except (StopIteration, _tensorflow().errors.OutOfRangeError):
+            return
+        yield batch
+        step += 1
