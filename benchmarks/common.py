@@ -8,6 +8,7 @@ import platform
 import shlex
 import statistics
 import sys
+import time
 
 
 def median(values):
@@ -84,6 +85,16 @@ def write_json(results, path):
     return path
 
 
+def finish(results, started, report, out):
+    """Record the end load and wall time, print the report, write the JSON; returns `results`."""
+    results["load_average_at_end"] = list(os.getloadavg())
+    results["wall_seconds"] = time.perf_counter() - started
+    report(results)
+    path = write_json(results, out)
+    print_flush(f"\nwrote {path}")
+    return results
+
+
 def format_table(header, rows):
     """Plain-text table; numbers are right-aligned, text left-aligned."""
     cells = [list(map(str, header))] + [[str(cell) for cell in row] for row in rows]
@@ -102,7 +113,7 @@ def format_table(header, rows):
 
 
 def _is_number(text):
-    text = text.replace(",", "").replace("x", "").split(" ")[0]
+    text = text.replace(",", "").replace("x", "").replace("%", "").split(" ")[0]
     try:
         float(text)
     except ValueError:
@@ -113,3 +124,58 @@ def _is_number(text):
 def print_flush(*args):
     print(*args, flush=True)
     sys.stdout.flush()
+
+
+def time_training(model, inputs, labels, steps):
+    """Seconds of each of `steps` calls of `train_on_batch` (each returns a host value, so it has finished)."""
+    seconds = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss = model.train_on_batch(inputs, labels)
+        seconds.append(time.perf_counter() - start)
+    if loss != loss:  # NaN
+        raise FloatingPointError(f"{model.name} loss became NaN")
+    return seconds
+
+
+def train_interleaved(models, batches, args, tokens, precision):
+    """Trace and warm up every model, then `args.repeats` rounds of `args.steps` timed steps each.
+
+    Rounds alternate the order of the models so that drift on a shared
+    machine hits all alike. `models` maps a name to a compiled Keras model,
+    `batches` the same names to `(inputs, labels)`; `tokens` is the work
+    per step. Returns one record per model and round
+    with every step's seconds, `tokens_per_s` and `best_step_tokens_per_s`.
+    """
+    for name, model in models.items():
+        time_training(model, *batches[name], 1)  # traces the train step
+    for name, model in models.items():  # after all traced: the first steps after tracing run slow
+        time_training(model, *batches[name], args.warmup)
+    names = list(models)
+    runs = []
+    for round_index in range(args.repeats):
+        for name in names if round_index % 2 == 0 else names[::-1]:
+            seconds = time_training(models[name], *batches[name], args.steps)
+            runs.append(
+                {
+                    "precision": precision,
+                    "model": name,
+                    "round": round_index,
+                    "step_seconds": seconds,
+                    "tokens_per_s": tokens * len(seconds) / sum(seconds),
+                    "best_step_tokens_per_s": tokens / min(seconds),
+                }
+            )
+    return runs
+
+
+def with_policy(precision, function, *args):
+    """`function(*args, precision)` under the Keras dtype policy `precision`, restored afterwards."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return function(*args, precision)
+    finally:
+        keras.config.set_dtype_policy(previous)

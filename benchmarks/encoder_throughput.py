@@ -20,11 +20,19 @@ picks the faster one per backend, from this measurement.
 
 import argparse
 import gc
-import os
 import sys
 import time
 
-from benchmarks.common import environment, format_table, print_flush, spread, summarize, write_json
+from benchmarks.common import (
+    environment,
+    finish,
+    format_table,
+    print_flush,
+    spread,
+    summarize,
+    train_interleaved,
+    with_policy,
+)
 
 MODULE = "benchmarks.encoder_throughput"
 DEFAULTS = {"steps": 5, "repeats": 12, "warmup": 3, "attention_steps": 10}
@@ -115,18 +123,6 @@ def build_classifier(kind, args):
     return model
 
 
-def time_training(model, inputs, labels, steps):
-    """Seconds of each of `steps` calls of `train_on_batch` (each returns a host value, so it has finished)."""
-    seconds = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        loss = model.train_on_batch(inputs, labels)
-        seconds.append(time.perf_counter() - start)
-    if loss != loss:  # NaN
-        raise FloatingPointError(f"{model.name} loss became NaN")
-    return seconds
-
-
 def benchmark_encoders(args, precision):
     """Interleaved rounds for one dtype policy: per-run records and a summary."""
     import keras
@@ -136,29 +132,11 @@ def benchmark_encoders(args, precision):
     for kind in MODELS:
         keras.utils.set_random_seed(args.seed)
         models[kind] = build_classifier(kind, args)
-        time_training(models[kind], inputs, labels, 1)  # traces the train step
-    for kind in MODELS:  # after both traced: the first steps after tracing run slow
-        time_training(models[kind], inputs, labels, args.warmup)
     params = {kind: model.count_params() for kind, model in models.items()}
     if params["zoo"] != params["keras-hub"]:
         print_flush(f"warning: parameter counts differ: {params}")
-
     tokens = args.batch_size * args.seq_len  # per step, padding included
-    runs = []
-    for round_index in range(args.repeats):
-        order = MODELS if round_index % 2 == 0 else MODELS[::-1]
-        for kind in order:
-            seconds = time_training(models[kind], inputs, labels, args.steps)
-            runs.append(
-                {
-                    "precision": precision,
-                    "model": kind,
-                    "round": round_index,
-                    "step_seconds": seconds,
-                    "tokens_per_s": tokens * len(seconds) / sum(seconds),
-                    "best_step_tokens_per_s": tokens / min(seconds),
-                }
-            )
+    runs = train_interleaved(models, {kind: (inputs, labels) for kind in MODELS}, args, tokens, precision)
     del models
     gc.collect()
     keras.backend.clear_session()
@@ -239,17 +217,6 @@ def benchmark_attention(args, precision):
     return runs, summary
 
 
-def with_policy(precision, function, *args):
-    import keras
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        return function(*args, precision)
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
 def report(results):
     rows = []
     for precision, summary in results["encoder"]["summary"].items():
@@ -293,12 +260,7 @@ def main(argv=None):
         results["attention"]["summary"][precision] = summary
     results["ratios"] = {p: s["ratio"] for p, s in results["encoder"]["summary"].items()}
     results["attention_speedups"] = {p: s["ratio"] for p, s in results["attention"]["summary"].items()}
-    results["load_average_at_end"] = list(os.getloadavg())
-    results["wall_seconds"] = time.perf_counter() - started
-    report(results)
-    path = write_json(results, args.out)
-    print_flush(f"\nwrote {path}")
-    return results
+    return finish(results, started, report, args.out)
 
 
 if __name__ == "__main__":
