@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+# Every benchmark, then benchmarks/results/bench.md (see benchmarks/README.md);
+# run it on an idle machine. `make bench-quick` checks the suite in a few minutes.
 bench: $(STAMP)
-	$(PY) -m benchmarks.encoder_throughput
-	$(PY) -m benchmarks.generation_speed
+	$(PY) -m benchmarks.suite
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.suite --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
