@@ -34,6 +34,7 @@ from zoo.models import CausalLM, get_preset, preset_names
 from zoo.tokenizers import CharacterPreprocessor, save_characters, train_characters
 from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
+from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
 from zoo.training.runs import save_keras_model, start_run, write_metrics
 
 DEFAULT_PROMPTS = "The |def |Return "
@@ -63,6 +64,7 @@ class Config:
     out: str = dataclasses.field(default="saved_models/generate", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, little text: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+    strategy: StrategyName = strategy_field()
 
     def __post_init__(self):
         if self.preset not in preset_names("causal_lm"):
@@ -113,26 +115,28 @@ def main(argv=None):
     train_text, validation_text = load_data(cfg)
     preprocessor = preprocessor_for(cfg, train_text, out)
     length = preprocessor.sequence_length
-    model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
-    bos = model.bos_token_id
-    # Window boundaries move each epoch (random_offset): augmentation against overfitting.
-    train_batches = lm_batches(
-        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
-        random_offset=True,
-    )
-    validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
-    steps_per_epoch = int(train_batches.cardinality())
-    schedule = WarmupCosineDecay(
-        peak_learning_rate=cfg.learning_rate,
-        warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
-        total_steps=max(1, cfg.epochs * steps_per_epoch),
-    )
-    model.compile(
-        # beta_2 0.99 as nanoGPT uses for small batches of characters.
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, beta_2=0.99, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    strategy = recipe_strategy(cfg.strategy)
+    with strategy.scope():
+        model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
+        bos = model.bos_token_id
+        # Window boundaries move each epoch (random_offset): augmentation against overfitting.
+        train_batches = lm_batches(
+            encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
+            random_offset=True,
+        )
+        validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
+        steps_per_epoch = int(train_batches.cardinality())
+        schedule = WarmupCosineDecay(
+            peak_learning_rate=cfg.learning_rate,
+            warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
+            total_steps=max(1, cfg.epochs * steps_per_epoch),
+        )
+        model.compile(
+            # beta_2 0.99 as nanoGPT uses for small batches of characters.
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, beta_2=0.99, clipnorm=1.0),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
     print(
         f"model CausalLM preset {cfg.preset!r} ({model.position} positions): {model.count_params():,} parameters, "
         f"{length} positions, {steps_per_epoch} steps per epoch",
@@ -141,8 +145,11 @@ def main(argv=None):
     timer = TrainingTimer()
     history = fit(
         model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=validation_batches,
-        resume=cfg.resume, callbacks=[timer],
+        resume=cfg.resume, callbacks=[timer], strategy=strategy,
     )
+    model = chief_model(model, strategy, out)
+    if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
+        return None
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
     validation_loss = float(history["val_loss"][-1])

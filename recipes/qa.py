@@ -38,6 +38,7 @@ from zoo.tokenizers import TextPreprocessor, save_vocabulary, train_wordpiece
 from zoo.tokenizers.spans import training_windows
 from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
+from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
 from zoo.training.config import replace_defaults
 from zoo.training.runs import atomic_write_json, save_keras_model, start_run, write_metrics
 
@@ -68,6 +69,7 @@ class Config:
     out: str = dataclasses.field(default="saved_models/qa", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny model, few questions: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+    strategy: StrategyName = strategy_field()
 
     def __post_init__(self):
         if self.preset not in preset_names("question_answerer"):
@@ -164,7 +166,9 @@ def main(argv=None):
     started = time.perf_counter()
 
     train, test = load_examples(cfg)
-    model = build_model(cfg, train, out)
+    strategy = recipe_strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(cfg, train, out)
     train_batches, train_windows = window_batches(model, train, cfg.batch_size, True, cfg.seed)
     test_batches, _ = window_batches(model, test, 64, False, cfg.seed)
     steps = cfg.epochs * -(-train_windows // cfg.batch_size)
@@ -172,16 +176,20 @@ def main(argv=None):
         peak_learning_rate=cfg.learning_rate, warmup_steps=int(cfg.warmup_fraction * steps), total_steps=max(1, steps)
     )
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
-        loss={"start_logits": loss, "end_logits": loss},
-        metrics={"start_logits": ["accuracy"], "end_logits": ["accuracy"]},
-    )
+    with strategy.scope():
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+            loss={"start_logits": loss, "end_logits": loss},
+            metrics={"start_logits": ["accuracy"], "end_logits": ["accuracy"]},
+        )
     timer = TrainingTimer()
     history = fit(
         model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches,
-        resume=cfg.resume, callbacks=[timer],
+        resume=cfg.resume, callbacks=[timer], strategy=strategy,
     )
+    model = chief_model(model, strategy, out)
+    if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
+        return None
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
 

@@ -50,6 +50,7 @@ from zoo.tokenizers import (
 )
 from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
+from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
 from zoo.training.config import replace_defaults
 from zoo.training.runs import (
     add_tflite_accuracy,
@@ -109,6 +110,7 @@ class Config:
     out: str = dataclasses.field(default="saved_models/sentiment", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few examples: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+    strategy: StrategyName = strategy_field()
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -217,7 +219,9 @@ def main(argv=None):
 
     train, test = load_data(cfg)
     preprocessor = preprocessor_for(cfg, train, out)
-    model = build_model(cfg, train, preprocessor)
+    strategy = recipe_strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(cfg, train, preprocessor)
     train_batches = text_batches(
         train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed, token_dropout=cfg.token_dropout
     )
@@ -225,8 +229,11 @@ def main(argv=None):
     timer = TrainingTimer()
     history = fit(
         model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches,
-        resume=cfg.resume, callbacks=[timer],
+        resume=cfg.resume, callbacks=[timer], strategy=strategy,
     )
+    model = chief_model(model, strategy, out)
+    if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
+        return None
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
 

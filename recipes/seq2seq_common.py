@@ -34,6 +34,7 @@ from zoo.training import (
     fit,
     plot_history,
 )
+from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
 from zoo.training.runs import save_keras_model, smoke_subsets, start_run, write_metrics
 
 SMOKE = dict(preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source_length=32, target_length=32)
@@ -82,6 +83,7 @@ class Seq2SeqConfig:
     out: str = dataclasses.field(default="saved_models/seq2seq", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few examples: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+    strategy: StrategyName = strategy_field()
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -301,12 +303,17 @@ def run(cfg, task):
     train_batches = pair_batches(train, source_preprocessor, target_preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed)
     test_batches = pair_batches(test, source_preprocessor, target_preprocessor, 128)
     steps_per_epoch = int(train_batches.cardinality())
-    model = build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch)
+    strategy = recipe_strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch)
     timer = TrainingTimer()
     history = fit(
         model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches,
-        resume=cfg.resume, callbacks=[timer],
+        resume=cfg.resume, callbacks=[timer], strategy=strategy,
     )
+    model = chief_model(model, strategy, out)
+    if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
+        return None
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
 

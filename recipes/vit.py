@@ -35,6 +35,7 @@ from zoo.models.presets import get_preset
 from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.plots import plot_misclassified
 from zoo.training.cli import run_main
+from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
 from zoo.training.runs import (
     add_tflite_accuracy,
     add_tflite_latency,
@@ -82,6 +83,7 @@ class Config:
     out: str = dataclasses.field(default="saved_models/vit", metadata={"help": "run folder"})
     smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, few batches: a quick end-to-end check"})
     resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
+    strategy: StrategyName = strategy_field()
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -147,7 +149,9 @@ def main(argv=None):
     started = time.perf_counter()
 
     train, test = load_data(cfg)
-    model = build_model(cfg, train)
+    strategy = recipe_strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(cfg, train)
     num_classes = train.num_classes
     train_batches = image_batches(
         train, cfg.batch_size, shuffle=True, seed=cfg.seed,
@@ -155,8 +159,12 @@ def main(argv=None):
     )
     test_batches = image_batches(test, 256, num_classes=num_classes)
     history = fit(
-        model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches, resume=cfg.resume
+        model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=test_batches, resume=cfg.resume,
+        strategy=strategy,
     )
+    model = chief_model(model, strategy, out)
+    if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
+        return None
     train_seconds = time.perf_counter() - started
     plot_history(history, out / "history.png")
 

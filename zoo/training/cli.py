@@ -5,9 +5,10 @@ import sys
 
 from zoo.data import DataError
 from zoo.export import ExportParityError
+from zoo.training.distribute import StrategyError
 from zoo.training.loop import InterruptedRunError
 
-USER_ERRORS = (DataError, InterruptedRunError, ExportParityError, FileNotFoundError, PermissionError)
+USER_ERRORS = (DataError, InterruptedRunError, ExportParityError, StrategyError, FileNotFoundError, PermissionError)
 
 
 def run_main(main, argv=None):

@@ -24,11 +24,24 @@ The global batch is the recipe's `--batch-size`; each of N replicas gets
 writes checkpoints, metrics and exports; see docs/distributed.md.
 """
 
+import dataclasses
 import json
 import os
 import pathlib
+import tempfile
+import typing
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+StrategyName = typing.Literal["default", "mirrored", "multi_worker", "tpu"]
+
+
+def strategy_field():
+    """The `strategy` field of every training recipe's config (`--strategy`)."""
+    return dataclasses.field(
+        default="default",
+        metadata={"help": "tf.distribute strategy: default, mirrored (local GPUs), multi_worker "
+                          "(workers named in TF_CONFIG; see docs/distributed.md) or tpu"},
+    )
 
 
 class StrategyError(RuntimeError):
@@ -54,6 +67,13 @@ def make_strategy(name):
         read_tf_config()  # clear errors before TensorFlow parses it
         return tf.distribute.MultiWorkerMirroredStrategy()
     return _tpu_strategy(tf)
+
+
+def recipe_strategy(name):
+    """`make_strategy(name)`, announced in the recipe's log."""
+    strategy = make_strategy(name)
+    print(describe(strategy), flush=True)
+    return strategy
 
 
 def read_tf_config(environ=None):
@@ -154,14 +174,25 @@ def describe(strategy):
     return text
 
 
-def finished_worker(strategy, out):
-    """After training: True (and one line) when this process is not the chief.
+def chief_model(model, strategy, out):
+    """After training: the model the chief evaluates and exports, or None on other workers.
 
-    Recipes return there: the chief alone evaluates, saves and exports, so
-    workers never write the same files.
+    Outside a multi-worker cluster this is `model` itself. Inside one, other
+    workers print one line and get None (the recipe returns: the chief alone
+    evaluates, saves and exports, so no two processes write the same files),
+    and the chief gets a copy of `model` outside the strategy, made through a
+    `.keras` round trip: Keras's `predict` and the exports would otherwise
+    run collective ops that wait for workers which have already finished.
     """
-    if is_chief(strategy):
-        return False
+    if not is_multi_worker(strategy):
+        return model
     task_type, task_id = task_of(strategy)
-    print(f"{task_type} {task_id}: training done; the chief evaluates and exports into {out}", flush=True)
-    return True
+    if not is_chief(strategy):
+        print(f"{task_type} {task_id}: training done; the chief evaluates and exports into {out}", flush=True)
+        return None
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="zoo-chief-") as directory:
+        path = pathlib.Path(directory) / "model.keras"
+        model.save(path)
+        return keras.saving.load_model(path, compile=False)
