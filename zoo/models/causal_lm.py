@@ -5,8 +5,20 @@ from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
-from zoo.models.generative import CompiledGenerators, detokenize_until_end, is_text_batch, serialize_layer
-from zoo.models.task import block_rank_arguments, embedding_rank_arguments, preset_config
+from zoo.models.generative import (
+    CompiledGenerators,
+    check_generate_settings,
+    detokenize_until_end,
+    is_text_batch,
+    serialize_layer,
+)
+from zoo.models.task import (
+    block_rank_arguments,
+    check_token_inputs,
+    checked_texts,
+    embedding_rank_arguments,
+    preset_config,
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -282,13 +294,14 @@ class CausalLM(keras.Model):
             position 0) and padding after EOS.
         """
         strings = is_text_batch(inputs)
+        check_generate_settings(max_length, sampler, num_beams)
         if strings:
             if self.preprocessor is None:
                 raise ValueError("generate() on strings needs a model built with a preprocessor")
-            texts = [inputs] if isinstance(inputs, str) else list(inputs)
-            token_ids, padding_mask = self.pack_prompts(texts)
+            # An empty prompt is allowed: generation starts from BOS alone.
+            token_ids, padding_mask = self.pack_prompts(checked_texts(inputs, "continue", allow_empty=True))
         else:
-            token_ids, padding_mask = inputs["token_ids"], inputs["padding_mask"]
+            token_ids, padding_mask = check_token_inputs(inputs, "token_ids", "padding_mask", self.vocabulary_size)
         # One prompt width per max_length (one compiled function): the prompts are right-aligned
         # and padded to max_length - 1; the prefill covers that width.
         token_ids, padding_mask = self._pad_prompts(token_ids, padding_mask, max_length)

@@ -9,8 +9,8 @@ import keras
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
-from zoo.models.generative import detokenize_until_end, is_text_batch
-from zoo.models.task import preset_config
+from zoo.models.generative import check_generate_settings, detokenize_until_end, is_text_batch
+from zoo.models.task import check_token_inputs, checked_texts, preset_config
 
 
 class EncoderDecoderGeneration:
@@ -40,13 +40,18 @@ class EncoderDecoderGeneration:
             cut at EOS), else token ids `(B, max_length)`.
         """
         strings = is_text_batch(inputs)
+        check_generate_settings(max_length, sampler, num_beams)
+        max_length = self.checked_max_length(max_length)
         if strings:
             if self.source_preprocessor is None or self.target_preprocessor is None:
                 raise ValueError("generate() on strings needs a model built with source and target preprocessors")
-            source = self.source_preprocessor([inputs] if isinstance(inputs, str) else list(inputs))
+            # An empty source is allowed, as in the SavedModel (which must answer every row of a request).
+            source = self.source_preprocessor(checked_texts(inputs, "translate or summarize", allow_empty=True))
             token_ids, padding_mask = source["token_ids"], source["padding_mask"]
         else:
-            token_ids, padding_mask = inputs["encoder_token_ids"], inputs["encoder_padding_mask"]
+            token_ids, padding_mask = check_token_inputs(
+                inputs, "encoder_token_ids", "encoder_padding_mask", self.source_vocabulary_size, self.source_length
+            )
         run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
         generated = ops.convert_to_numpy(run(token_ids, padding_mask))
         return self.detokenize(generated) if strings else generated

@@ -1,8 +1,10 @@
 """What the generative task models share: compiled, cached generation functions per settings."""
 
 import keras
+import numpy as np
 
 from zoo.generation import get_sampler
+from zoo.models.task import check_integer
 
 
 class CompiledGenerators:
@@ -48,12 +50,33 @@ class CompiledGenerators:
 
 
 def is_text_batch(inputs):
-    """Whether `inputs` is a string or a non-empty list of strings (else: a dict of ids)."""
-    if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
-        raise ValueError("generate() got an empty list of inputs; expected strings")
-    return isinstance(inputs, str) or (
-        isinstance(inputs, (list, tuple)) and isinstance(inputs[0], (str, bytes))
+    """Whether `inputs` is text (a string, a list/tuple or a 1-D array of them) rather than a dict of ids.
+
+    Raises a `ValueError` for an empty batch and for anything else (e.g.
+    `None`, a number, a 2-D array); `zoo.models.task.checked_texts` then
+    checks each text.
+    """
+    if isinstance(inputs, dict):
+        return False
+    if isinstance(inputs, (str, bytes)):
+        return True
+    if isinstance(inputs, (list, tuple)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 1):
+        if len(inputs) == 0:
+            raise ValueError("generate() got an empty list of inputs; expected strings")
+        return True
+    shape = f" of shape {inputs.shape}" if isinstance(inputs, np.ndarray) else ""
+    raise ValueError(
+        "generate() takes a string, a list of strings or a dict of token ids; "
+        f"received a {type(inputs).__name__}{shape}"
     )
+
+
+def check_generate_settings(max_length, sampler, num_beams):
+    """Clear errors for settings that would otherwise fail inside the compiled loop."""
+    if max_length is not None:
+        check_integer("max_length", max_length, minimum=2)
+    if sampler == "beam":
+        check_integer("num_beams", num_beams)
 
 
 def serialize_layer(layer):

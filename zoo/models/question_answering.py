@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.models.task import check_integer, check_unicode
 from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
@@ -185,6 +186,15 @@ class QuestionAnswerer(keras.Model):
 
         from zoo.tokenizers.spans import spans_to_answers
 
+        questions, contexts = tf.convert_to_tensor(questions, tf.string), tf.convert_to_tensor(contexts, tf.string)
+        # A clear error (in the SavedModel too) instead of a shape clash deep in the packing.
+        with tf.control_dependencies([
+            tf.debugging.assert_equal(
+                tf.size(questions), tf.size(contexts),
+                message="question and context must hold the same number of strings (one context per question)",
+            )
+        ]):
+            questions = tf.identity(questions)
         windows = self.packer.windows(questions, contexts, num_windows)
         shape = tf.shape(windows["token_ids"])  # (W, B, L)
         flat = {
@@ -216,6 +226,7 @@ class QuestionAnswerer(keras.Model):
         """
         import tensorflow as tf
 
+        check_integer("batch_size", batch_size)
         single = isinstance(question, (str, bytes)) and isinstance(context, (str, bytes))
         questions = _texts(question, "question")
         contexts = _texts(context, "context")
@@ -262,6 +273,7 @@ def _texts(value, what):
             text = text.decode("utf-8", errors="replace")
         if not isinstance(text, str):
             raise ValueError(f"{what} {index} is a {type(text).__name__}, not a string")
+        check_unicode(text, f"{what} {index}")
         if not text.strip():
             raise ValueError(f"{what} {index} is empty; extractive QA needs a non-empty question and context")
         texts.append(text)

@@ -1,7 +1,9 @@
 """Helpers every task model shares: presets with checked overrides, class names, outputs."""
 
 import inspect
+import numbers
 
+import numpy as np
 from keras import ops
 
 from zoo.models.presets import get_preset
@@ -123,3 +125,89 @@ def embedding_rank_arguments(embedding_rank, layer_ranks, embedding_names):
     return {
         name: ranks.get(f"{name}/{TOKEN_EMBEDDING}", embedding_rank) for name in embedding_names
     }
+
+
+def check_integer(name, value, minimum=1):
+    """`value` as an int, or a "Received: name=value" `ValueError` unless it is an integer >= `minimum` (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
+    return int(value)
+
+
+def checked_texts(texts, verb, allow_empty=False):
+    """A non-empty list of strings (or UTF-8 bytes) from a string, a list/tuple or a 1-D array of them.
+
+    Raises a `ValueError` naming the first bad item: not a string, not
+    encodable as UTF-8 (a lone surrogate), or (unless `allow_empty`) empty
+    or whitespace-only; and for an empty batch or a nested list.
+    """
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    elif isinstance(texts, np.ndarray) and texts.ndim == 1:
+        texts = texts.tolist()
+    elif isinstance(texts, (list, tuple)):
+        texts = list(texts)
+    else:
+        shape = f" of shape {texts.shape}" if isinstance(texts, np.ndarray) else ""
+        raise ValueError(
+            f"expected a string or a list of strings to {verb}; received a {type(texts).__name__}{shape}"
+        )
+    if not texts:
+        raise ValueError(f"expected at least one text to {verb}; received an empty batch")
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes)):
+            raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
+        check_unicode(text, f"text {index}")
+        if not allow_empty and not text.strip():
+            raise ValueError(f"text {index} is empty; expected some words to {verb}")
+    return texts
+
+
+def check_unicode(text, what):
+    """A `ValueError` naming `what` when the str `text` cannot be encoded as UTF-8 (a lone surrogate)."""
+    if isinstance(text, str):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"{what} is not valid Unicode ({error.reason} at character {error.start}); "
+                "expected text encodable as UTF-8"
+            ) from None
+
+
+def check_token_inputs(inputs, ids_name, mask_name, vocabulary_size, max_width=None):
+    """`(token_ids, padding_mask)` NumPy int32 `(B, T)` from a dict of id inputs, checked.
+
+    Raises a `ValueError` naming the problem unless both are present, 2-D
+    and of one shape with at least one row, integer ids, a mask of 0s and 1s (any numeric or bool dtype),
+    ids in `[0, vocabulary_size)`, mask values 0 or 1, every row with a real
+    token, and `T <= max_width` when given.
+    """
+    if not isinstance(inputs, dict) or ids_name not in inputs or mask_name not in inputs:
+        keys = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+        raise ValueError(f"expected strings or a dict with {ids_name!r} and {mask_name!r}; received {keys}")
+    token_ids, padding_mask = np.asarray(inputs[ids_name]), np.asarray(inputs[mask_name])
+    if not np.issubdtype(token_ids.dtype, np.integer):
+        raise ValueError(f"{ids_name} must hold integers; received dtype {token_ids.dtype}")
+    if not (padding_mask.dtype == bool or np.issubdtype(padding_mask.dtype, np.number)):
+        raise ValueError(f"{mask_name} must hold 0 or 1; received dtype {padding_mask.dtype}")
+    if token_ids.ndim != 2 or token_ids.shape != padding_mask.shape:
+        raise ValueError(
+            f"{ids_name} and {mask_name} must both be (batch, width); received shapes {token_ids.shape} and "
+            f"{padding_mask.shape}"
+        )
+    if token_ids.shape[0] == 0:
+        raise ValueError(f"expected at least one row of {ids_name}; received shape {token_ids.shape}")
+    if max_width is not None and token_ids.shape[1] > max_width:
+        raise ValueError(f"{ids_name} has width {token_ids.shape[1]}; expected at most {max_width}")
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocabulary_size):
+        raise ValueError(
+            f"{ids_name} must be in [0, {vocabulary_size}) (the vocabulary); received values from "
+            f"{token_ids.min()} to {token_ids.max()}"
+        )
+    if not np.isin(padding_mask, (0, 1)).all():
+        raise ValueError(f"{mask_name} must hold 0 (padding) or 1 (token); received {np.unique(padding_mask)[:5]}")
+    empty = np.flatnonzero(padding_mask.sum(axis=1) == 0)
+    if empty.size:
+        raise ValueError(f"row {int(empty[0])} of {mask_name} has no real token; expected at least one per row")
+    return token_ids.astype("int32"), padding_mask.astype("int32")

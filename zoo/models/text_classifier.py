@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from zoo.layers import MaskedMeanPooling
-from zoo.models.task import checked_class_names, classification_outputs
+from zoo.models.task import check_token_inputs, checked_class_names, classification_outputs
 from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
@@ -50,6 +50,8 @@ class TextClassifierMixin:
     def predict(self, x, *args, **kwargs):
         if is_text_input(x) or _is_empty_batch(x):
             x = {name: np.asarray(value) for name, value in self.preprocess(x).items()}
+        elif isinstance(x, dict):
+            x = checked_id_inputs(self, x)
         return super().predict(x, *args, **kwargs)
 
     def classify(self, texts, batch_size=256):
@@ -59,6 +61,14 @@ class TextClassifierMixin:
     @classmethod
     def from_config(cls, config):
         return cls(**deserialize_preprocessor(config))
+
+
+def checked_id_inputs(model, inputs):
+    """`{"token_ids", "padding_mask"}` checked against `model`'s vocabulary and sequence length (clear errors)."""
+    token_ids, padding_mask = check_token_inputs(
+        inputs, "token_ids", "padding_mask", model.vocabulary_size, model.sequence_length
+    )
+    return {"token_ids": token_ids, "padding_mask": padding_mask}
 
 
 def _is_empty_batch(texts):

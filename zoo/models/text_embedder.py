@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from zoo.layers import MaskedMeanPooling
+from zoo.models.text_classifier import checked_id_inputs
 from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
@@ -166,6 +167,8 @@ class TextEmbedder(keras.Model):
     def predict(self, x, *args, **kwargs):
         if is_text_input(x):
             return self.embed(x, batch_size=kwargs.get("batch_size") or 64)
+        if isinstance(x, dict):
+            x = checked_id_inputs(self, x)
         return super().predict(x, *args, **kwargs)
 
     def embed(self, texts, batch_size=64, dimensions=None):

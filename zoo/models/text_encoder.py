@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments, embedding_rank_arguments
+from zoo.models.task import block_rank_arguments, check_unicode, embedding_rank_arguments
 
 
 def text_encoder_stack(
@@ -97,6 +97,7 @@ def preprocess_texts(model, texts, verb):
     for index, text in enumerate(texts):
         if not isinstance(text, (str, bytes)):
             raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
+        check_unicode(text, f"text {index}")
         if not text.strip():
             raise ValueError(f"text {index} is empty; expected some words to {verb}")
     return model.preprocessor(texts)
