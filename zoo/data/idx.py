@@ -66,6 +66,11 @@ def read_idx(path, expected_magic):
         )
     num_dims = magic & 0xFF
     header_size = 4 + 4 * num_dims
+    if len(data) < header_size:
+        raise DataError(
+            f"IDX file {path} ends at byte {len(data)}, inside its header; expected {header_size} header "
+            f"bytes for {num_dims} dimensions; the file is truncated or corrupt"
+        )
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", num_dims, offset=4))
     expected_size = header_size + int(np.prod(dims))
     if len(data) != expected_size:

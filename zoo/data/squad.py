@@ -50,7 +50,9 @@ def load_squad(path, max_bad_fraction=0.01):
             document = json.load(handle)
     except json.JSONDecodeError as error:
         raise DataError(f"squad:{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise DataError(f"squad:{path}: not UTF-8 at byte offset {error.start} ({error.reason})") from None
+    except OSError as error:
         raise DataError(f"squad:{path}: cannot read it ({error})") from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DataError(f"squad:{path}: expected SQuAD JSON, an object with a 'data' list of articles")
@@ -60,9 +62,16 @@ def load_squad(path, max_bad_fraction=0.01):
             title, paragraphs = str(article.get("title", article_index)), article["paragraphs"]
         except (AttributeError, KeyError, TypeError):
             raise DataError(f"squad:{path}: article {article_index} has no 'paragraphs' list") from None
-        for paragraph in paragraphs:
-            context = paragraph.get("context", "")
-            for qa in paragraph.get("qas", []):
+        if not isinstance(paragraphs, list):
+            raise DataError(f"squad:{path}: article {article_index} has no 'paragraphs' list")
+        for paragraph_index, paragraph in enumerate(paragraphs):
+            where = f"article {article_index} ({title!r}), paragraph {paragraph_index}"
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("context", ""), str):
+                raise DataError(f"squad:{path}: {where} is not an object with a 'context' string")
+            context, questions = paragraph.get("context", ""), paragraph.get("qas", [])
+            if not isinstance(questions, list) or not all(isinstance(qa, dict) for qa in questions):
+                raise DataError(f"squad:{path}: {where} has no 'qas' list of question objects")
+            for qa in questions:
                 example = _example(qa, title, context)
                 if example is None:
                     bad += 1
@@ -83,9 +92,13 @@ def load_squad(path, max_bad_fraction=0.01):
 def _example(qa, title, context):
     question, answers = str(qa.get("question", "")).strip(), qa.get("answers") or []
     texts, starts = [], []
+    if not isinstance(answers, list):
+        return None
     for answer in answers:
+        if not isinstance(answer, dict):
+            return None
         text, start = answer.get("text", ""), answer.get("answer_start", -1)
-        if not text or not isinstance(start, int) or context[start : start + len(text)] != text:
+        if not isinstance(text, str) or not text or not isinstance(start, int) or context[start : start + len(text)] != text:
             return None
         texts.append(text)
         starts.append(start)

@@ -32,7 +32,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, constant_weights
+from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, checked_shape, constant_weights
 from zoo.export.parity import ExportParityError
 from zoo.generation.samplers import argmax
 
@@ -54,6 +54,9 @@ def saved_model_endpoint(model):
     width = model.sequence_length - 1
 
     def serve(prompt, max_length=None):
+        prompt = checked_shape(prompt, [None], "prompt")
+        if max_length is not None:
+            max_length = checked_shape(max_length, [], "max_length")
         token_ids, padding_mask = model.pack_prompts_tensor(prompt, width)
         generated = model.generate_ids(token_ids, padding_mask, stop_length=max_length)
         return {"generated_text": model.detokenize_tensor(generated), "token_ids": generated}

@@ -75,3 +75,17 @@ def constant_weights(model):
         return keras.StatelessScope(state_mapping=mapping)
 
     return scope
+
+
+def checked_shape(tensor, shape, name):
+    """`tensor`, with a run-time check that its shape matches `shape` (`None` for any size).
+
+    A loaded signature does not check the shapes of what it is called with:
+    a scalar string sent to a `(B,)` signature crashed the whole process
+    inside the tokenizer, and a `(1, 2)` batch was silently read as one row.
+    `tf.ensure_shape` turns both into an `InvalidArgumentError` naming the
+    input and the expected shape.
+    """
+    import tensorflow as tf
+
+    return tf.ensure_shape(tensor, shape, name=f"check_{name}_shape")

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.export.endpoint import Endpoint
+from zoo.export.endpoint import Endpoint, checked_shape
 
 
 def _probabilities(model, images):
@@ -23,6 +23,10 @@ def saved_model_endpoint(model):
     class_names = tf.constant(model.class_names)
 
     def serve(images):
+        images = checked_shape(images, [None, None, None, model.num_channels], "images")
+        tf.debugging.assert_positive(
+            tf.shape(images)[1:3], message="images must be at least 1 pixel high and wide (resized to the model's size)"
+        )
         pixels = tf.cast(images, tf.float32)
         same_size = tf.logical_and(tf.shape(pixels)[1] == height, tf.shape(pixels)[2] == width)
         pixels = tf.cond(

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import Endpoint
+from zoo.export.endpoint import Endpoint, checked_shape
 
 SAMPLE_PAIRS = (
     ("Who wrote the letter?", "The letter was written by Ada Lovelace in 1843, in London."),
@@ -41,6 +41,7 @@ def saved_model_endpoint(model):
     _require_preprocessor(model)
 
     def serve(question, context):
+        question, context = checked_shape(question, [None], "question"), checked_shape(context, [None], "context")
         out = model.answer_tensors(question, context)
         return {name: out[name] for name in ("answer", "score", "start", "end")}
 

@@ -33,7 +33,7 @@ token for token.
 import numpy as np
 import tensorflow as tf
 
-from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, constant_weights
+from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, checked_shape, constant_weights
 from zoo.export.parity import ExportParityError
 from zoo.generation.samplers import argmax
 
@@ -77,7 +77,7 @@ def saved_model_endpoint(model):
     require_preprocessors(model)
 
     def serve(text):
-        source = model.source_preprocessor(text)
+        source = model.source_preprocessor(checked_shape(text, [None], "text"))
         token_ids = model.generate_ids(source["token_ids"], source["padding_mask"])
         return {"generated_text": model.detokenize_tensor(token_ids), "token_ids": token_ids}
 

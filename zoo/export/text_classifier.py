@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.export.endpoint import Endpoint
+from zoo.export.endpoint import Endpoint, checked_shape
 
 # Parity samples that exercise the preprocessor's edge cases.
 SAMPLE_TEXTS = [
@@ -44,7 +44,7 @@ def _keras_probabilities(model, inputs):
 
 def _preprocess_endpoint(model):
     def preprocess(text):
-        return model.preprocessor(text)
+        return model.preprocessor(checked_shape(text, [None], "text"))
 
     def reference(inputs):
         return {name: value.numpy() for name, value in model.preprocessor(as_strings(inputs["text"])).items()}
@@ -64,6 +64,7 @@ def saved_model_endpoint(model):
     class_names = tf.constant(model.class_names)
 
     def serve(text):
+        text = checked_shape(text, [None], "text")
         probabilities = tf.nn.softmax(model(model.preprocessor(text), training=False), axis=-1)
         class_id = tf.argmax(probabilities, axis=-1)
         return {"probabilities": probabilities, "class_id": class_id, "label": tf.gather(class_names, class_id)}

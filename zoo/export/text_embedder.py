@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.export.endpoint import Endpoint
+from zoo.export.endpoint import Endpoint, checked_shape
 from zoo.export.text_classifier import SAMPLE_TEXTS, as_strings, token_id_samples
 
 
@@ -24,6 +24,8 @@ def _text_endpoint(model, tolerance, custom_ops=False):
         )
 
     def serve(text):
+        if not custom_ops:  # the SavedModel (the TFLite interpreter checks shapes itself)
+            text = checked_shape(text, [None], "text")
         return {"embeddings": model(model.preprocessor(text), training=False)}
 
     return Endpoint(
