@@ -109,13 +109,13 @@ def encode(preprocessor, text):
 
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.generate")
+    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
     cfg, out = start_run(cfg, SMOKE)
     started = time.perf_counter()
 
     train_text, validation_text = load_data(cfg)
     preprocessor = preprocessor_for(cfg, train_text, out)
     length = preprocessor.sequence_length
-    strategy = recipe_strategy(cfg.strategy)
     with strategy.scope():
         model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
         bos = model.bos_token_id

@@ -162,11 +162,11 @@ def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.qa")
     if cfg.init == "scratch":
         cfg = replace_defaults(cfg, **SCRATCH_DEFAULTS)
+    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
     cfg, out = start_run(cfg, SMOKE)
     started = time.perf_counter()
 
     train, test = load_examples(cfg)
-    strategy = recipe_strategy(cfg.strategy)
     with strategy.scope():
         model = build_model(cfg, train, out)
     train_batches, train_windows = window_batches(model, train, cfg.batch_size, True, cfg.seed)

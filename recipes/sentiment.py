@@ -214,12 +214,12 @@ def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.sentiment")
     if cfg.init:
         cfg = replace_defaults(cfg, **INIT_DEFAULTS)
+    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
     cfg, out = start_run(cfg, SMOKE)
     started = time.perf_counter()
 
     train, test = load_data(cfg)
     preprocessor = preprocessor_for(cfg, train, out)
-    strategy = recipe_strategy(cfg.strategy)
     with strategy.scope():
         model = build_model(cfg, train, preprocessor)
     train_batches = text_batches(

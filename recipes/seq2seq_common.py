@@ -294,6 +294,7 @@ def evaluate_tflite(model, exports, sources, keras_outputs, task, references):
 
 
 def run(cfg, task):
+    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
     cfg, out = start_run(cfg, {**SMOKE, **task.smoke_overrides})
     started = time.perf_counter()
 
@@ -303,7 +304,6 @@ def run(cfg, task):
     train_batches = pair_batches(train, source_preprocessor, target_preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed)
     test_batches = pair_batches(test, source_preprocessor, target_preprocessor, 128)
     steps_per_epoch = int(train_batches.cardinality())
-    strategy = recipe_strategy(cfg.strategy)
     with strategy.scope():
         model = build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch)
     timer = TrainingTimer()

@@ -145,11 +145,11 @@ def build_model(cfg, train):
 
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.vit")
+    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
     cfg, out = start_run(cfg, SMOKE)
     started = time.perf_counter()
 
     train, test = load_data(cfg)
-    strategy = recipe_strategy(cfg.strategy)
     with strategy.scope():
         model = build_model(cfg, train)
     num_classes = train.num_classes

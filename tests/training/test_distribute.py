@@ -244,3 +244,18 @@ def test_bad_tf_config_is_named(text, message):
 def test_good_tf_config_is_returned():
     config = {"cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]}, "task": {"type": "worker", "index": 1}}
     assert read_tf_config({"TF_CONFIG": json.dumps(config)}) == config
+
+
+def test_multi_worker_after_the_first_tensorflow_op_is_a_clear_error(tmp_path):
+    port = _free_ports(1)[0]
+    code = (
+        "import tensorflow as tf\n"
+        "from zoo.training.distribute import make_strategy\n"
+        "tf.constant(1.0) + 1.0\n"
+        "make_strategy('multi_worker')\n"
+    )
+    tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}}
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(tf_config),
+                           cwd=REPO_ROOT, timeout=120)
+    assert child.returncode != 0
+    assert "StrategyError: --strategy multi_worker must be set up before TensorFlow runs its first op" in child.stderr

@@ -65,7 +65,13 @@ def make_strategy(name):
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         read_tf_config()  # clear errors before TensorFlow parses it
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as error:
+            if "program startup" not in str(error):
+                raise
+            raise StrategyError("--strategy multi_worker must be set up before TensorFlow runs its first op "
+                                "(create the strategy first thing in the program)") from None
     return _tpu_strategy(tf)
 
 
