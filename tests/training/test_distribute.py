@@ -259,3 +259,19 @@ def test_multi_worker_after_the_first_tensorflow_op_is_a_clear_error(tmp_path):
                            cwd=REPO_ROOT, timeout=120)
     assert child.returncode != 0
     assert "StrategyError: --strategy multi_worker must be set up before TensorFlow runs its first op" in child.stderr
+
+
+def test_mirrored_over_two_devices_equals_one_device_with_keras_fit_and_zoos_loop(tmp_path):
+    """Two logical CPUs stand in for two GPUs; the embedding's sparse gradients are all-reduced too."""
+    child = subprocess.run([sys.executable, str(JOB.with_name("mirrored_job.py")), str(tmp_path)],
+                           capture_output=True, text=True, env=_env(), cwd=REPO_ROOT, timeout=240)
+    assert child.returncode == 0, child.stderr[-3000:]
+    [line] = [line for line in child.stdout.splitlines() if line.startswith("RESULTS ")]
+    results = json.loads(line[len("RESULTS "):])
+    reference = results["one_device"]
+    assert reference["replicas"] == 1
+    for name in ("mirrored_keras", "mirrored_custom"):
+        assert results[name]["replicas"] == 2
+        np.testing.assert_allclose(results[name]["loss"], reference["loss"], rtol=1e-5)
+        for got, want in zip(results[name]["weights"], reference["weights"]):
+            np.testing.assert_allclose(got, want, atol=1e-5)

@@ -263,7 +263,8 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
     """
     tf = _tensorflow()
     # Arrays are shuffled with a fixed seed: every worker must see the same order.
-    train = strategy.experimental_distribute_dataset(_as_dataset(train_data, shuffle=True, seed=0))
+    train_dataset = _as_dataset(train_data, shuffle=True, seed=0)
+    train = strategy.experimental_distribute_dataset(train_dataset)
     validation = None
     if validation_data is not None:
         validation = strategy.experimental_distribute_dataset(_as_dataset(validation_data))
@@ -280,6 +281,12 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
         list(callbacks), add_history=False, add_progbar=False, model=model, epochs=epochs,
         steps=steps_per_epoch, verbose=0,
     )
+    # Variables are created in cross-replica context, before the first step (as model.fit does):
+    # the optimizer's slots, and the compiled metrics' state from one symbolic pass.
+    with strategy.scope():
+        model._symbolic_build(data_batch=train_dataset.element_spec)  # Keras fit's own first step
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
     model.stop_training = False
     logs = {}
     callback_list.on_train_begin()
