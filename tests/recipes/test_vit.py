@@ -126,7 +126,10 @@ def test_trained_int8_model_stays_within_one_point_of_float(tmp_path):
     tflite = metrics["exports"]["tflite"]
     assert metrics["accuracy"] > 0.85
     assert tflite["images/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])
-    assert abs(tflite["images/int8"]["accuracy"] - tflite["images/float32"]["accuracy"]) <= 0.01
+    # int8 loses at most 1 point; it may also land a few images higher (seen: +4 of 360 in CI),
+    # which is no loss, but a large gap either way means broken quantization.
+    int8_minus_float = tflite["images/int8"]["accuracy"] - tflite["images/float32"]["accuracy"]
+    assert -0.01 <= int8_minus_float <= 0.02
 
 
 def test_imagefolder_source_trains_with_augmentation(tmp_path):
