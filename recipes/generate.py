@@ -118,19 +118,20 @@ def main(argv=None):
     length = preprocessor.sequence_length
     with strategy.scope():
         model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
-        bos = model.bos_token_id
-        # Window boundaries move each epoch (random_offset): augmentation against overfitting.
-        train_batches = lm_batches(
-            encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
-            random_offset=True,
-        )
-        validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
-        steps_per_epoch = int(train_batches.cardinality())
-        schedule = WarmupCosineDecay(
-            peak_learning_rate=cfg.learning_rate,
-            warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
-            total_steps=max(1, cfg.epochs * steps_per_epoch),
-        )
+    bos = model.bos_token_id
+    # Window boundaries move each epoch (random_offset): augmentation against overfitting.
+    train_batches = lm_batches(
+        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
+        random_offset=True,
+    )
+    validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
+    steps_per_epoch = int(train_batches.cardinality())
+    schedule = WarmupCosineDecay(
+        peak_learning_rate=cfg.learning_rate,
+        warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
+        total_steps=max(1, cfg.epochs * steps_per_epoch),
+    )
+    with strategy.scope():
         model.compile(
             # beta_2 0.99 as nanoGPT uses for small batches of characters.
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, beta_2=0.99, clipnorm=1.0),

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments, check_unicode, embedding_rank_arguments
+from zoo.models.task import block_rank_arguments, check_text_items, embedding_rank_arguments
 
 
 def text_encoder_stack(
@@ -94,12 +94,7 @@ def preprocess_texts(model, texts, verb):
             "not strings; build it with from_preset(..., vocabulary=...)"
         )
     texts = [texts] if isinstance(texts, (str, bytes)) else list(np.asarray(texts, dtype=object).reshape(-1))
-    for index, text in enumerate(texts):
-        if not isinstance(text, (str, bytes)):
-            raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
-        check_unicode(text, f"text {index}")
-        if not text.strip():
-            raise ValueError(f"text {index} is empty; expected some words to {verb}")
+    check_text_items(texts, verb)
     return model.preprocessor(texts)
 
 

@@ -23,6 +23,7 @@ patience counter).
 """
 
 import contextlib
+import itertools
 import pathlib
 import shutil
 import sys
@@ -237,8 +238,7 @@ def _as_dataset(data, batch_size=32, shuffle=False, seed=None):
     if isinstance(data, tuple) and len(data) in (2, 3):
         dataset = tf.data.Dataset.from_tensor_slices(data)
         if shuffle:
-            size = int(tf.shape(tf.nest.flatten(data)[0])[0])
-            dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(len(data[0]), seed=seed, reshuffle_each_iteration=True)
         return dataset.batch(batch_size)
     raise TypeError(
         "zoo's distributed loop needs a tf.data.Dataset or an (x, y[, sample_weight]) tuple of arrays. "
@@ -281,19 +281,17 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
         list(callbacks), add_history=False, add_progbar=False, model=model, epochs=epochs,
         steps=steps_per_epoch, verbose=0,
     )
-    # Variables are created in cross-replica context, before the first step (as model.fit does):
-    # the optimizer's slots, and the compiled metrics' state from one symbolic pass.
+    # Variables are created in cross-replica context, before the first step, as model.fit does:
+    # one symbolic pass builds the compiled loss and metrics' state, then the optimizer's slots.
     with strategy.scope():
-        model._symbolic_build(data_batch=train_dataset.element_spec)  # Keras fit's own first step
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        model._symbolic_build(data_batch=train_dataset.element_spec)
     model.stop_training = False
     logs = {}
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
-        for step, batch in enumerate(_take(train, steps_per_epoch)):
+        for step, batch in enumerate(itertools.islice(train, steps_per_epoch)):
             callback_list.on_train_batch_begin(step)
             train_step(batch)
             callback_list.on_train_batch_end(step)
@@ -301,7 +299,7 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
         if validation is not None:
             model.reset_metrics()
             callback_list.on_test_begin()
-            for step, batch in enumerate(_take(validation, validation_steps)):
+            for batch in itertools.islice(validation, validation_steps):
                 test_step(batch)
             logs.update(_metric_logs(model, prefix="val_"))
             callback_list.on_test_end()
@@ -310,15 +308,3 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
             break
     callback_list.on_train_end(logs)
 
-
-def _take(distributed_dataset, steps):
-    """The first `steps` batches of a fresh pass (all of them when `steps` is None)."""
-    iterator = iter(distributed_dataset)
-    step = 0
-    while steps is None or step < steps:
-        try:
-            batch = next(iterator)
-        except (StopIteration, _tensorflow().errors.OutOfRangeError):
-            return
-        yield batch
-        step += 1
