@@ -116,18 +116,26 @@ def test_unknown_preset_is_a_usage_error(tmp_path, capsys):
 
 
 def test_trained_int8_model_stays_within_one_point_of_float(tmp_path):
-    # A model that has learned something (digits, ~1 minute), so the
-    # comparison means something: full-integer int8 TFLite loses < 1 point.
+    # A model that has learned something (digits, ~30 s), so the comparison
+    # means something: full-integer int8 TFLite loses at most 1 point.
+    # int8 changes the predicted class of a few borderline images either way
+    # (ties in the uint8 output among them), so the net gap is noise of a few
+    # images. CI once failed at -4 of 360 (-1.1 points) with 12 epochs, a 20%
+    # test split and translate augmentation (2-4% of images flipped). Here
+    # half of digits is the test split (1 point = 9 images) and training
+    # without augmentation reaches 96-97.5%, with fewer borderline images:
+    # over 6 seeds 2-9 of 899 predictions flipped and the gap was -0.2 to
+    # +0.1 points.
     out = tmp_path / "digits"
     metrics = vit.main([
-        "--preset", "digits", "--epochs", "12", "--warmup-epochs", "1", "--quantize", "float32,int8",
-        "--attention-maps", "0", "--out", str(out),
+        "--preset", "digits", "--epochs", "30", "--warmup-epochs", "1", "--test-fraction", "0.5", "--augment", "none",
+        "--quantize", "float32,int8", "--attention-maps", "0", "--out", str(out),
     ])
     tflite = metrics["exports"]["tflite"]
-    assert metrics["accuracy"] > 0.85
+    assert metrics["test_examples"] == 899 and metrics["accuracy"] > 0.9
     assert tflite["images/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])
-    # int8 loses at most 1 point; it may also land a few images higher (seen: +4 of 360 in CI),
-    # which is no loss, but a large gap either way means broken quantization.
+    # int8 may also land a few images higher, which is no loss, but a large
+    # gap either way means broken quantization.
     int8_minus_float = tflite["images/int8"]["accuracy"] - tflite["images/float32"]["accuracy"]
     assert -0.01 <= int8_minus_float <= 0.02
 
