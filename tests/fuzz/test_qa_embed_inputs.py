@@ -88,8 +88,9 @@ def embedder():
        batch_size=st.sampled_from([1, 2, 64]))
 def test_embed_gives_unit_vectors_or_a_clear_error(embedder, batch, batch_size):
     blank = [i for i, text in enumerate(batch) if _blank(text)]
-    if blank:
-        with pytest.raises(ValueError, match=f"text {blank[0]} is empty"):
+    if blank or not batch:
+        message = f"text {blank[0]} is empty" if blank else "expected at least one text to embed; received an empty batch"
+        with pytest.raises(ValueError, match=message):
             embedder.embed(batch, batch_size=batch_size)
         return
     vectors = embedder.embed(batch, batch_size=batch_size)

@@ -60,6 +60,12 @@ def test_bad_inputs_are_named(model):
         model.embed(["film", "  "])
     with pytest.raises(ValueError, match="text 0 is a int"):
         model.embed([3])
+    # An empty batch is refused as TextClassifier.classify([]) refuses it (it returned a (0, D) array).
+    for empty in ([], (), np.array([], dtype=str)):
+        with pytest.raises(ValueError, match="expected at least one text to embed; received an empty batch"):
+            model.embed(empty)
+        with pytest.raises(ValueError, match="expected at least one text to embed; received an empty batch"):
+            model.predict(empty)
     with pytest.raises(ValueError, match="has no preprocessor"):
         TextEmbedder.from_preset("tiny", vocabulary_size=20).embed(["film"])
     with pytest.raises(ValueError, match="unknown preset 'huge' for text_embedder"):

@@ -9,6 +9,7 @@ from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
     encoder_config,
+    is_empty_batch,
     is_text_input,
     preprocess_texts,
     preset_with_preprocessor,
@@ -43,12 +44,10 @@ class TextClassifierMixin:
 
     def preprocess(self, texts):
         """Raw strings -> model inputs, with clear errors for what cannot be classified."""
-        if _is_empty_batch(texts):
-            raise ValueError("expected at least one text to classify; received an empty batch")
         return preprocess_texts(self, texts, "classify")
 
     def predict(self, x, *args, **kwargs):
-        if is_text_input(x) or _is_empty_batch(x):
+        if is_text_input(x) or is_empty_batch(x):
             x = {name: np.asarray(value) for name, value in self.preprocess(x).items()}
         elif isinstance(x, dict):
             x = checked_id_inputs(self, x)
@@ -69,10 +68,6 @@ def checked_id_inputs(model, inputs):
         inputs, "token_ids", "padding_mask", model.vocabulary_size, model.sequence_length
     )
     return {"token_ids": token_ids, "padding_mask": padding_mask}
-
-
-def _is_empty_batch(texts):
-    return isinstance(texts, (list, tuple, np.ndarray)) and np.size(np.asarray(texts, dtype=object)) == 0
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -10,6 +10,7 @@ from zoo.models.text_encoder import (
     check_preprocessor,
     deserialize_preprocessor,
     encoder_config,
+    is_empty_batch,
     is_text_input,
     preprocess_texts,
     preset_with_preprocessor,
@@ -165,7 +166,7 @@ class TextEmbedder(keras.Model):
         return preprocess_texts(self, texts, "embed")
 
     def predict(self, x, *args, **kwargs):
-        if is_text_input(x):
+        if is_text_input(x) or is_empty_batch(x):
             return self.embed(x, batch_size=kwargs.get("batch_size") or 64)
         if isinstance(x, dict):
             x = checked_id_inputs(self, x)

@@ -94,6 +94,8 @@ def preprocess_texts(model, texts, verb):
             "not strings; build it with from_preset(..., vocabulary=...)"
         )
     texts = [texts] if isinstance(texts, (str, bytes)) else list(np.asarray(texts, dtype=object).reshape(-1))
+    if not texts:
+        raise ValueError(f"expected at least one text to {verb}; received an empty batch")
     check_text_items(texts, verb)
     return model.preprocessor(texts)
 
@@ -106,6 +108,11 @@ def is_text_input(inputs):
         return any(isinstance(item, (str, bytes)) for item in inputs)
     dtype = getattr(inputs, "dtype", None)
     return dtype is not None and (str(dtype) in ("<dtype: 'string'>", "string") or np.dtype(dtype).kind in "OUS")
+
+
+def is_empty_batch(texts):
+    """Whether `texts` is an empty list, tuple or array (routed to `preprocess_texts` for its clear error)."""
+    return isinstance(texts, (list, tuple, np.ndarray)) and np.size(np.asarray(texts, dtype=object)) == 0
 
 
 def deserialize_preprocessor(config):
