@@ -113,8 +113,16 @@ def test_unreadable_catalog_is_skipped_with_one_warning(locale_dir, capsys):
     found, stats = read_gettext_pairs("es", locale_dir)
     assert found == EXPECTED_PAIRS and stats.unreadable == [str(broken)]
     assert capsys.readouterr().err == (
-        f"warning: skipped 1 unreadable gettext catalogs of 4 (first: {broken})\n"
+        f"warning: skipped 1 unreadable gettext catalogs of 4 (first: {broken}: Bad magic number)\n"
     )
+
+
+def test_no_readable_catalog_names_the_first_and_why(tmp_path):
+    broken = tmp_path / "de" / "LC_MESSAGES" / "app.mo"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(struct.pack("<I", 0x12345678) + bytes(24))  # a wrong magic number
+    with pytest.raises(DataError, match=r"none of the 1 gettext catalogs for 'de' can be read; first: .*app\.mo \(Bad magic number\)"):
+        read_gettext_pairs("de", tmp_path)
 
 
 def test_missing_language_says_where_and_how(locale_dir):

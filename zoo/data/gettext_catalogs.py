@@ -181,7 +181,9 @@ def read_gettext_pairs(language, locale_dir=DEFAULT_LOCALE_DIR):
     for path in paths:
         try:
             messages = list(catalog_messages(path))
-        except (OSError, ValueError, LookupError, struct.error):
+        except (OSError, ValueError, LookupError, struct.error) as error:
+            if not stats.unreadable:
+                first_reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
             stats.unreadable.append(str(path))
             continue
         stats.files.append(str(path))
@@ -203,12 +205,12 @@ def read_gettext_pairs(language, locale_dir=DEFAULT_LOCALE_DIR):
     if not stats.files:
         raise DataError(
             f"none of the {len(paths)} gettext catalogs for {language!r} can be read; "
-            f"first: {stats.unreadable[0]}"
+            f"first: {stats.unreadable[0]} ({first_reason})"
         )
     if stats.unreadable:
         print(
             f"warning: skipped {len(stats.unreadable)} unreadable gettext catalogs of "
-            f"{len(paths)} (first: {stats.unreadable[0]})",
+            f"{len(paths)} (first: {stats.unreadable[0]}: {first_reason})",
             file=sys.stderr,
         )
     pairs = []
