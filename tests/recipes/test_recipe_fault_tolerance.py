@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
@@ -113,6 +114,9 @@ def test_two_local_workers_run_the_recipe_like_one_process(uninterrupted, tmp_pa
     assert (out / "saved_model" / "1" / "saved_model.pb").is_file()
     assert (out / "model.tflite").is_file() and (out / "model.keras").is_file()
     assert metrics["exports"]["tflite"]["images/float32"]["accuracy"] == pytest.approx(metrics["accuracy"], abs=0.02)
+    # model.keras keeps the optimizer state as after a one-process run: training can go on from it.
+    saved, single = keras.saving.load_model(out / "model.keras"), keras.saving.load_model(reference_out / "model.keras")
+    assert saved.optimizer is not None and int(saved.optimizer.iterations) == int(single.optimizer.iterations) > 0
 
 
 def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(uninterrupted, tmp_path):

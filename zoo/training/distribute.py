@@ -189,6 +189,8 @@ def chief_model(model, strategy, out):
     and the chief gets a copy of `model` outside the strategy, made through a
     `.keras` round trip: Keras's `predict` and the exports would otherwise
     run collective ops that wait for workers which have already finished.
+    The copy stays compiled, with the trained optimizer state, so the
+    recipe's `model.keras` can be trained further as after a one-process run.
     """
     if not is_multi_worker(strategy):
         return model
@@ -201,4 +203,4 @@ def chief_model(model, strategy, out):
     with tempfile.TemporaryDirectory(prefix="zoo-chief-") as directory:
         path = pathlib.Path(directory) / "model.keras"
         model.save(path)
-        return keras.saving.load_model(path, compile=False)
+        return keras.saving.load_model(path)
