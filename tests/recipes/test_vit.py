@@ -108,6 +108,28 @@ def test_bad_data_spec_is_one_line_error(tmp_path, capsys):
     assert err.startswith("error: ") and "nosuch:thing" in err and "Traceback" not in err
 
 
+def test_fashion_mnist_takes_the_readme_settings_where_flags_are_left_at_default(capsys):
+    from zoo.training import parse_config
+
+    def resolved(*argv):
+        return vit.with_data_defaults(parse_config(vit.Config, list(argv), description="vit", prog="vit"))
+
+    cfg = resolved("--data", "builtin:fashion_mnist")
+    assert (cfg.preset, cfg.epochs, cfg.batch_size, cfg.warmup_epochs, cfg.augment, cfg.dropout) == (
+        "mnist", 40, 128, 1, ("translate", "flip"), 0.0
+    )
+    assert "defaults for builtin:fashion_mnist (vit): --preset mnist --epochs 40 --batch-size 128" in capsys.readouterr().out
+    cfg = resolved("--data", "builtin:fashion_mnist", "--epochs", "3", "--augment", "crop", "--preset", "tiny")
+    assert (cfg.preset, cfg.epochs, cfg.augment, cfg.batch_size) == ("tiny", 3, ("crop",), 128)  # explicit flags win
+    cfg = resolved("--data", "builtin:fashion_mnist", "--architecture", "cnn")
+    assert (cfg.preset, cfg.epochs, cfg.augment, cfg.dropout) == ("mnist", 6, ("none",), None)
+    # --smoke keeps its tiny settings, and other data keep the digits defaults.
+    assert resolved("--data", "builtin:fashion_mnist", "--smoke") == parse_config(
+        vit.Config, ["--data", "builtin:fashion_mnist", "--smoke"], description="vit", prog="vit"
+    )
+    assert resolved("--data", "idx:somewhere").epochs == 100 and resolved().preset == "digits"
+
+
 def test_unknown_preset_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         vit.main(["--preset", "huge", "--out", str(tmp_path)])
