@@ -1,5 +1,9 @@
 """Property tests: every SavedModel serving signature on messy requests, as TF Serving would send them.
 
+The string-in TFLite files (classifier, embedder, translator) get the same
+strings and must answer as the SavedModel does: an app on a phone sees
+what the server would have said.
+
 Each tiny model is exported once per module (`export_saved_model`, which
 also checks parity) and reloaded with `tf.saved_model.load`; hypothesis
 then sends string batches (any Unicode, invalid UTF-8 bytes, empty and
@@ -15,7 +19,8 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zoo.export import export_saved_model
+from zoo.export import export_saved_model, export_tflite
+from zoo.export.tflite import run_signature, tflite_interpreter
 from zoo.models import CausalLM, ImageClassifier, QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
@@ -38,13 +43,23 @@ def _export(model, tmp_path_factory, name):
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
-    return _export(TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, num_classes=3), tmp_path_factory, "cls")
+def classifier_model():
+    return TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, num_classes=3)
 
 
 @pytest.fixture(scope="module")
-def embedder(tmp_path_factory):
-    return _export(TextEmbedder.from_preset("tiny", vocabulary=VOCABULARY), tmp_path_factory, "embed")
+def classifier(classifier_model, tmp_path_factory):
+    return _export(classifier_model, tmp_path_factory, "cls")
+
+
+@pytest.fixture(scope="module")
+def embedder_model():
+    return TextEmbedder.from_preset("tiny", vocabulary=VOCABULARY)
+
+
+@pytest.fixture(scope="module")
+def embedder(embedder_model, tmp_path_factory):
+    return _export(embedder_model, tmp_path_factory, "embed")
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +188,38 @@ def test_image_signature_classifies_any_size_or_names_the_problem(vit, shape, se
     out = _run(vit["serving_default"], images=tf.constant(images))
     assert out["probabilities"].shape == (shape[0], 10) and np.isfinite(out["probabilities"]).all()
     np.testing.assert_allclose(out["probabilities"].sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tflite_text(classifier_model, embedder_model, translator, tmp_path_factory):
+    """Interpreters of the string-in TFLite files (tensorflow-text ops inside), by fixture name."""
+    folder = tmp_path_factory.mktemp("tflite")
+    interpreters = {}
+    for name, model, variant in (
+        ("classifier", classifier_model, "text"), ("embedder", embedder_model, "text"), ("translator", translator[1], "generate")
+    ):
+        path, _ = export_tflite(model, folder / f"{name}.tflite", variant=variant)
+        interpreters[name] = tflite_interpreter(path.read_bytes())
+    return interpreters
+
+
+@FUZZ
+@given(batch=st.lists(strings, min_size=1, max_size=4))
+def test_tflite_text_files_answer_any_string_as_the_saved_model_does(classifier, embedder, translator, tflite_text, batch):
+    for name, signature in (
+        ("classifier", classifier["serving_default"]),
+        ("embedder", embedder["serving_default"]),
+        ("translator", translator[0]["serving_default"]),
+    ):
+        on_device = run_signature(tflite_text[name], "serving_default", {"text": np.array(batch, dtype=object)})
+        served = _run(signature, text=tf.constant(batch, tf.string, shape=[len(batch)]))
+        for output, value in on_device.items():
+            assert value.shape[0] == len(batch), (name, output)
+            if value.dtype.kind == "f":
+                assert np.isfinite(value).all(), (name, output)
+                np.testing.assert_allclose(value, served[output], atol=1e-5, err_msg=f"{name} {output}")
+            else:  # the translator's greedy token ids and their text
+                assert value.tolist() == served[output].tolist(), (name, output)
 
 
 WRONG_TEXT_REQUESTS = {
