@@ -108,7 +108,7 @@ def test_bad_data_spec_is_one_line_error(tmp_path, capsys):
     assert err.startswith("error: ") and "nosuch:thing" in err and "Traceback" not in err
 
 
-def test_fashion_mnist_takes_the_readme_settings_where_flags_are_left_at_default(capsys):
+def test_28x28_data_take_the_readme_settings_where_flags_are_left_at_default(capsys):
     from zoo.training import parse_config
 
     def resolved(*argv):
@@ -127,7 +127,12 @@ def test_fashion_mnist_takes_the_readme_settings_where_flags_are_left_at_default
     assert resolved("--data", "builtin:fashion_mnist", "--smoke") == parse_config(
         vit.Config, ["--data", "builtin:fashion_mnist", "--smoke"], description="vit", prog="vit"
     )
-    assert resolved("--data", "idx:somewhere").epochs == 100 and resolved().preset == "digits"
+    assert resolved("--data", "imagefolder:photos").epochs == 100 and resolved().preset == "digits"
+    # MNIST-format files take the MNIST run's settings (no flip for digits).
+    cfg = resolved("--data", "idx:somewhere")
+    assert (cfg.preset, cfg.epochs, cfg.warmup_epochs, cfg.augment, cfg.label_smoothing) == (
+        "mnist", 30, 2, ("translate", "rotation"), 0.1
+    )
 
 
 def test_unknown_preset_is_a_usage_error(tmp_path, capsys):
