@@ -196,7 +196,7 @@ def build_model(cfg, train, preprocessor):
     steps_per_epoch = -(-len(train) // cfg.batch_size)
     schedule = WarmupCosineDecay(
         peak_learning_rate=cfg.learning_rate,
-        warmup_steps=cfg.warmup_epochs * steps_per_epoch,
+        warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
         total_steps=cfg.epochs * steps_per_epoch,
     )
     model.compile(

@@ -164,3 +164,17 @@ def test_bad_architecture_options_are_usage_errors(tmp_path, capsys, argv, messa
         sentiment.main([*argv, "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_warmup_longer_than_the_run_is_cut_to_the_run(reviews_tsv, tmp_path):
+    # Was: "warmup_steps must be <= total_steps" from deep inside the schedule.
+    from zoo.training import parse_config
+
+    cfg = parse_config(
+        sentiment.Config, ["--data", f"tsv:{reviews_tsv}", "--epochs", "1", "--warmup-epochs", "3", "--preset", "tiny"],
+        description="sentiment", prog="sentiment",
+    )
+    train, _ = sentiment.load_data(cfg)
+    model = sentiment.build_model(cfg, train, sentiment.preprocessor_for(cfg, train, tmp_path))
+    schedule = model.optimizer._learning_rate
+    assert schedule.warmup_steps == schedule.total_steps == -(-len(train) // cfg.batch_size)

@@ -77,6 +77,20 @@ class InterruptAfter(keras.callbacks.Callback):
             raise Interrupt()
 
 
+@pytest.mark.parametrize("argv", [["--epochs", "1", "--warmup-epochs", "5"], ["--data", "idx:unused", "--epochs", "1"]])
+def test_warmup_longer_than_the_run_is_cut_to_the_run(argv):
+    # Was: "warmup_steps must be <= total_steps" from deep inside the schedule
+    # (with --epochs 1, the default 5 warmup epochs, or the idx: defaults' 2).
+    from zoo.data import load_image_dataset
+    from zoo.training import parse_config
+
+    cfg = vit.with_data_defaults(parse_config(vit.Config, argv, description="vit", prog="vit"))
+    train, _ = load_image_dataset("builtin:digits", test_fraction=0.2, seed=0, image_size=(8, 8))
+    model = vit.build_model(cfg, train)
+    schedule = model.optimizer._learning_rate
+    assert schedule.warmup_steps == schedule.total_steps == -(-len(train) // cfg.batch_size)
+
+
 def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, capsys):
     out = tmp_path / "vit"
     argv = ["--smoke", "--epochs", "4", "--quantize", "float32", "--out", str(out)]
