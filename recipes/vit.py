@@ -113,6 +113,7 @@ class Config:
 
 
 SMOKE = dict(preset="tiny", epochs=2, batch_size=32, warmup_epochs=1)
+SMOKE_EXAMPLES = (96, 64)  # train, test: three batches of 32
 
 # (architecture, --data or its kind) -> the settings of the README's run on that
 # data, for the flags left at their default: the digits defaults (an 8x8 preset
@@ -146,7 +147,6 @@ def with_data_defaults(cfg):
         )
         print(f"defaults for {cfg.data} ({cfg.architecture}): {flags}", flush=True)
     return resolved
-SMOKE_EXAMPLES = (96, 64)  # train, test: three batches of 32
 
 
 def load_data(cfg):
