@@ -154,19 +154,13 @@ def checked_texts(texts, verb, allow_empty=False):
         )
     if not texts:
         raise ValueError(f"expected at least one text to {verb}; received an empty batch")
-    check_text_items(texts, verb, allow_empty)
-    return texts
-
-
-def check_text_items(texts, verb, allow_empty=False):
-    """A `ValueError` naming the first item of the list `texts` that is not a string, not
-    encodable as UTF-8, or (unless `allow_empty`) empty or whitespace-only."""
     for index, text in enumerate(texts):
         if not isinstance(text, (str, bytes)):
             raise ValueError(f"text {index} is a {type(text).__name__}, not a string")
         check_unicode(text, f"text {index}")
         if not allow_empty and not text.strip():
             raise ValueError(f"text {index} is empty; expected some words to {verb}")
+    return texts
 
 
 def check_unicode(text, what):

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments, check_text_items, embedding_rank_arguments
+from zoo.models.task import block_rank_arguments, checked_texts, embedding_rank_arguments
 
 
 def text_encoder_stack(
@@ -93,11 +93,9 @@ def preprocess_texts(model, texts, verb):
             f"this {type(model).__name__} has no preprocessor, so it takes token_ids and padding_mask, "
             "not strings; build it with from_preset(..., vocabulary=...)"
         )
+    # Any string array or tensor is flattened first (predict routes them here); checked_texts does the rest.
     texts = [texts] if isinstance(texts, (str, bytes)) else list(np.asarray(texts, dtype=object).reshape(-1))
-    if not texts:
-        raise ValueError(f"expected at least one text to {verb}; received an empty batch")
-    check_text_items(texts, verb)
-    return model.preprocessor(texts)
+    return model.preprocessor(checked_texts(texts, verb))
 
 
 def is_text_input(inputs):
