@@ -42,7 +42,7 @@ from zoo.inspect import plot_class_token_attention
 from zoo.models import CNNImageClassifier, ImageClassifier, preset_names
 from zoo.models.presets import get_preset
 from zoo.training import WarmupCosineDecay, fit, parse_config, plot_history
-from zoo.training.config import replace_defaults
+from zoo.training.config import as_flags, replace_defaults
 from zoo.training.plots import plot_misclassified
 from zoo.training.cli import run_main
 from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
@@ -141,11 +141,7 @@ def with_data_defaults(cfg):
     resolved = replace_defaults(cfg, **defaults)
     changed = [name for name in defaults if getattr(resolved, name) != getattr(cfg, name)]
     if changed:
-        flags = " ".join(
-            f"--{name.replace('_', '-')} {','.join(value) if isinstance(value, tuple) else value}"
-            for name, value in ((name, getattr(resolved, name)) for name in changed)
-        )
-        print(f"defaults for {cfg.data} ({cfg.architecture}): {flags}", flush=True)
+        print(f"defaults for {cfg.data} ({cfg.architecture}): {as_flags(resolved, changed)}", flush=True)
     return resolved
 
 

@@ -187,6 +187,11 @@ def load_config(config_cls, path):
     return _instantiate(config_cls, _values_from_mapping(config_cls, _read_json(path), str(path)))
 
 
+def as_flags(cfg, names):
+    """`--name value` text of the fields `names` of `cfg`, as typed on a command line (e.g. to log them)."""
+    return " ".join(f"--{name.replace('_', '-')} {_display(getattr(cfg, name))}" for name in names)
+
+
 def replace_defaults(cfg, **overrides):
     """A copy of `cfg` with `overrides` applied only to fields still at their default.
 
