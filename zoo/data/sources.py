@@ -16,6 +16,8 @@ import pathlib
 import socket
 import threading
 
+from zoo.errors import ZooUserError
+
 # Each known kind and the form of its argument, in the order shown in errors.
 SOURCE_KINDS = {
     "builtin": "builtin:NAME",
@@ -39,7 +41,7 @@ NETWORK_CHECK_ADDRESS_ENV = "ZOO_NETWORK_CHECK_ADDRESS"
 NETWORK_CHECK_TIMEOUT_ENV = "ZOO_NETWORK_CHECK_TIMEOUT"
 
 
-class DataError(ValueError):
+class DataError(ValueError, ZooUserError):
     """A data source is unknown, missing, unreachable or malformed.
 
     The message is one line that names the bad value and what was expected.

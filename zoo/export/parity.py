@@ -4,8 +4,10 @@ import dataclasses
 
 import numpy as np
 
+from zoo.errors import ZooUserError
 
-class ExportParityError(RuntimeError):
+
+class ExportParityError(RuntimeError, ZooUserError):
     """An exported model's outputs differ from the Keras model's beyond tolerance."""
 
 

@@ -3,18 +3,26 @@
 import os
 import sys
 
-from zoo.data import DataError
-from zoo.export import ExportParityError
-from zoo.training.distribute import StrategyError
-from zoo.training.loop import InterruptedRunError
+from zoo.errors import ZooUserError
 
-USER_ERRORS = (DataError, InterruptedRunError, ExportParityError, StrategyError, FileNotFoundError, PermissionError)
+# Every `ZooUserError`: DataError, InterruptedRunError, StrategyError, ExportParityError, ...
+USER_ERRORS = (ZooUserError, FileNotFoundError, PermissionError)
 
 
 def run_main(main, argv=None):
     """Call `main(argv)`; errors a user can fix exit with status 1 and one line.
 
-    Set `ZOO_DEBUG=1` to see the full traceback instead.
+    Args:
+        main: a recipe's `main(argv)`.
+        argv: its arguments; None reads `sys.argv[1:]`.
+
+    Returns:
+        What `main` returns.
+
+    Raises:
+        SystemExit: status 1 after a `ZooUserError`, `FileNotFoundError` or
+            `PermissionError` (printed as `error: MESSAGE` on stderr; set
+            `ZOO_DEBUG=1` to see the traceback instead), 130 after Ctrl-C.
     """
     try:
         return main(argv)

@@ -31,6 +31,8 @@ import pathlib
 import tempfile
 import typing
 
+from zoo.errors import ZooUserError
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 StrategyName = typing.Literal["default", "mirrored", "multi_worker", "tpu"]
 
@@ -44,7 +46,7 @@ def strategy_field():
     )
 
 
-class StrategyError(RuntimeError):
+class StrategyError(RuntimeError, ZooUserError):
     """A strategy cannot be set up: bad `TF_CONFIG`, no TPU, unknown name."""
 
 
