@@ -30,13 +30,14 @@ import sys
 
 import keras
 
+from zoo.errors import ZooUserError
 from zoo.training import checkpoint, distribute
 from zoo.training.callbacks import EpochLogger
 
 _FINAL_WEIGHTS = "final.weights.h5"
 
 
-class InterruptedRunError(RuntimeError):
+class InterruptedRunError(RuntimeError, ZooUserError):
     """`run_dir` holds an unfinished run and `resume` was not requested."""
 
 
