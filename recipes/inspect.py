@@ -27,7 +27,7 @@ import pathlib
 import numpy as np
 
 from zoo.data.sources import DataError
-from zoo.inspect import (
+from zoo.attention_maps import (
     attention_maps,
     plot_attention_heads,
     plot_class_token_attention,

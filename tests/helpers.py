@@ -46,6 +46,25 @@ def assert_round_trip(layer, tensors, tmp_path, static=None, atol=1e-6):
     return loaded
 
 
+def randomize_weights(layer, seed=0, scale=0.1):
+    """`layer` (built) with every weight moved off its initial value, in place.
+
+    Adds `N(0, scale)` noise to each weight, so biases and LayerNorm betas
+    are non-zero, LayerNorm gammas are not 1 and the query, key and value
+    kernels differ: a NumPy reference then fails when a block drops a bias,
+    a beta or a gamma. Seed-generator states are not weights and stay as
+    they are.
+
+    Returns:
+        `layer`.
+    """
+    rng = np.random.default_rng(seed)
+    for weight in layer.weights:
+        noise = rng.normal(scale=scale, size=weight.shape)
+        weight.assign((to_numpy(weight) + noise).astype(weight.dtype))
+    return layer
+
+
 def softmax(x, axis=-1):
     x = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(x)

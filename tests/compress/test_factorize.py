@@ -5,7 +5,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
-from helpers import to_numpy
+from helpers import randomize_weights, to_numpy
 
 from zoo.compress import factorize, singular_values
 from zoo.models import (
@@ -22,10 +22,7 @@ RNG = np.random.default_rng(0)
 
 def perturbed(model, scale=0.1, seed=0):
     """`model` with every weight moved off its initial value (non-zero biases, distinct q/k/v kernels)."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        weight.assign(to_numpy(weight) + rng.normal(scale=scale, size=weight.shape).astype("float32"))
-    return model
+    return randomize_weights(model, seed=seed, scale=scale)
 
 
 def ids(batch, length, vocabulary):

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from recipes import sentiment
+from zoo._keras_compat import learning_rate_schedule
 from zoo.training.cli import run_main
 
 ARTIFACTS = [
@@ -176,5 +177,5 @@ def test_warmup_longer_than_the_run_is_cut_to_the_run(reviews_tsv, tmp_path):
     )
     train, _ = sentiment.load_data(cfg)
     model = sentiment.build_model(cfg, train, sentiment.preprocessor_for(cfg, train, tmp_path))
-    schedule = model.optimizer._learning_rate
+    schedule = learning_rate_schedule(model.optimizer)
     assert schedule.warmup_steps == schedule.total_steps == -(-len(train) // cfg.batch_size)

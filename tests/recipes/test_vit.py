@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recipes import vit
+from zoo._keras_compat import learning_rate_schedule
 from zoo.training.cli import run_main
 
 ARTIFACTS = [
@@ -87,7 +88,7 @@ def test_warmup_longer_than_the_run_is_cut_to_the_run(argv):
     cfg = vit.with_data_defaults(parse_config(vit.Config, argv, description="vit", prog="vit"))
     train, _ = load_image_dataset("builtin:digits", test_fraction=0.2, seed=0, image_size=(8, 8))
     model = vit.build_model(cfg, train)
-    schedule = model.optimizer._learning_rate
+    schedule = learning_rate_schedule(model.optimizer)
     assert schedule.warmup_steps == schedule.total_steps == -(-len(train) // cfg.batch_size)
 
 

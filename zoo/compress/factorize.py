@@ -23,6 +23,7 @@ import inspect
 
 import numpy as np
 
+from zoo._keras_compat import sublayers
 from zoo.layers import FeedForward, LowRankDense, MultiHeadAttention, TokenAndPositionEmbedding
 
 # (attribute, name) of the dense projections of each layer type, in model order.
@@ -100,10 +101,6 @@ class FactorizationReport:
         return "\n".join(lines)
 
 
-def _sublayers(model):
-    return model._flatten_layers(include_self=False, recursive=True)
-
-
 def _as_matrix(layer, name):
     """The kernel of projection `layer` as an `(in, out)` float64 matrix."""
     if isinstance(layer, LowRankDense):
@@ -133,7 +130,7 @@ def projections(model):
         `"encoder_embedding/token_embedding"`, `"decoder_embedding/token_embedding"`).
     """
     found = []
-    for layer in _sublayers(model):
+    for layer in sublayers(model):
         if isinstance(layer, TokenAndPositionEmbedding):
             found.append(_token_table(layer))
             continue

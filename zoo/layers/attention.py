@@ -1,5 +1,7 @@
 """Multi-head attention with a fixed-size KV cache and grouped-query heads."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -90,6 +92,16 @@ class MultiHeadAttention(keras.layers.Layer):
         `output` `(B, Tq, output_dim)`; then the attention probabilities if
         requested; then the updated cache if a cache was given.
 
+    Recording attention scores:
+        `with layer.record_scores() as scores:` makes every call of the
+        layer inside the block append its `(B, num_heads, Tq, Tk)`
+        attention probabilities to the list `scores`, also when the layer
+        runs inside a model that does not ask for them (how
+        `zoo.attention_maps` reads a whole model). Outputs, weights and
+        config do not change; the probabilities come from the explicit
+        path. Record eager calls (`model(x)`, not `predict`): inside a
+        traced function the entries would be symbolic tensors.
+
     Example:
     >>> x = keras.random.normal((2, 10, 64))
     >>> attention = MultiHeadAttention(num_heads=4, key_dim=16)
@@ -150,6 +162,7 @@ class MultiHeadAttention(keras.layers.Layer):
         else:
             self._use_fused = attention_implementation == "fused"
         self._dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+        self._record_score = None  # `list.append` of the `record_scores` block, if one is open
         self._rotary = (
             RotaryEmbedding(rotary_max_wavelength, dtype=self.dtype_policy, name="rotary")
             if use_rotary
@@ -227,6 +240,29 @@ class MultiHeadAttention(keras.layers.Layer):
         value_cache = ops.slice_update(cache[:, 1, ...], (0, cache_index, 0, 0), new_value)
         return key_cache, value_cache, ops.stack([key_cache, value_cache], axis=1)
 
+    @contextlib.contextmanager
+    def record_scores(self):
+        """Within the block, each call appends its attention probabilities to the yielded list.
+
+        The entries are `(B, num_heads, Tq, Tk)` tensors, one per call, in call order.
+
+        Example:
+        >>> with attention.record_scores() as scores:
+        ...     attention(x, padding_mask=mask)
+        >>> scores[0].shape  # (B, num_heads, Tq, Tk); rows sum to 1, masked keys get 0
+
+        Raises:
+            RuntimeError: a `record_scores` block of this layer is already open.
+        """
+        if self._record_score is not None:
+            raise RuntimeError(f"{self.name} is already recording its attention scores")
+        records = []
+        self._record_score = records.append  # a bound method: Keras does not track it as state
+        try:
+            yield records
+        finally:
+            self._record_score = None
+
     def _attend(self, query, key, value, mask, training, return_scores):
         """Scaled dot-product attention over `(B, T, H, D)` tensors."""
         groups = self.num_heads // self.num_key_value_heads
@@ -280,9 +316,13 @@ class MultiHeadAttention(keras.layers.Layer):
             merge_padding_and_attention_mask(query_length, padding_mask, attention_mask),
             causal_mask,
         )
+        recording = self._record_score is not None
+        return_scores = return_attention_scores or recording
         attended, scores = self._attend(
-            query_heads, key_heads, value_heads, mask, training, return_attention_scores
+            query_heads, key_heads, value_heads, mask, training, return_scores
         )
+        if recording:
+            self._record_score(scores)
         output = self.output_dense(attended)  # (B, Tq, output_dim)
         results = (output,)
         if return_attention_scores:

@@ -5,6 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
+from zoo._keras_compat import accept_string_inputs
 from zoo.tokenizers.preprocessor import pack_pieces
 from zoo.tokenizers.vocabulary import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
 
@@ -51,8 +52,7 @@ class CharacterPreprocessor(keras.layers.Layer):
     def __init__(self, vocabulary, sequence_length, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_string_inputs(self)
         if not isinstance(sequence_length, int) or sequence_length < 3:
             raise ValueError(f"sequence_length must be an integer >= 3. Received: sequence_length={sequence_length!r}")
         if isinstance(vocabulary, str) or hasattr(vocabulary, "__fspath__"):

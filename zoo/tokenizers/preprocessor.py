@@ -6,6 +6,7 @@ import pathlib
 import keras
 import tensorflow as tf
 
+from zoo._keras_compat import accept_string_inputs
 from zoo.tokenizers.sentencepiece import load_sentencepiece, sentencepiece_pieces
 from zoo.tokenizers.vocabulary import CLS, PAD, SEP, UNK, load_vocabulary
 
@@ -50,8 +51,7 @@ class TextPreprocessor(keras.layers.Layer):
     def __init__(self, vocabulary=None, sequence_length=None, lowercase=True, sentencepiece_model=None, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
-        self._convert_input_args = False  # keep tf.string tensors as they are
-        self._allow_non_tensor_positional_args = True  # accept Python strings
+        accept_string_inputs(self)  # keep tf.string tensors as they are; accept Python strings
         if (vocabulary is None) == (sentencepiece_model is None):
             raise ValueError("TextPreprocessor needs exactly one of vocabulary= (WordPiece) or sentencepiece_model=")
         if not isinstance(sequence_length, int) or sequence_length < 3:

@@ -31,6 +31,7 @@ import sys
 import keras
 
 from zoo.errors import ZooUserError
+from zoo._keras_compat import symbolic_build
 from zoo.training import checkpoint, distribute
 from zoo.training.callbacks import EpochLogger
 
@@ -285,7 +286,7 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
     # Variables are created in cross-replica context, before the first step, as model.fit does:
     # one symbolic pass builds the compiled loss and metrics' state, then the optimizer's slots.
     with strategy.scope():
-        model._symbolic_build(data_batch=train_dataset.element_spec)
+        symbolic_build(model, train_dataset.element_spec)
     model.stop_training = False
     logs = {}
     callback_list.on_train_begin()

@@ -1,17 +1,24 @@
-"""zoo.inspect: attention maps replay the model exactly; rows are distributions; plots are written."""
+"""zoo.attention_maps (was zoo.inspect): maps replay the model; rows are distributions; plots.
 
+Also the public hook the maps are read through,
+`zoo.layers.MultiHeadAttention.record_scores`, against a NumPy softmax.
+"""
+
+import keras
 import numpy as np
 import pytest
 
-from helpers import to_numpy
-from zoo.inspect import (
+from helpers import randomize_weights, softmax, to_numpy
+from zoo.attention_maps import (
     attention_maps,
     attention_rollout,
     class_token_patch_attention,
     plot_attention_heads,
     plot_class_token_attention,
+    recording_attention,
     translation_attention,
 )
+from zoo.layers import MultiHeadAttention
 from zoo.models import CausalLM, ImageClassifier, Seq2SeqLM, TextClassifier
 
 RNG = np.random.default_rng(0)
@@ -75,8 +82,6 @@ def test_errors(vit):
     with pytest.raises(ValueError, match=r"expected images of shape"):
         attention_maps(vit, np.zeros((1, 9, 9, 1), np.uint8))
     with pytest.raises(TypeError, match="no zoo.layers.MultiHeadAttention"):
-        import keras
-
         attention_maps(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="pooling='class_token'"):
         class_token_patch_attention(ImageClassifier.from_preset("tiny", pooling="mean"), IMAGES)
@@ -131,3 +136,100 @@ def test_translation_attention_covers_encoder_decoder_and_cross(tmp_path):
         translation_attention(model, "  ")
     with pytest.raises(ValueError, match="labels for"):
         plot_attention_heads(maps[cross][0], ["x"], tokens["source"], out)
+
+
+def test_the_old_module_path_re_exports_the_same_functions():
+    import zoo.attention_maps
+    import zoo.inspect
+
+    names = ("attention_maps", "attention_rollout", "translation_attention", "recording_attention")
+    for name in names:
+        assert getattr(zoo.inspect, name) is getattr(zoo.attention_maps, name)
+
+
+def test_recording_uses_the_public_hook_and_leaves_the_layers_as_they_were(vit):
+    layers = [vit.get_layer(f"encoder_{i}").self_attention for i in range(2)]
+    configs = [layer.get_config() for layer in layers]
+    weights = [[to_numpy(w).copy() for w in layer.weights] for layer in layers]
+    with recording_attention(vit) as records:
+        assert all("_attend" not in vars(layer) for layer in layers)  # nothing replaced
+        vit(IMAGES, training=False)
+    assert [path for path, _ in records] == ["encoder_0/self_attention", "encoder_1/self_attention"]
+    vit(IMAGES, training=False)  # after the block: nothing more recorded
+    assert len(records) == 2
+    for layer, config, before in zip(layers, configs, weights):
+        assert layer.get_config() == config
+        for weight, value in zip(layer.weights, before):
+            np.testing.assert_array_equal(to_numpy(weight), value)
+
+
+def reference_scores(layer, query, key, mask):
+    """softmax(Q K^T / sqrt(key_dim) + mask) per head, from the layer's weights, in NumPy."""
+    weights = {"/".join(w.path.split("/")[-2:]): to_numpy(w) for w in layer.weights}
+    q = np.einsum("btd,dnh->btnh", query, weights["query/kernel"]) + weights["query/bias"]
+    k = np.einsum("btd,dnh->btnh", key, weights["key/kernel"]) + weights["key/bias"]
+    k = np.repeat(k, layer.num_heads // layer.num_key_value_heads, axis=2)  # grouped-query heads
+    logits = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(layer.key_dim)
+    return softmax(np.where(mask[:, None], logits, -np.inf))
+
+
+@pytest.mark.parametrize("num_key_value_heads", [None, 1])
+@pytest.mark.parametrize("implementation", ["explicit", "fused"])
+def test_record_scores_equal_a_numpy_softmax_and_change_nothing(
+    num_key_value_heads, implementation
+):
+    rng = np.random.default_rng(3)
+    layer = MultiHeadAttention(
+        num_heads=2, key_dim=4, num_key_value_heads=num_key_value_heads,
+        attention_implementation=implementation,
+    )
+    query = rng.normal(size=(2, 3, 8)).astype("float32")
+    memory = rng.normal(size=(2, 5, 8)).astype("float32")
+    padding = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    layer(query, memory, padding_mask=padding)  # build
+    randomize_weights(layer, seed=4, scale=0.5)
+    config = layer.get_config()
+    expected_output = to_numpy(layer(query, memory, padding_mask=padding))
+
+    with layer.record_scores() as scores:
+        output = to_numpy(layer(query, memory, padding_mask=padding))
+        assert len(scores) == 1
+        layer(query, memory, padding_mask=padding)
+    assert len(scores) == 2  # one entry per call
+    np.testing.assert_allclose(output, expected_output, atol=1e-6)
+    assert layer.get_config() == config
+    recorded = to_numpy(scores[0])
+    assert recorded.shape == (2, 2, 3, 5)
+    expected = reference_scores(layer, query, memory, padding[:, None, :])
+    np.testing.assert_allclose(recorded, expected, atol=1e-6)
+    np.testing.assert_allclose(recorded.sum(-1), 1.0, atol=1e-6)
+    assert np.abs(recorded[0][..., ~padding[0]]).max() == 0.0  # padded keys get exactly 0
+
+    layer(query, memory, padding_mask=padding)
+    assert len(scores) == 2  # closed: later calls record nothing
+
+
+def test_record_scores_with_a_causal_mask_and_explicit_scores_agree():
+    rng = np.random.default_rng(5)
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = rng.normal(size=(1, 4, 8)).astype("float32")
+    layer(x)
+    randomize_weights(layer, seed=6, scale=0.5)
+    with layer.record_scores() as scores:
+        _, returned = layer(x, use_causal_mask=True, return_attention_scores=True)
+    causal = np.tril(np.ones((1, 4, 4), bool))
+    np.testing.assert_allclose(to_numpy(scores[0]), to_numpy(returned), atol=0)
+    expected = reference_scores(layer, x, x, causal)
+    np.testing.assert_allclose(to_numpy(scores[0]), expected, atol=1e-6)
+    assert np.abs(to_numpy(scores[0])[..., ~causal[0]]).max() == 0.0  # future keys get exactly 0
+
+
+def test_record_scores_refuses_a_second_open_block():
+    layer = MultiHeadAttention(num_heads=1, key_dim=2)
+    with layer.record_scores():
+        with pytest.raises(RuntimeError, match="already recording"):
+            with layer.record_scores():
+                pass
+    with layer.record_scores() as scores:  # the first block closed cleanly
+        layer(np.zeros((1, 2, 2), "float32"))
+    assert len(scores) == 1

@@ -1,0 +1,101 @@
+"""zoo._keras_compat: every private Keras API zoo uses still does what zoo relies on.
+
+Pinned to Keras 3.15. When Keras is upgraded, this test fails first on
+purpose: for each wrapper in zoo/_keras_compat.py re-check the private
+attribute or method it names in the new keras/src (Layer._flatten_layers,
+Model._symbolic_build, Layer._convert_input_args /
+_allow_non_tensor_positional_args, Optimizer._learning_rate), run the
+tests below, and then move CHECKED_KERAS_VERSION.
+"""
+
+import pathlib
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import _keras_compat
+from zoo._keras_compat import (
+    accept_string_inputs,
+    learning_rate_schedule,
+    sublayers,
+    symbolic_build,
+)
+from zoo.layers import MultiHeadAttention, TransformerEncoder
+
+ZOO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_pinned_to_the_checked_keras_version():
+    assert keras.__version__.startswith(_keras_compat.CHECKED_KERAS_VERSION + "."), (
+        f"Keras is {keras.__version__}; zoo/_keras_compat.py was checked against "
+        f"{_keras_compat.CHECKED_KERAS_VERSION}: re-check every wrapper (see this file's docstring)"
+    )
+    assert _keras_compat.CHECKED_KERAS_VERSION == "3.15"
+
+
+def test_sublayers_descend_into_custom_layers_in_call_order():
+    inputs = keras.Input((4, 8))
+    first = TransformerEncoder(num_heads=2, intermediate_dim=16, name="first")
+    second = TransformerEncoder(num_heads=2, intermediate_dim=16, name="second")
+    model = keras.Model(inputs, second(first(inputs)))
+    layers = sublayers(model)
+    assert model not in layers
+    attention = [layer for layer in layers if isinstance(layer, MultiHeadAttention)]
+    assert [layer.path for layer in attention] == ["first/self_attention", "second/self_attention"]
+    assert first.self_attention.query_dense in layers  # two levels down
+    assert all(layer not in model.layers for layer in attention)  # what model.layers misses
+
+
+def test_symbolic_build_creates_the_optimizer_and_metric_variables_before_a_step():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    features, targets = np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32")
+    dataset = tf.data.Dataset.from_tensor_slices((features, targets))
+    assert not model.optimizer.built
+    assert [v.path for v in model.metrics_variables] == ["loss/total", "loss/count"]
+    symbolic_build(model, dataset.batch(2).element_spec)
+    assert model.optimizer.built
+    assert len(model.optimizer.variables) == 6  # iterations, learning rate, Adam's 2 x (kernel, bias)
+    assert "mean_absolute_error/total" in [v.path for v in model.metrics_variables]
+
+
+def test_accept_string_inputs_lets_a_layer_take_python_and_tf_strings():
+    class Lengths(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            accept_string_inputs(self)
+
+        def call(self, texts):
+            return tf.strings.length(texts)
+
+    layer = Lengths()
+    np.testing.assert_array_equal(layer(["ab", "cde"]).numpy(), [2, 3])
+    np.testing.assert_array_equal(layer(tf.constant(["abcd"])).numpy(), [4])
+
+
+def test_learning_rate_schedule_returns_the_schedule_object():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert learning_rate_schedule(keras.optimizers.Adam(schedule)) is schedule
+    constant = learning_rate_schedule(keras.optimizers.Adam(0.25))
+    np.testing.assert_allclose(float(constant.numpy()), 0.25)
+
+
+# The private names the wrappers hide (attribute access), and Keras's source package.
+PRIVATE = re.compile(
+    r"\.(_flatten_layers|_symbolic_build|_convert_input_args|_allow_non_tensor_positional_args"
+    r"|_learning_rate)\b|keras\.src\b"
+)
+
+
+def test_no_other_module_touches_a_private_keras_api():
+    offenders = []
+    for folder in ("zoo", "recipes", "benchmarks", "tests", "tools"):
+        for path in sorted((ZOO / folder).rglob("*.py")):
+            if path.name in ("_keras_compat.py", "test_keras_compat.py"):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if PRIVATE.search(line):
+                    offenders.append(f"{path.relative_to(ZOO)}:{number}: {line.strip()}")
+    assert not offenders, "use zoo._keras_compat instead:\n" + "\n".join(offenders)
