@@ -7,7 +7,7 @@
     plot_history(history, out / "history.png")
 """
 
-from zoo.training.callbacks import EpochLogger, TrainingTimer
+from zoo.training.callbacks import EpochLogger, ProgressLogger, TrainingTimer
 from zoo.training.config import config_to_dict, load_config, parse_config, replace_defaults, save_config
 from zoo.training.loop import InterruptedRunError, fit
 from zoo.training.losses import SparseCategoricalCrossentropyWithSmoothing
@@ -18,6 +18,7 @@ from zoo.training.seed import set_seed
 __all__ = [
     "EpochLogger",
     "InterruptedRunError",
+    "ProgressLogger",
     "SparseCategoricalCrossentropyWithSmoothing",
     "TrainingTimer",
     "WarmupCosineDecay",

@@ -2,7 +2,9 @@
 
 `EpochLogger` prints one plain line per epoch, for logs that are not a
 terminal (CI, `nohup`, files): Keras's progress bar writes carriage returns
-there, which turn a log into one unreadable line.
+there, which turn a log into one unreadable line. `ProgressLogger` adds a
+line about once a minute inside long epochs there, so a log never stays
+silent for the length of an epoch.
 """
 
 import sys
@@ -86,6 +88,101 @@ class EpochLogger(keras.callbacks.Callback):
         parts.append(f"{elapsed:.1f}s")
         stream = self.stream if self.stream is not None else sys.stdout
         print("  ".join(parts), file=stream, flush=True)
+
+
+def format_duration(seconds):
+    """`45s`, `13m20s` or `2h05m`: a duration rounded to the second (to the minute past an hour)."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class ProgressLogger(keras.callbacks.Callback):
+    """A line about every `interval` seconds inside an epoch, for logs that are not a terminal.
+
+    Example line (`steps` known, `examples_per_step` given):
+
+        step 1200/5400  loss 2.3141  312 examples/s  ETA 13m20s
+
+    `loss` is the epoch's running mean as Keras reports it (left out when
+    the batch logs have none). The rate is measured from the end of the
+    epoch's first step, which includes tracing, and it is examples/s when
+    `examples_per_step` is known, steps/s otherwise. The ETA is for the rest
+    of this epoch's training steps (validation excluded), shown when the
+    number of steps is known. No line is printed for an epoch's last step:
+    the epoch line follows at once.
+
+    Args:
+        interval: seconds between lines, counted from the epoch's start; 0
+            prints a line after every step.
+        examples_per_step: examples in one (global) batch, or None.
+        stream: a text stream to write to; default `sys.stdout` at print time.
+        clock: a function returning seconds (default `time.monotonic`);
+            tests inject a fake one.
+
+    Raises:
+        ValueError: `interval` is negative or `examples_per_step` is not a
+            positive int.
+    """
+
+    def __init__(self, interval=60.0, examples_per_step=None, stream=None, clock=time.monotonic):
+        super().__init__()
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+            raise ValueError(
+                f"interval must be a number of seconds >= 0. Received: interval={interval!r}"
+            )
+        count = examples_per_step
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError(
+                "examples_per_step must be a positive int or None. "
+                f"Received: examples_per_step={examples_per_step!r}"
+            )
+        self.interval = interval
+        self.examples_per_step = examples_per_step
+        self.stream = stream
+        self.clock = clock
+        self._last_line = None  # when the last line (or the epoch) started the interval
+        self._origin = None  # (time, steps done) the rate is measured from
+        self._printed_step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        now = self.clock()
+        self._last_line = now
+        self._origin = (now, 0)
+        self._printed_step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._origin is None:  # called outside an epoch
+            return
+        now, done = self.clock(), batch + 1
+        if done == 1:  # the first step traces the train function: the rate starts at its end
+            self._origin = (now, 1)
+        steps = (self.params or {}).get("steps")
+        if done <= self._printed_step or (steps is not None and done >= steps):
+            return
+        if now - self._last_line < self.interval:
+            return
+        self._last_line, self._printed_step = now, done
+        line = self._line(done, steps, now, logs or {})
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+    def _line(self, done, steps, now, logs):
+        parts = [f"step {done}/{steps}" if steps is not None else f"step {done}"]
+        if "loss" in logs:
+            parts.append(f"loss {format_metric(logs['loss'])}")
+        origin_time, origin_step = self._origin
+        if done > origin_step and now > origin_time:
+            steps_per_second = (done - origin_step) / (now - origin_time)
+            if self.examples_per_step is not None:
+                parts.append(f"{steps_per_second * self.examples_per_step:.0f} examples/s")
+            else:
+                parts.append(f"{steps_per_second:.2f} steps/s")
+            if steps is not None:
+                parts.append(f"ETA {format_duration((steps - done) / steps_per_second)}")
+        return "  " + "  ".join(parts)
 
 
 class TrainingTimer(keras.callbacks.Callback):

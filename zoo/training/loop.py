@@ -30,10 +30,10 @@ import sys
 
 import keras
 
-from zoo.errors import ZooUserError
 from zoo._keras_compat import symbolic_build
+from zoo.errors import ZooUserError
 from zoo.training import checkpoint, distribute
-from zoo.training.callbacks import EpochLogger
+from zoo.training.callbacks import EpochLogger, ProgressLogger
 
 _FINAL_WEIGHTS = "final.weights.h5"
 
@@ -143,6 +143,8 @@ def fit(
     validation_steps=None,
     strategy=None,
     loop="auto",
+    progress_interval=60.0,
+    examples_per_step=None,
 ):
     """Train a compiled `model` for `epochs`, checkpointing into `run_dir`.
 
@@ -168,6 +170,13 @@ def fit(
             (see `zoo.training.distribute.make_strategy`); None for none.
         loop: "auto" (Keras `model.fit`, or zoo's own loop under
             `MultiWorkerMirroredStrategy`), "keras" or "custom".
+        progress_interval: when stdout is not a terminal, seconds between
+            the progress lines printed inside an epoch (`ProgressLogger`);
+            None for none. A terminal shows Keras's progress bar instead.
+        examples_per_step: examples in one (global) batch of `train_data`,
+            for the progress lines' examples/s; None takes Keras's batch
+            of 32 for arrays, or a dataset's static batch size (steps/s
+            when it has none).
 
     Returns:
         The run's whole history: metric name -> one float per epoch.
@@ -200,6 +209,9 @@ def fit(
     tty = _stdout_is_tty() and not custom
     all_callbacks = [*callbacks, _Checkpointer(run_dir, state, writes)]
     if not tty:
+        if progress_interval is not None:
+            examples_per_step = examples_per_step or _examples_per_step(train_data)
+            all_callbacks.append(ProgressLogger(progress_interval, examples_per_step))
         all_callbacks.append(EpochLogger())
     if custom:
         _custom_fit(
@@ -224,6 +236,16 @@ def fit(
     if writes:
         checkpoint.save_checkpoint(model, run_dir, state, _FINAL_WEIGHTS)
     return state.history
+
+
+def _examples_per_step(train_data):
+    """Examples in one batch of `train_data` when it says so itself, else None."""
+    if isinstance(train_data, tuple) and len(train_data) in (2, 3):
+        return min(32, len(train_data[0])) or None  # model.fit's default batch_size
+    element_spec = getattr(train_data, "element_spec", None)
+    shapes = [spec.shape for spec in _tensorflow().nest.flatten(element_spec) if hasattr(spec, "shape")]
+    sizes = {shape[0] for shape in shapes if shape.rank}
+    return sizes.pop() if len(sizes) == 1 and None not in sizes else None
 
 
 def _tensorflow():
@@ -273,15 +295,21 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
 
     @tf.function(reduce_retracing=True)
     def train_step(batch):
-        strategy.run(model.train_step, args=(batch,))
+        # The first local replica's metrics, read in replica context: no collective op, so a
+        # callback may read them on one worker alone (e.g. ProgressLogger's loss).
+        logs = strategy.run(model.train_step, args=(batch,))
+        return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], logs)
 
     @tf.function(reduce_retracing=True)
     def test_step(batch):
         strategy.run(model.test_step, args=(batch,))
 
+    steps = steps_per_epoch
+    if steps is None and int(train_dataset.cardinality()) >= 0:  # finite and known
+        steps = int(train_dataset.cardinality())
     callback_list = keras.callbacks.CallbackList(
         list(callbacks), add_history=False, add_progbar=False, model=model, epochs=epochs,
-        steps=steps_per_epoch, verbose=0,
+        steps=steps, verbose=0,
     )
     # Variables are created in cross-replica context, before the first step, as model.fit does:
     # one symbolic pass builds the compiled loss and metrics' state, then the optimizer's slots.
@@ -295,8 +323,8 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
         callback_list.on_epoch_begin(epoch)
         for step, batch in enumerate(itertools.islice(train, steps_per_epoch)):
             callback_list.on_train_batch_begin(step)
-            train_step(batch)
-            callback_list.on_train_batch_end(step)
+            step_logs = train_step(batch)
+            callback_list.on_train_batch_end(step, step_logs)
         logs = _metric_logs(model)
         if validation is not None:
             model.reset_metrics()
