@@ -12,6 +12,7 @@ from zoo.layers.feedforward import FeedForward
 from zoo.layers.global_attention import GlobalAttention
 from zoo.layers.low_rank import LowRankDense
 from zoo.layers.masking import compute_causal_mask, merge_padding_and_attention_mask
+from zoo.layers.normalization import RMSNorm
 from zoo.layers.pooling import MaskedMaxPooling, MaskedMeanPooling
 from zoo.layers.position import PositionEmbedding, RotaryEmbedding, SinusoidalPositionEncoding
 
@@ -27,6 +28,7 @@ __all__ = [
     "FeedForward",
     "GlobalAttention",
     "LowRankDense",
+    "RMSNorm",
     "MaskedMeanPooling",
     "MaskedMaxPooling",
     "compute_causal_mask",

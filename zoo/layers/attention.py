@@ -56,7 +56,13 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim: int, size of the output. Defaults to the query's last
             dimension.
         dropout: float in [0, 1), dropout on the attention probabilities.
-        use_bias: bool, whether the projections have biases.
+        use_bias: bool, whether the query, key and value projections (and,
+            unless `use_output_bias` says otherwise, the output projection)
+            have biases.
+        use_output_bias: bool or `None`, whether the output projection has
+            a bias; `None` follows `use_bias`. Qwen2 has biases on the
+            query, key and value projections only (`use_bias=True,
+            use_output_bias=False`).
         use_rotary: bool, apply rotary position embedding to queries and
             keys (positions start at `cache_index` when decoding).
         rotary_max_wavelength: float, RoPE base frequency.
@@ -117,6 +123,7 @@ class MultiHeadAttention(keras.layers.Layer):
         output_dim=None,
         dropout=0.0,
         use_bias=True,
+        use_output_bias=None,
         use_rotary=False,
         rotary_max_wavelength=10000.0,
         kernel_initializer="glorot_uniform",
@@ -151,6 +158,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dim = output_dim
         self.dropout = dropout
         self.use_bias = use_bias
+        self.use_output_bias = use_output_bias
         self.use_rotary = use_rotary
         self.rotary_max_wavelength = rotary_max_wavelength
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -171,11 +179,14 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _projection(self, name, equation, output_shape, bias_axes):
         rank = resolve_ranks(self.projection_rank, PROJECTIONS, "projection_rank")[name]
+        use_bias = self.use_bias
+        if name == "attention_output" and self.use_output_bias is not None:
+            use_bias = self.use_output_bias
         if rank is not None:
             return LowRankDense(
                 None,
                 rank,
-                use_bias=self.use_bias,
+                use_bias=use_bias,
                 kernel_initializer=clone_initializer(self.kernel_initializer),
                 bias_initializer=clone_initializer(self.bias_initializer),
                 output_shape=output_shape[1:],  # drop the sequence axis
@@ -186,7 +197,7 @@ class MultiHeadAttention(keras.layers.Layer):
         return keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
-            bias_axes=bias_axes if self.use_bias else None,
+            bias_axes=bias_axes if use_bias else None,
             kernel_initializer=clone_initializer(self.kernel_initializer),
             bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
@@ -342,6 +353,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "output_dim": self.output_dim,
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
+                "use_output_bias": self.use_output_bias,
                 "use_rotary": self.use_rotary,
                 "rotary_max_wavelength": self.rotary_max_wavelength,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),

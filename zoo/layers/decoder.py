@@ -21,7 +21,7 @@ class TransformerDecoder(_Block):
         intermediate_dim: int, width of the feed-forward hidden layer.
         use_cross_attention: bool, add attention over `encoder_sequence`.
         dropout: float in [0, 1).
-        activation: `"relu"`, `"gelu"` or `"swiglu"`.
+        activation: one of `zoo.layers.feedforward.ACTIVATIONS`.
         layer_norm_epsilon: float.
         normalize_first: bool, pre-LN instead of post-LN.
         num_key_value_heads: int dividing `num_heads` (grouped-query
@@ -35,6 +35,11 @@ class TransformerDecoder(_Block):
             (`"self_attention/query"`, `"cross_attention/value"`,
             `"feedforward/output"`, ...) to an int or `None` (dense),
             overriding the two options above.
+        rotary_max_wavelength: float, the RoPE base (`rope_theta`).
+        norm_type: `"layer_norm"` or `"rms_norm"` (see `TransformerEncoder`).
+        use_attention_bias, use_attention_output_bias: biases of the
+            attention projections (see `TransformerEncoder`).
+        use_mlp_bias: bool, biases on the feed-forward layers.
 
     Call arguments:
         decoder_sequence: `(B, T, D)`.

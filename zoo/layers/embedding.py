@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers.position import PositionEmbedding, SinusoidalPositionEncoding
+from zoo.layers.position import SINUSOIDAL_LAYOUTS, PositionEmbedding, SinusoidalPositionEncoding
 
 POSITION_ENCODINGS = ("learned", "sinusoidal", "none")
 
@@ -29,6 +29,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             embedding_dim)` weights instead of `vocabulary_size *
             embedding_dim`. `None`: one `(vocabulary_size, embedding_dim)`
             table.
+        embedding_scale: optional float multiplying the token embeddings
+            (before the positions are added), e.g. `sqrt(embedding_dim)`
+            for Marian's and BART's `scale_embedding`. Cannot be combined
+            with `scale_embeddings=True`.
+        position_offset: int >= 0, rows skipped at the start of the learned
+            position table (BART and RoBERTa: 2); see `PositionEmbedding`.
+        sinusoidal_layout: `"interleaved"` or `"concatenated"` (Marian), the
+            layout of `position_encoding="sinusoidal"`; see
+            `SinusoidalPositionEncoding`.
 
     Call arguments:
         token_ids: `(B, T)` integer ids.
@@ -52,6 +61,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         scale_embeddings=False,
         embeddings_initializer="uniform",
         embedding_rank=None,
+        embedding_scale=None,
+        position_offset=0,
+        sinusoidal_layout="interleaved",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -73,6 +85,21 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 f"position_encoding must be one of {POSITION_ENCODINGS}. "
                 f"Received: position_encoding={position_encoding!r}"
             )
+        if embedding_scale is not None and scale_embeddings:
+            raise ValueError(
+                "give scale_embeddings=True (a sqrt(embedding_dim) scale) or embedding_scale, not both. "
+                f"Received: scale_embeddings={scale_embeddings}, embedding_scale={embedding_scale}"
+            )
+        if position_offset and position_encoding != "learned":
+            raise ValueError(
+                "position_offset applies to a learned position table. Received: "
+                f"position_offset={position_offset!r}, position_encoding={position_encoding!r}"
+            )
+        if sinusoidal_layout not in SINUSOIDAL_LAYOUTS:
+            raise ValueError(
+                f"sinusoidal_layout must be one of {SINUSOIDAL_LAYOUTS}. "
+                f"Received: sinusoidal_layout={sinusoidal_layout!r}"
+            )
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim
@@ -80,6 +107,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.scale_embeddings = scale_embeddings
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.embedding_rank = embedding_rank
+        self.embedding_scale = embedding_scale
+        self.position_offset = position_offset
+        self.sinusoidal_layout = sinusoidal_layout
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim if embedding_rank is None else embedding_rank,
@@ -95,11 +125,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.position_embedding = None
         if position_encoding == "learned":
             self.position_embedding = PositionEmbedding(
-                sequence_length, dtype=self.dtype_policy, name="position_embedding"
+                sequence_length,
+                offset=position_offset,
+                dtype=self.dtype_policy,
+                name="position_embedding",
             )
         elif position_encoding == "sinusoidal":
             self.position_embedding = SinusoidalPositionEncoding(
-                dtype=self.dtype_policy, name="position_embedding"
+                layout=sinusoidal_layout, dtype=self.dtype_policy, name="position_embedding"
             )
 
     def build(self, token_ids_shape):
@@ -116,6 +149,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             embedded = self.token_projection(embedded)  # (B, T, D)
         if self.scale_embeddings:
             embedded = embedded * ops.cast(self.embedding_dim**0.5, embedded.dtype)
+        elif self.embedding_scale is not None:
+            embedded = embedded * ops.cast(self.embedding_scale, embedded.dtype)
         if self.position_embedding is not None:
             embedded = embedded + self.position_embedding(embedded, start_index=start_index)
         return embedded
@@ -134,6 +169,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "scale_embeddings": self.scale_embeddings,
                 "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
                 "embedding_rank": self.embedding_rank,
+                "embedding_scale": self.embedding_scale,
+                "position_offset": self.position_offset,
+                "sinusoidal_layout": self.sinusoidal_layout,
             }
         )
         return config

@@ -7,6 +7,7 @@ from zoo.layers.attention import MultiHeadAttention
 from zoo.layers.feedforward import PROJECTIONS as FEEDFORWARD_PROJECTIONS
 from zoo.layers.feedforward import FeedForward
 from zoo.layers.low_rank import check_rank_option, resolve_ranks
+from zoo.layers.normalization import NORM_TYPES, normalization_layer
 
 
 def head_dim(hidden_dim, num_heads):
@@ -29,6 +30,11 @@ def block_arguments(block):
         "normalize_first": block.normalize_first,
         "num_key_value_heads": block.num_key_value_heads,
         "use_rotary": block.use_rotary,
+        "rotary_max_wavelength": block.rotary_max_wavelength,
+        "norm_type": block.norm_type,
+        "use_attention_bias": block.use_attention_bias,
+        "use_attention_output_bias": block.use_attention_output_bias,
+        "use_mlp_bias": block.use_mlp_bias,
         "kernel_initializer": keras.initializers.serialize(block.kernel_initializer),
         "bias_initializer": keras.initializers.serialize(block.bias_initializer),
         "projection_rank": block.projection_rank,
@@ -65,11 +71,18 @@ class _Block(keras.layers.Layer):
         projection_rank=None,
         ffn_rank=None,
         layer_ranks=None,
+        rotary_max_wavelength=10000.0,
+        norm_type="layer_norm",
+        use_attention_bias=True,
+        use_attention_output_bias=None,
+        use_mlp_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
+        if norm_type not in NORM_TYPES:
+            raise ValueError(f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}")
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
@@ -78,6 +91,11 @@ class _Block(keras.layers.Layer):
         self.normalize_first = normalize_first
         self.num_key_value_heads = num_key_value_heads
         self.use_rotary = use_rotary
+        self.rotary_max_wavelength = rotary_max_wavelength
+        self.norm_type = norm_type
+        self.use_attention_bias = use_attention_bias
+        self.use_attention_output_bias = use_attention_output_bias
+        self.use_mlp_bias = use_mlp_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.projection_rank = check_rank_option(projection_rank, ATTENTION_PROJECTIONS, "projection_rank")
@@ -86,7 +104,13 @@ class _Block(keras.layers.Layer):
         self.layer_ranks = check_rank_option(layer_ranks, paths, "layer_ranks")
         # Validate the sublayer arguments now, not at the first call.
         FeedForward(intermediate_dim, activation=activation, ffn_rank=ffn_rank)
-        MultiHeadAttention(num_heads, key_dim=2, num_key_value_heads=num_key_value_heads)
+        MultiHeadAttention(
+            num_heads,
+            key_dim=2,
+            num_key_value_heads=num_key_value_heads,
+            rotary_max_wavelength=rotary_max_wavelength,
+            use_rotary=use_rotary,
+        )
 
     def _feedforward_projections(self):
         return tuple(name for name in FEEDFORWARD_PROJECTIONS if name != "gate" or self.activation == "swiglu")
@@ -106,7 +130,10 @@ class _Block(keras.layers.Layer):
             key_dim=head_dim(hidden_dim, self.num_heads),
             num_key_value_heads=self.num_key_value_heads,
             dropout=self.dropout,
+            use_bias=self.use_attention_bias,
+            use_output_bias=self.use_attention_output_bias,
             use_rotary=use_rotary,
+            rotary_max_wavelength=self.rotary_max_wavelength,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             projection_rank=self._sublayer_ranks(name, self.projection_rank, ATTENTION_PROJECTIONS),
@@ -115,15 +142,14 @@ class _Block(keras.layers.Layer):
         )
 
     def _layer_norm(self, name):
-        return keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
-        )
+        return normalization_layer(self.norm_type, self.layer_norm_epsilon, name, self.dtype_policy)
 
     def _build_feedforward(self, inputs_shape):
         self.feedforward = FeedForward(
             self.intermediate_dim,
             activation=self.activation,
             dropout=self.dropout,
+            use_bias=self.use_mlp_bias,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             ffn_rank=self._sublayer_ranks("feedforward", self.ffn_rank, self._feedforward_projections()),
@@ -178,7 +204,8 @@ class TransformerEncoder(_Block):
         intermediate_dim: int, width of the feed-forward hidden layer.
         dropout: float in [0, 1), on attention probabilities, feed-forward
             activations and both residual branches.
-        activation: `"relu"`, `"gelu"` or `"swiglu"`.
+        activation: one of `zoo.layers.feedforward.ACTIVATIONS` (`"relu"`,
+            `"gelu"`, `"gelu_approximate"`, `"silu"`, `"swiglu"`).
         layer_norm_epsilon: float.
         normalize_first: bool, pre-LN instead of post-LN.
         num_key_value_heads: int dividing `num_heads`, for grouped-query
@@ -192,6 +219,18 @@ class TransformerEncoder(_Block):
         layer_ranks: optional dict from a projection path inside the block
             (`"self_attention/query"`, `"feedforward/intermediate"`, ...) to
             an int or `None` (dense), overriding the two options above.
+        rotary_max_wavelength: float, the RoPE base (`rope_theta`) when
+            `use_rotary`.
+        norm_type: `"layer_norm"` (LayerNorm with a bias) or `"rms_norm"`
+            (`zoo.layers.RMSNorm`, LLaMA).
+        use_attention_bias: bool, biases on the query, key and value
+            projections (and on the output projection unless
+            `use_attention_output_bias` says otherwise).
+        use_attention_output_bias: bool or `None` (follows
+            `use_attention_bias`), a bias on the attention output
+            projection. GPT-2: `True, None`; LLaMA: `False, None`; Qwen2:
+            `True, False`.
+        use_mlp_bias: bool, biases on the feed-forward layers.
 
     Call arguments:
         inputs: `(B, T, D)`.

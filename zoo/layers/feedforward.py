@@ -1,4 +1,4 @@
-"""Position-wise feed-forward network (relu / gelu / swiglu)."""
+"""Position-wise feed-forward network (relu / gelu / gelu_approximate / silu / swiglu)."""
 
 import keras
 from keras import ops
@@ -6,7 +6,7 @@ from keras import ops
 from zoo.layers.initializers import clone_initializer
 from zoo.layers.low_rank import LowRankDense, check_rank_option, resolve_ranks
 
-ACTIVATIONS = ("relu", "gelu", "swiglu")
+ACTIVATIONS = ("relu", "gelu", "gelu_approximate", "silu", "swiglu")
 PROJECTIONS = ("intermediate", "gate", "output")
 
 
@@ -19,7 +19,10 @@ class FeedForward(keras.layers.Layer):
 
     Args:
         intermediate_dim: int, width of the hidden layer.
-        activation: `"relu"`, `"gelu"` or `"swiglu"`.
+        activation: `"relu"`; `"gelu"` (exact, with erf: BERT, ViT);
+            `"gelu_approximate"` (the tanh approximation, GPT-2's
+            `gelu_new`); `"silu"` (`x * sigmoid(x)`, Marian's `swish`);
+            or `"swiglu"` (gated silu: LLaMA, Qwen2).
         output_dim: int, width of the output. Defaults to the input width.
         dropout: float in [0, 1), dropout on the hidden activations.
         use_bias: bool, whether the dense layers have biases.
@@ -110,6 +113,10 @@ class FeedForward(keras.layers.Layer):
             hidden = ops.relu(hidden)
         elif self.activation == "gelu":
             hidden = ops.gelu(hidden, approximate=False)
+        elif self.activation == "gelu_approximate":
+            hidden = ops.gelu(hidden, approximate=True)
+        elif self.activation == "silu":
+            hidden = ops.silu(hidden)
         else:
             hidden = ops.silu(self.gate_dense(inputs)) * hidden
         hidden = self._dropout_layer(hidden, training=training)

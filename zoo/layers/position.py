@@ -4,6 +4,9 @@ import keras
 from keras import ops
 
 
+SINUSOIDAL_LAYOUTS = ("interleaved", "concatenated")
+
+
 def _validate_positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
@@ -15,7 +18,12 @@ class PositionEmbedding(keras.layers.Layer):
 
     Args:
         sequence_length: int, the largest number of positions.
-        initializer: initializer for the `(sequence_length, D)` table.
+        initializer: initializer for the `(offset + sequence_length, D)`
+            table.
+        offset: int >= 0, rows at the start of the table that no position
+            uses: position `p` reads row `offset + p`. BART's and RoBERTa's
+            tables start at row 2 (`offset=2`, a `1026`-row table for 1024
+            positions).
 
     Call arguments:
         inputs: `(B, T, D)` tensor; only its shape is used.
@@ -26,22 +34,30 @@ class PositionEmbedding(keras.layers.Layer):
         `(B, T, D)` position embeddings for positions
         `start_index ... start_index + T - 1`, to be added to `inputs`.
 
+    Raises:
+        ValueError: for a non-positive `sequence_length` or a negative
+            `offset`; at call time, for a sequence longer than
+            `sequence_length`.
+
     Example:
     >>> x = keras.random.normal((2, 10, 16))
     >>> x = x + PositionEmbedding(sequence_length=32)(x)
     """
 
-    def __init__(self, sequence_length, initializer="glorot_uniform", **kwargs):
+    def __init__(self, sequence_length, initializer="glorot_uniform", offset=0, **kwargs):
         super().__init__(**kwargs)
         _validate_positive_int("sequence_length", sequence_length)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError(f"offset must be a non-negative integer. Received: offset={offset!r}")
         self.sequence_length = sequence_length
         self.initializer = keras.initializers.get(initializer)
+        self.offset = offset
 
     def build(self, inputs_shape):
         feature_size = inputs_shape[-1]
         self.position_embeddings = self.add_weight(
             name="embeddings",
-            shape=(self.sequence_length, feature_size),
+            shape=(self.offset + self.sequence_length, feature_size),
             initializer=self.initializer,
         )
         self.built = True
@@ -56,7 +72,7 @@ class PositionEmbedding(keras.layers.Layer):
                 f"longer than sequence_length={self.sequence_length}"
             )
         table = ops.convert_to_tensor(self.position_embeddings)
-        positions = ops.slice(table, (start_index, 0), (length, feature_size))
+        positions = ops.slice(table, (start_index + self.offset, 0), (length, feature_size))
         positions = ops.cast(positions, self.compute_dtype)
         return ops.broadcast_to(positions, shape)
 
@@ -69,17 +85,27 @@ class PositionEmbedding(keras.layers.Layer):
             {
                 "sequence_length": self.sequence_length,
                 "initializer": keras.initializers.serialize(self.initializer),
+                "offset": self.offset,
             }
         )
         return config
 
 
-def sinusoidal_encoding(positions, feature_size, max_wavelength=10000.0):
+def sinusoidal_encoding(positions, feature_size, max_wavelength=10000.0, layout="interleaved"):
     """Sinusoidal table `(T, feature_size)` for float `positions` of shape `(T,)`.
 
-    Feature `2i` is `sin(pos / max_wavelength**(2i / D))` and feature `2i+1`
-    is `cos` of the same angle, as in "Attention Is All You Need" (3.5).
+    With `layout="interleaved"`, feature `2i` is `sin(pos /
+    max_wavelength**(2i / D))` and feature `2i+1` is `cos` of the same
+    angle, as in "Attention Is All You Need" (3.5). With
+    `layout="concatenated"` (Marian, tensor2tensor) the `D/2` sines come
+    first and the `D/2` cosines of the same angles after them.
     """
+    if layout == "concatenated":
+        half = feature_size // 2
+        exponents = ops.arange(half, dtype="float32") * (2.0 / float(feature_size))
+        inverse_timescales = ops.power(float(max_wavelength), -exponents)
+        angles = ops.expand_dims(positions, 1) * ops.expand_dims(inverse_timescales, 0)
+        return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
     feature_index = ops.arange(feature_size, dtype="float32")
     pair_index = feature_index - ops.mod(feature_index, 2.0)  # 2i for both 2i and 2i+1
     inverse_timescales = ops.power(
@@ -96,6 +122,9 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     Args:
         max_wavelength: float, the longest wavelength (10000 in the paper).
+        layout: `"interleaved"` (the paper: sines at even features, cosines
+            at odd ones) or `"concatenated"` (all sines, then all cosines:
+            Marian); see `sinusoidal_encoding`.
 
     Call arguments:
         inputs: `(B, T, D)` tensor; only its shape is used.
@@ -104,25 +133,37 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     Returns:
         `(B, T, D)` encodings to be added to `inputs`.
 
+    Raises:
+        ValueError: for `max_wavelength <= 1` or an unknown `layout`; at
+            call time, for an odd `D` with the concatenated layout.
+
     Example:
     >>> x = keras.random.normal((2, 10, 16))
     >>> x = x + SinusoidalPositionEncoding()(x)
     """
 
-    def __init__(self, max_wavelength=10000.0, **kwargs):
+    def __init__(self, max_wavelength=10000.0, layout="interleaved", **kwargs):
         super().__init__(**kwargs)
         if max_wavelength <= 1:
             raise ValueError(
                 f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}"
             )
+        if layout not in SINUSOIDAL_LAYOUTS:
+            raise ValueError(f"layout must be one of {SINUSOIDAL_LAYOUTS}. Received: layout={layout!r}")
         self.max_wavelength = max_wavelength
+        self.layout = layout
         self.built = True
 
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
         length, feature_size = shape[-2], inputs.shape[-1]
+        if self.layout == "concatenated" and feature_size % 2:
+            raise ValueError(
+                "the concatenated sinusoidal layout needs an even feature size; "
+                f"received inputs of shape {inputs.shape}"
+            )
         positions = ops.arange(length, dtype="float32") + ops.cast(start_index, "float32")
-        encoding = sinusoidal_encoding(positions, feature_size, self.max_wavelength)
+        encoding = sinusoidal_encoding(positions, feature_size, self.max_wavelength, self.layout)
         return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)
 
     def compute_output_shape(self, inputs_shape):
@@ -130,7 +171,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"max_wavelength": self.max_wavelength})
+        config.update({"max_wavelength": self.max_wavelength, "layout": self.layout})
         return config
 
 
