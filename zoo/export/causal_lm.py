@@ -23,30 +23,26 @@ TFLite (token ids; an app tokenizes with the run's vocabulary):
   `(B, T - 1)` prompts (right-padded) -> greedy `token_ids` `(B, T)`, the
   loop inside one call.
 
-`tflite_generate` is the reference loop over `prefill`/`decode`; exports are
-refused unless it reproduces Keras greedy generation token for token.
+`tflite_generate` runs `zoo.export.runtime.greedy_loop` (the one app loop)
+over `prefill`/`decode`; exports are refused unless it reproduces Keras
+greedy generation token for token.
 """
-
-import pathlib
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.export import runtime
 from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, checked_shape, constant_weights
-from zoo.export.parity import ExportParityError
+from zoo.export.parity import compare_greedy
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_bytes, as_strings, greedy_loop
 from zoo.generation.samplers import argmax
+from zoo.models import CausalLM
 
 SAMPLE_PROMPTS = ["To be, or not", "", "Ça a été très BIEN ! 😀", "word " * 2_000]
 
 
-def _as_strings(texts):
-    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
-
-
-def _encoded(texts):
-    return np.array([text.encode("utf-8") for text in texts], dtype=object)
-
-
+@register_endpoint(CausalLM)
 def saved_model_endpoint(model):
     """`serving_default`: prompts -> generated text and ids; `generate`: the same with `max_length`."""
     if model.preprocessor is None:
@@ -57,17 +53,18 @@ def saved_model_endpoint(model):
         prompt = checked_shape(prompt, [None], "prompt")
         if max_length is not None:
             max_length = checked_shape(max_length, [], "max_length")
-        token_ids, padding_mask = model.pack_prompts_tensor(prompt, width)
+        token_ids, padding_mask = model.preprocessor.generate_preprocess(prompt, width)
         generated = model.generate_ids(token_ids, padding_mask, stop_length=max_length)
-        return {"generated_text": model.detokenize_tensor(generated), "token_ids": generated}
+        text = model.preprocessor.generate_postprocess(generated, model.end_token_id, model.pad_token_id)
+        return {"generated_text": text, "token_ids": generated}
 
     def reference(inputs, max_length=None):
-        prompts = _as_strings(inputs["prompt"])
+        prompts = as_strings(inputs["prompt"])
         token_ids, padding_mask = model.pack_prompts(prompts)
         generated = model.generate({"token_ids": token_ids, "padding_mask": padding_mask}, max_length=max_length)
         full = np.full((len(prompts), model.sequence_length), model.pad_token_id, "int32")
         full[:, : generated.shape[1]] = generated
-        return {"generated_text": _encoded(model.detokenize(full)), "token_ids": full}
+        return {"generated_text": as_bytes(model.detokenize(full)), "token_ids": full}
 
     prompt_spec = tf.TensorSpec((None,), tf.string, name="prompt")
     samples = {"prompt": np.array(SAMPLE_PROMPTS, dtype=object)}
@@ -100,6 +97,7 @@ def _prompt_samples(model, batch=3, length=5):
     return token_ids
 
 
+@register_endpoint(CausalLM, kind="tflite")
 def tflite_endpoints(model):
     """`prefill_decode` (cached steps an app drives) and `generate` (one call, the loop inside)."""
     cache_shape = _cache_shape(model)
@@ -155,7 +153,7 @@ def tflite_endpoints(model):
         name="prefill",
         quantized_tolerances=LOGIT_TOLERANCES,
         quantized_free=("next_token",),
-        check=_loop_check(model, prompts),
+        check=_loop_check(model, prompts, decode_endpoint),
     )
     return {"prefill_decode": steps, "generate": _single_call_endpoint(model)}
 
@@ -188,24 +186,26 @@ def _single_call_endpoint(model):
     )
 
 
-def _loop_check(model, prompts):
+def _loop_check(model, prompts, decode_endpoint):
+    """`Endpoint.check`: the app loop over `prefill`/`decode` reproduces Keras greedy generation."""
+    decode_shapes = {name: spec.shape for name, spec in decode_endpoint.input_signature.items()}
+
     def check(run, strict):
         expected = model.generate({"token_ids": prompts, "padding_mask": np.ones_like(prompts)})
-        got = decode_loop(
-            run, prompts, cache_length=model.sequence_length, end_token_id=model.end_token_id,
+        got = greedy_loop(
+            run, prompts, model.sequence_length, start=run("prefill", {"token_ids": prompts}),
+            decode_shapes=decode_shapes, end_token_id=model.end_token_id,
             pad_token_id=model.pad_token_id,
         )
-        equal = (got == expected).all(axis=1)
-        if strict and not equal.all():
-            rows = np.flatnonzero(~equal).tolist()
-            raise ExportParityError(f"the TFLite prefill/decode loop differs from Keras greedy generation in rows {rows}")
-        return {"greedy_sequences_equal": float(equal.mean()), "greedy_tokens_equal": float((got == expected).mean())}
+        return compare_greedy(got, expected, strict)
 
     return check
 
 
 def tflite_generate(model_content, token_ids, *, end_token_id, pad_token_id, max_length=None):
     """Greedy generation with a `prefill_decode` TFLite file, the way an app runs it.
+
+    `zoo.export.runtime.tflite_generate` for a causal LM file.
 
     Args:
         model_content: the `.tflite` file's bytes (or its path).
@@ -215,46 +215,18 @@ def tflite_generate(model_content, token_ids, *, end_token_id, pad_token_id, max
 
     Returns:
         int32 ids `(B, max_length)` like `CausalLM.generate` with `sampler="greedy"`.
-    """
-    from zoo.export.tflite import run_signature, tflite_interpreter
 
-    if isinstance(model_content, (str, pathlib.Path)):
-        model_content = pathlib.Path(model_content).read_bytes()
-    interpreter = tflite_interpreter(model_content)
-    if set(interpreter.get_signature_list()) != {"prefill", "decode"}:
+    Raises:
+        ValueError: not a `prefill_decode` file, or `max_length` out of range.
+    """
+    interpreter = runtime.tflite_interpreter(model_content)
+    signatures = interpreter.get_signature_list()
+    if set(signatures) != {"prefill", "decode"}:
         raise ValueError(
-            f"expected a causal LM TFLite file with 'prefill' and 'decode' signatures; got {sorted(interpreter.get_signature_list())}"
+            "expected a causal LM TFLite file with 'prefill' and 'decode' signatures; "
+            f"got {sorted(signatures)}"
         )
-    cache_length = int(interpreter.get_signature_runner("decode").get_input_details()["cache"]["shape"][3])
-    token_ids = np.asarray(token_ids, "int32")
-    max_length = cache_length if max_length is None else max_length
-    if not token_ids.shape[1] < max_length <= cache_length:
-        raise ValueError(
-            f"max_length must be in ({token_ids.shape[1]}, {cache_length}] (prompt length, cache length). "
-            f"Received: max_length={max_length}"
-        )
-    return decode_loop(
-        lambda signature, batch: run_signature(interpreter, signature, batch),
-        token_ids, cache_length=cache_length, end_token_id=end_token_id, pad_token_id=pad_token_id,
+    return runtime.tflite_generate(
+        interpreter, token_ids, end_token_id=end_token_id, pad_token_id=pad_token_id,
         max_length=max_length,
     )
-
-
-def decode_loop(run, token_ids, *, cache_length, end_token_id, pad_token_id, max_length=None):
-    """`prefill` once, then greedy `decode` steps; mirrors `zoo.generation.sample_loop`."""
-    max_length = cache_length if max_length is None else max_length
-    batch_size, prompt_length = token_ids.shape
-    output = np.full((batch_size, max_length), pad_token_id, "int32")
-    output[:, :prompt_length] = token_ids
-    outputs = run("prefill", {"token_ids": token_ids})
-    cache = outputs["cache"]
-    finished = np.zeros(batch_size, bool)
-    for index in range(prompt_length, max_length):
-        token = np.where(finished, pad_token_id, np.asarray(outputs["next_token"]).astype("int32"))
-        output[:, index] = token
-        finished |= token == end_token_id
-        if finished.all() or index == max_length - 1:
-            break
-        outputs = run("decode", {"token_ids": output[:, index : index + 1], "index": np.array(index, "int32"), "cache": cache})
-        cache = outputs["cache"]
-    return output

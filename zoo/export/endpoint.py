@@ -1,8 +1,14 @@
-"""`Endpoint`: one function to export, with what it takes and how to check it."""
+"""`Endpoint`: one function to export, with what it takes and how to check it.
+
+Part of the export core: it imports no model. The per-task modules
+(`zoo.export.text_classifier`, ...) build `Endpoint`s from a model.
+"""
 
 import dataclasses
 from typing import Callable
 
+import keras
+import tensorflow as tf
 
 # Float files: 1e-3. Dynamic-range files: logits span about +-20 after training and
 # int8 weights move them by up to ~0.2 (Tiny Shakespeare, 4x256: 0.185), so 1.0
@@ -57,6 +63,11 @@ class Endpoint:
     quantized_free: tuple = ()
 
 
+def signature_endpoints(endpoint):
+    """Signature name -> `Endpoint`: the main one first, then its extra signatures."""
+    return {endpoint.name: endpoint, **endpoint.extra_signatures}
+
+
 def constant_weights(model):
     """A scope in which `model`'s variables read as constants holding their current values.
 
@@ -65,13 +76,12 @@ def constant_weights(model):
     "READ_VARIABLE failed"); tracing under this scope makes every weight a
     constant, so the whole decoding loop converts.
     """
-    import keras
-    import tensorflow as tf
-
     values = [variable.numpy() for variable in model.variables]
 
     def scope():
-        mapping = [(variable, tf.constant(value)) for variable, value in zip(model.variables, values)]
+        mapping = [
+            (variable, tf.constant(value)) for variable, value in zip(model.variables, values)
+        ]
         return keras.StatelessScope(state_mapping=mapping)
 
     return scope
@@ -86,6 +96,4 @@ def checked_shape(tensor, shape, name):
     `tf.ensure_shape` turns both into an `InvalidArgumentError` naming the
     input and the expected shape.
     """
-    import tensorflow as tf
-
     return tf.ensure_shape(tensor, shape, name=f"check_{name}_shape")

@@ -5,6 +5,11 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.export.endpoint import Endpoint, checked_shape
+from zoo.export.registry import register_endpoint
+from zoo.models import CNNImageClassifier, ImageClassifier
+
+# The CNN baseline shares the endpoints of the ViT.
+MODELS = (ImageClassifier, CNNImageClassifier)
 
 
 def _probabilities(model, images):
@@ -17,6 +22,7 @@ def _sample_images(model, batch_size=4, seed=0):
     return rng.integers(0, 256, size=(batch_size, height, width, model.num_channels), dtype=np.uint8)
 
 
+@register_endpoint(*MODELS)
 def saved_model_endpoint(model):
     """uint8 images of any batch size and any height/width (resized) -> labels and probabilities."""
     height, width = model.image_size
@@ -54,6 +60,7 @@ def saved_model_endpoint(model):
     )
 
 
+@register_endpoint(*MODELS, kind="tflite")
 def tflite_endpoints(model):
     """float32 raw-pixel images `(B, H, W, C)` -> probabilities (uint8 in and out when int8)."""
     height, width = model.image_size

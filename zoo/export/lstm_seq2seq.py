@@ -21,31 +21,32 @@ TFLite variants (`zoo.export.tflite_variants(model)`):
   Unlike the Transformer's decode step there is no position index and no
   cache that grows with the output: the state has a fixed size.
 
-`tflite_generate` is the reference loop over `encode`/`decode` (what an
-app does); the export check requires it to reproduce Keras greedy decoding
-token for token.
+`tflite_generate` runs `zoo.export.runtime.greedy_loop` (the one app loop)
+over `encode`/`decode`; the export check requires it to reproduce Keras
+greedy decoding token for token.
 """
-
-import pathlib
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.export import runtime
 from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_strings
 from zoo.export.seq2seq import (
     SAMPLE_TEXTS,
-    compare_greedy,
+    encoder_decoder_check,
     require_preprocessors,
     saved_model_endpoint,
     single_call_endpoint,
 )
 from zoo.generation.samplers import argmax
+from zoo.models import LSTMSeq2Seq
 
-__all__ = ["decode_loop", "saved_model_endpoint", "tflite_endpoints", "tflite_generate"]
+__all__ = ["saved_model_endpoint", "tflite_endpoints", "tflite_generate"]
 
-
-def _strings(texts):
-    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
+# The string-to-string SavedModel needs only the generation API both encoder-decoders share.
+register_endpoint(LSTMSeq2Seq)(saved_model_endpoint)
 
 
 def _encoded_state(model, token_ids, padding_mask):
@@ -54,7 +55,7 @@ def _encoded_state(model, token_ids, padding_mask):
 
 
 def _greedy_ids(model, texts):
-    packed = model.source_preprocessor(_strings(texts))
+    packed = model.source_preprocessor(as_strings(texts))
     return model.generate({"encoder_token_ids": packed["token_ids"], "encoder_padding_mask": packed["padding_mask"]})
 
 
@@ -96,20 +97,7 @@ def _decode_endpoint(model):
     )
 
 
-def _loop_check(model, texts):
-    """`Endpoint.check`: the reference loop over `encode`/`decode` reproduces Keras greedy decoding."""
-
-    def check(run, strict):
-        expected = _greedy_ids(model, texts)
-        got = decode_loop(
-            run, run("encode", {"text": texts}), max_length=model.target_length, bos_token_id=model.bos_token_id,
-            end_token_id=model.end_token_id, pad_token_id=model.pad_token_id,
-        )
-        return compare_greedy(got, expected, strict)
-
-    return check
-
-
+@register_endpoint(LSTMSeq2Seq, kind="tflite")
 def tflite_endpoints(model):
     """`generate` (one call, loop inside) and `encode_decode` (text in, an app's loop over decode steps)."""
     require_preprocessors(model)
@@ -120,10 +108,11 @@ def tflite_endpoints(model):
         return _encoded_state(model, packed["token_ids"], packed["padding_mask"])
 
     def reference(inputs):
-        packed = model.source_preprocessor(_strings(inputs["text"]))
+        packed = model.source_preprocessor(as_strings(inputs["text"]))
         state = _encoded_state(model, packed["token_ids"], packed["padding_mask"])
         return {name: np.asarray(value) for name, value in state.items()}
 
+    decode = _decode_endpoint(model)
     encode_decode = Endpoint(
         function=encode,
         input_signature={"text": tf.TensorSpec((None,), tf.string, name="text")},
@@ -131,16 +120,20 @@ def tflite_endpoints(model):
         sample_inputs={"text": texts},
         tolerances={"states": 1e-4, "memory": 1e-4},
         custom_ops=True,
-        extra_signatures={"decode": _decode_endpoint(model)},
+        extra_signatures={"decode": decode},
         name="encode",
         quantized_tolerances=LOGIT_TOLERANCES,
-        check=_loop_check(model, texts),
+        check=encoder_decoder_check(
+            model, {"text": texts}, decode, lambda: _greedy_ids(model, texts)
+        ),
     )
     return {"generate": single_call_endpoint(model), "encode_decode": encode_decode}
 
 
 def tflite_generate(model_content, texts, *, bos_token_id, end_token_id, pad_token_id, max_length):
     """Greedy generation with an `encode_decode` TFLite file of an `LSTMSeq2Seq`, the way an app runs it.
+
+    `zoo.export.runtime.tflite_generate` for an `LSTMSeq2Seq` file.
 
     Args:
         model_content: the `.tflite` file's bytes (or its path).
@@ -152,51 +145,18 @@ def tflite_generate(model_content, texts, *, bos_token_id, end_token_id, pad_tok
     Returns:
         int32 token ids `(B, max_length)`, like `LSTMSeq2Seq.generate` with
         `sampler="greedy"`; `model.detokenize` turns them into text.
-    """
-    from zoo.export.tflite import run_signature, tflite_interpreter
 
-    if isinstance(model_content, (str, pathlib.Path)):
-        model_content = pathlib.Path(model_content).read_bytes()
-    interpreter = tflite_interpreter(model_content)
+    Raises:
+        ValueError: not an `LSTMSeq2Seq` `encode_decode` file.
+    """
+    interpreter = runtime.tflite_interpreter(model_content)
     signatures = interpreter.get_signature_list()
     if set(signatures) != {"encode", "decode"} or "index" in signatures["decode"]["inputs"]:
-        raise ValueError(f"expected an LSTMSeq2Seq TFLite file with 'encode' and 'decode' signatures; got {signatures}")
-
-    def run(signature, batch):
-        return run_signature(interpreter, signature, batch)
-
-    texts = np.asarray(texts, dtype=object).reshape(-1)
-    return decode_loop(
-        run, run("encode", {"text": texts}), max_length=max_length, bos_token_id=bos_token_id,
-        end_token_id=end_token_id, pad_token_id=pad_token_id,
-    )
-
-
-def decode_loop(run, encoded, *, max_length, bos_token_id, end_token_id, pad_token_id):
-    """Greedy decoding over `decode` calls; mirrors `zoo.generation.sample_loop`.
-
-    `run(signature, inputs) -> outputs` runs one signature of the export;
-    `encoded` is what `encode` returned.
-    """
-    states = np.asarray(encoded["states"])
-    batch_size = states.shape[0]
-    token_ids = np.full((batch_size, max_length), pad_token_id, "int32")
-    token_ids[:, 0] = bos_token_id
-    finished = np.zeros(batch_size, bool)
-    for index in range(max_length - 1):
-        outputs = run(
-            "decode",
-            {
-                "token_ids": token_ids[:, index : index + 1],
-                "states": states,
-                "memory": encoded["memory"],
-                "encoder_padding_mask": encoded["encoder_padding_mask"],
-            },
+        raise ValueError(
+            "expected an LSTMSeq2Seq TFLite file with 'encode' and 'decode' signatures; "
+            f"got {signatures}"
         )
-        states = outputs["states"]
-        token = np.where(finished, pad_token_id, np.asarray(outputs["next_token"]).astype("int32"))
-        token_ids[:, index + 1] = token
-        finished |= token == end_token_id
-        if finished.all():
-            break
-    return token_ids
+    return runtime.tflite_generate(
+        interpreter, {"text": texts}, bos_token_id=bos_token_id, end_token_id=end_token_id,
+        pad_token_id=pad_token_id, max_length=max_length,
+    )

@@ -69,6 +69,34 @@ def top1_agreement(actual, expected):
     return float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
 
 
+def compare_greedy(got, expected, strict):
+    """How many rows / tokens of an export's greedy ids `got` equal Keras greedy ids `expected`.
+
+    Args:
+        got, expected: int arrays `(B, T)`.
+        strict: raise on any differing row (float exports).
+
+    Returns:
+        `{"greedy_sequences_equal", "greedy_tokens_equal"}`: fractions of equal
+        rows and of equal entries.
+
+    Raises:
+        ExportParityError: `strict` and some row differs (naming the rows).
+    """
+    got, expected = np.asarray(got), np.asarray(expected)
+    equal = (got == expected).all(axis=1)
+    if strict and not equal.all():
+        rows = np.flatnonzero(~equal).tolist()
+        raise ExportParityError(
+            f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
+            f"{got[rows].tolist()} vs {expected[rows].tolist()}"
+        )
+    return {
+        "greedy_sequences_equal": float(equal.mean()),
+        "greedy_tokens_equal": float((got == expected).mean()),
+    }
+
+
 def batch_variants(inputs):
     """The inputs as given and their first example alone (a second batch size)."""
     variants = [inputs]

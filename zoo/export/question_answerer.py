@@ -4,6 +4,10 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.export.endpoint import Endpoint, checked_shape
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_strings, run_signature, tflite_interpreter
+from zoo.models import QuestionAnswerer
+from zoo.tokenizers.spans import spans_to_answers
 
 SAMPLE_PAIRS = (
     ("Who wrote the letter?", "The letter was written by Ada Lovelace in 1843, in London."),
@@ -27,10 +31,7 @@ def _require_preprocessor(model):
         )
 
 
-def _strings(values):
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in np.asarray(values, dtype=object).reshape(-1)]
-
-
+@register_endpoint(QuestionAnswerer)
 def saved_model_endpoint(model):
     """`serving_default`: `question`, `context` strings `(B,)` -> `answer`, `score`, `start`, `end`.
 
@@ -46,7 +47,7 @@ def saved_model_endpoint(model):
         return {name: out[name] for name in ("answer", "score", "start", "end")}
 
     def reference(inputs):
-        results = model.answer(_strings(inputs["question"]), _strings(inputs["context"]))
+        results = model.answer(as_strings(inputs["question"]), as_strings(inputs["context"]))
         return {
             "answer": np.array([r["text"].encode("utf-8") for r in results], dtype=object),
             "score": np.array([r["score"] for r in results], "float32"),
@@ -80,6 +81,7 @@ def window_samples(model):
     return {name: windows[name][0].numpy() for name in ("token_ids", "padding_mask", "segment_ids")}
 
 
+@register_endpoint(QuestionAnswerer, kind="tflite")
 def tflite_endpoints(model):
     """`token_ids`: one window per row -> `start_logits`, `end_logits` `(B, L)`.
 
@@ -121,10 +123,7 @@ def tflite_answer(model, path, questions, contexts, batch_size=32):
     Returns:
         a list of `{"text", "score", "start", "end"}` dicts.
     """
-    from zoo.export.tflite import run_signature, tflite_interpreter
-    from zoo.tokenizers.spans import spans_to_answers
-
-    interpreter = tflite_interpreter(open(path, "rb").read())
+    interpreter = tflite_interpreter(path)
     packer = model.packer
     results = []
     for begin in range(0, len(questions), batch_size):

@@ -25,17 +25,21 @@ TFLite variants (`zoo.export.tflite_variants(model)`):
   `encode` takes `token_ids`/`padding_mask` `(B, S)` (no custom ops; the
   app tokenizes with the run's vocabulary).
 
-`tflite_generate` is the reference loop over `encode`/`decode` (what an app
-does); the export check requires it to reproduce Keras greedy decoding
-token for token.
+`tflite_generate` runs `zoo.export.runtime.greedy_loop` (the one app loop)
+over `encode`/`decode`; the export check requires it to reproduce Keras
+greedy decoding token for token.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.export import runtime
 from zoo.export.endpoint import LOGIT_TOLERANCES, Endpoint, checked_shape, constant_weights
-from zoo.export.parity import ExportParityError
+from zoo.export.parity import compare_greedy
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_bytes, as_strings, greedy_loop
 from zoo.generation.samplers import argmax
+from zoo.models import Seq2SeqLM
 
 # Parity samples: ordinary sentences, placeholders, an empty string, and a
 # source far longer than the model's source length (truncated).
@@ -52,14 +56,6 @@ def _sample_texts():
     return {"text": np.array(SAMPLE_TEXTS, dtype=object)}
 
 
-def _as_strings(texts):
-    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
-
-
-def _encoded(texts):
-    return np.array([text.encode("utf-8") for text in texts], dtype=object)
-
-
 def require_preprocessors(model):
     if model.source_preprocessor is None or model.target_preprocessor is None:
         raise ValueError(
@@ -72,6 +68,14 @@ def _greedy_ids(model, token_ids, padding_mask):
     return model.generate({"encoder_token_ids": token_ids, "encoder_padding_mask": padding_mask})
 
 
+def generated_text(model, token_ids, strip=True):
+    """The target preprocessor's `generate_postprocess` with the model's special ids."""
+    return model.target_preprocessor.generate_postprocess(
+        token_ids, model.end_token_id, model.pad_token_id, strip
+    )
+
+
+@register_endpoint(Seq2SeqLM)
 def saved_model_endpoint(model):
     """`serving_default`: strings `(B,)` -> `generated_text` strings and greedy `token_ids` `(B, T)`."""
     require_preprocessors(model)
@@ -79,12 +83,12 @@ def saved_model_endpoint(model):
     def serve(text):
         source = model.source_preprocessor(checked_shape(text, [None], "text"))
         token_ids = model.generate_ids(source["token_ids"], source["padding_mask"])
-        return {"generated_text": model.detokenize_tensor(token_ids), "token_ids": token_ids}
+        return {"generated_text": generated_text(model, token_ids), "token_ids": token_ids}
 
     def reference(inputs):
-        source = model.source_preprocessor(_as_strings(inputs["text"]))
+        source = model.source_preprocessor(as_strings(inputs["text"]))
         token_ids = _greedy_ids(model, source["token_ids"], source["padding_mask"])
-        return {"generated_text": _encoded(model.detokenize(token_ids)), "token_ids": token_ids}
+        return {"generated_text": as_bytes(model.detokenize(token_ids)), "token_ids": token_ids}
 
     return Endpoint(
         function=serve,
@@ -157,45 +161,46 @@ def _encoder_reference(model, token_ids, padding_mask):
     return {"cross_caches": model.cross_attention_caches(encoded).numpy(), "encoder_padding_mask": np.asarray(padding_mask)}
 
 
-def _loop_check(model, encode_inputs):
-    """`Endpoint.check`: the reference loop over `encode`/`decode` reproduces Keras greedy decoding."""
+def encoder_decoder_check(model, encode_inputs, decode_endpoint, expected_ids):
+    """`Endpoint.check`: the app loop over `encode`/`decode` reproduces Keras greedy decoding.
+
+    Shared by `Seq2SeqLM` and `LSTMSeq2Seq` (whose decode state differs,
+    which `greedy_loop` reads from `decode_endpoint`'s inputs).
+
+    Args:
+        model: the encoder-decoder model (special ids, `target_length`).
+        encode_inputs: the `encode` signature's sample inputs.
+        decode_endpoint: the `decode` `Endpoint`.
+        expected_ids: `() -> ids (B, target_length)`, Keras greedy decoding
+            of `encode_inputs`.
+    """
+    decode_shapes = {name: spec.shape for name, spec in decode_endpoint.input_signature.items()}
 
     def check(run, strict):
-        if "text" in encode_inputs:
-            source = model.source_preprocessor(_as_strings(encode_inputs["text"]))
-            token_ids, padding_mask = source["token_ids"].numpy(), source["padding_mask"].numpy()
-        else:
-            token_ids, padding_mask = encode_inputs["token_ids"], encode_inputs["padding_mask"]
-        expected = _greedy_ids(model, token_ids, padding_mask)
-        got = decode_loop(
-            run,
-            run("encode", encode_inputs),
-            cache_length=model.target_length,
-            bos_token_id=model.bos_token_id,
-            end_token_id=model.end_token_id,
-            pad_token_id=model.pad_token_id,
+        start = run("encode", encode_inputs)
+        bos = np.full((len(start["encoder_padding_mask"]), 1), model.bos_token_id, "int32")
+        got = greedy_loop(
+            run, bos, model.target_length, start=start, decode_shapes=decode_shapes,
+            end_token_id=model.end_token_id, pad_token_id=model.pad_token_id,
         )
-        return compare_greedy(got, expected, strict)
+        return compare_greedy(got, expected_ids(), strict)
 
     return check
 
 
-def compare_greedy(got, expected, strict):
-    """How many rows / tokens of a TFLite decoding loop's ids `got` equal Keras greedy ids `expected`.
+def _loop_check(model, encode_inputs, decode_endpoint):
+    def expected_ids():
+        if "text" in encode_inputs:
+            source = model.source_preprocessor(as_strings(encode_inputs["text"]))
+            token_ids, padding_mask = source["token_ids"].numpy(), source["padding_mask"].numpy()
+        else:
+            token_ids, padding_mask = encode_inputs["token_ids"], encode_inputs["padding_mask"]
+        return _greedy_ids(model, token_ids, padding_mask)
 
-    Raises:
-        ExportParityError: `strict` and some row differs (naming the rows).
-    """
-    equal = (got == expected).all(axis=1)
-    if strict and not equal.all():
-        rows = np.flatnonzero(~equal).tolist()
-        raise ExportParityError(
-            f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
-            f"{got[rows].tolist()} vs {expected[rows].tolist()}"
-        )
-    return {"greedy_sequences_equal": float(equal.mean()), "greedy_tokens_equal": float((got == expected).mean())}
+    return encoder_decoder_check(model, encode_inputs, decode_endpoint, expected_ids)
 
 
+@register_endpoint(Seq2SeqLM, kind="tflite")
 def tflite_endpoints(model):
     """`generate` (one call, loop inside), `encode_decode` (text in) and `encode_decode_ids` variants."""
     require_preprocessors(model)
@@ -210,7 +215,7 @@ def tflite_endpoints(model):
         return {"cross_caches": model.cross_attention_caches(encoded), "encoder_padding_mask": packed["padding_mask"]}
 
     def text_reference(inputs):
-        packed = model.source_preprocessor(_as_strings(inputs["text"]))
+        packed = model.source_preprocessor(as_strings(inputs["text"]))
         return _encoder_reference(model, packed["token_ids"].numpy(), packed["padding_mask"].numpy())
 
     def encode_ids(token_ids, padding_mask):
@@ -229,7 +234,7 @@ def tflite_endpoints(model):
         extra_signatures={"decode": decode},
         name="encode",
         quantized_tolerances=LOGIT_TOLERANCES,
-        check=_loop_check(model, _sample_texts()),
+        check=_loop_check(model, _sample_texts(), decode),
     )
     endpoints["encode_decode_ids"] = Endpoint(
         function=encode_ids,
@@ -243,7 +248,7 @@ def tflite_endpoints(model):
         extra_signatures={"decode": decode},
         name="encode",
         quantized_tolerances=LOGIT_TOLERANCES,
-        check=_loop_check(model, id_inputs),
+        check=_loop_check(model, id_inputs, decode),
     )
     return endpoints
 
@@ -271,15 +276,15 @@ def single_call_endpoint(model):
             token_ids = model.generate_ids(packed["token_ids"], packed["padding_mask"])
             outputs = {"token_ids": token_ids}
             if with_text:  # no StringStrip kernel in TFLite; WordPiece output has no surrounding spaces
-                outputs["generated_text"] = model.detokenize_tensor(token_ids, strip=False)
+                outputs["generated_text"] = generated_text(model, token_ids, strip=False)
             return outputs
 
     def reference(inputs):
-        source = model.source_preprocessor(_as_strings(inputs["text"]))
+        source = model.source_preprocessor(as_strings(inputs["text"]))
         token_ids = _greedy_ids(model, source["token_ids"].numpy(), source["padding_mask"].numpy())
         outputs = {"token_ids": token_ids}
         if with_text:
-            outputs["generated_text"] = _encoded(model.detokenize(token_ids))
+            outputs["generated_text"] = as_bytes(model.detokenize(token_ids))
         return outputs
 
     return Endpoint(
@@ -293,11 +298,14 @@ def single_call_endpoint(model):
     )
 
 
-def tflite_generate(model_content, inputs, *, bos_token_id, end_token_id, pad_token_id, max_length=None):
+def tflite_generate(
+    model_content, inputs, *, bos_token_id, end_token_id, pad_token_id, max_length=None
+):
     """Greedy generation with an `encode_decode` TFLite file, the way an app runs it.
 
-    Runs `encode` once, then `decode` step by step with the KV cache passed
-    in and out, until every row produced `end_token_id` or `max_length`.
+    `zoo.export.runtime.tflite_generate` for a `Seq2SeqLM` file: `encode`
+    once, then `decode` step by step with the KV cache passed in and out,
+    until every row produced `end_token_id` or `max_length`.
 
     Args:
         model_content: the `.tflite` file's bytes (or its path).
@@ -311,68 +319,18 @@ def tflite_generate(model_content, inputs, *, bos_token_id, end_token_id, pad_to
     Returns:
         int32 token ids `(B, max_length)`, like `Seq2SeqLM.generate` with
         `sampler="greedy"`; `model.detokenize` turns them into text.
+
+    Raises:
+        ValueError: not an `encode_decode` file, or `max_length` out of range.
     """
-    import pathlib
-
-    from zoo.export.tflite import run_signature, tflite_interpreter
-
-    if isinstance(model_content, (str, pathlib.Path)):
-        model_content = pathlib.Path(model_content).read_bytes()
-    interpreter = tflite_interpreter(model_content)
+    interpreter = runtime.tflite_interpreter(model_content)
     signatures = interpreter.get_signature_list()
     if set(signatures) != {"encode", "decode"}:
-        raise ValueError(f"expected a seq2seq TFLite file with 'encode' and 'decode' signatures; got {sorted(signatures)}")
-    cache_length = int(interpreter.get_signature_runner("decode").get_input_details()["self_caches"]["shape"][3])
-    max_length = cache_length if max_length is None else max_length
-    if not 2 <= max_length <= cache_length:
-        raise ValueError(f"max_length must be in [2, {cache_length}]. Received: max_length={max_length}")
-    if "text" in inputs:
-        inputs = {"text": np.asarray(inputs["text"], dtype=object).reshape(-1)}
-
-    def run(signature, batch):
-        return run_signature(interpreter, signature, batch)
-
-    return decode_loop(
-        run,
-        run("encode", inputs),
-        cache_length=cache_length,
-        bos_token_id=bos_token_id,
-        end_token_id=end_token_id,
-        pad_token_id=pad_token_id,
-        max_length=max_length,
-    )
-
-
-def decode_loop(run, encoded, *, cache_length, bos_token_id, end_token_id, pad_token_id, max_length=None):
-    """Greedy decoding over `decode` calls; mirrors `zoo.generation.sample_loop`.
-
-    `run(signature, inputs) -> outputs` runs one signature of the export;
-    `encoded` is what `encode` returned.
-    """
-    max_length = cache_length if max_length is None else max_length
-    cross_caches = np.asarray(encoded["cross_caches"])
-    encoder_padding_mask = np.asarray(encoded["encoder_padding_mask"])
-    batch_size = cross_caches.shape[0]
-    layers, _, _, heads, head_dim = cross_caches.shape[1:]
-    self_caches = np.zeros((batch_size, layers, 2, cache_length, heads, head_dim), "float32")
-    token_ids = np.full((batch_size, max_length), pad_token_id, "int32")
-    token_ids[:, 0] = bos_token_id
-    finished = np.zeros(batch_size, bool)
-    for index in range(max_length - 1):
-        outputs = run(
-            "decode",
-            {
-                "token_ids": token_ids[:, index : index + 1],
-                "index": np.array(index, "int32"),
-                "self_caches": self_caches,
-                "cross_caches": cross_caches,
-                "encoder_padding_mask": encoder_padding_mask,
-            },
+        raise ValueError(
+            "expected a seq2seq TFLite file with 'encode' and 'decode' signatures; "
+            f"got {sorted(signatures)}"
         )
-        self_caches = outputs["self_caches"]
-        token = np.where(finished, pad_token_id, np.asarray(outputs["next_token"]).astype("int32"))
-        token_ids[:, index + 1] = token
-        finished |= token == end_token_id
-        if finished.all():
-            break
-    return token_ids
+    return runtime.tflite_generate(
+        interpreter, inputs, bos_token_id=bos_token_id, end_token_id=end_token_id,
+        pad_token_id=pad_token_id, max_length=max_length,
+    )

@@ -10,6 +10,12 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.export.endpoint import Endpoint, checked_shape
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_strings
+from zoo.models import CNNClassifier, LSTMClassifier, TextClassifier
+
+# Baselines share the endpoints of their Transformer counterpart.
+MODELS = (TextClassifier, LSTMClassifier, CNNClassifier)
 
 # Parity samples that exercise the preprocessor's edge cases.
 SAMPLE_TEXTS = [
@@ -23,10 +29,6 @@ SAMPLE_TEXTS = [
 
 def _sample_texts():
     return {"text": np.array(SAMPLE_TEXTS, dtype=object)}
-
-
-def as_strings(texts):
-    return [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in np.asarray(texts).reshape(-1)]
 
 
 def _require_preprocessor(model):
@@ -58,6 +60,7 @@ def _preprocess_endpoint(model):
     )
 
 
+@register_endpoint(*MODELS)
 def saved_model_endpoint(model):
     """`serving_default`: strings `(B,)` -> label, class_id, probabilities; `preprocess`: strings -> ids."""
     _require_preprocessor(model)
@@ -83,6 +86,7 @@ def saved_model_endpoint(model):
     )
 
 
+@register_endpoint(*MODELS, kind="tflite")
 def tflite_endpoints(model):
     """`text`: strings -> probabilities (tensorflow-text custom ops); `token_ids`: ids -> probabilities."""
     length = model.sequence_length

@@ -5,7 +5,10 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.export.endpoint import Endpoint, checked_shape
-from zoo.export.text_classifier import SAMPLE_TEXTS, as_strings, token_id_samples
+from zoo.export.registry import register_endpoint
+from zoo.export.runtime import as_strings
+from zoo.export.text_classifier import SAMPLE_TEXTS, token_id_samples
+from zoo.models import TextEmbedder
 
 
 def _sample_texts():
@@ -40,11 +43,13 @@ def _text_endpoint(model, tolerance, custom_ops=False):
     )
 
 
+@register_endpoint(TextEmbedder)
 def saved_model_endpoint(model):
     """`serving_default`: strings `(B,)` -> `embeddings` `(B, hidden_dim)`."""
     return _text_endpoint(model, 1e-5)
 
 
+@register_endpoint(TextEmbedder, kind="tflite")
 def tflite_endpoints(model):
     """`text`: strings -> embeddings (tensorflow-text custom ops); `token_ids`: ids -> embeddings."""
     endpoints = {}

@@ -8,7 +8,6 @@ from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
 from zoo.models.generative import (
     CompiledGenerators,
     check_generate_settings,
-    detokenize_until_end,
     is_text_batch,
     serialize_layer,
 )
@@ -351,30 +350,21 @@ class CausalLM(keras.Model):
         `P` is the longest prompt; a prompt longer than `sequence_length - 1`
         keeps its end (room for one new token).
         """
-        token_ids, padding_mask = (x.numpy() for x in self.pack_prompts_tensor(texts, self.sequence_length - 1))
+        packed = self.preprocessor.generate_preprocess(texts, self.sequence_length - 1)
+        token_ids, padding_mask = (ops.convert_to_numpy(x) for x in packed)
         width = int(padding_mask.sum(axis=1).max())
         return token_ids[:, :width], padding_mask[:, :width]
 
-    def pack_prompts_tensor(self, texts, width):
-        """`pack_prompts` in TensorFlow ops (for exported graphs): `(token_ids, padding_mask)` `(B, width)`."""
-        import tensorflow as tf
-
-        pieces = tf.cast(self.preprocessor.tokenize(texts), tf.int32)[:, -(width - 1) :]
-        bos = tf.fill([pieces.nrows(), 1], self.bos_token_id)
-        packed = tf.concat([bos, pieces], axis=1)
-        token_ids = packed.to_tensor(default_value=self.pad_token_id, shape=[None, width])
-        padding_mask = tf.sequence_mask(packed.row_lengths(), width, dtype=tf.int32)
-        return token_ids, padding_mask
-
     def detokenize(self, token_ids):
-        """Ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
-        return [text.decode("utf-8", "replace") for text in self.detokenize_tensor(token_ids).numpy()]
+        """Ids `(B, T)` -> strings, cut at the first EOS, special tokens removed.
 
-    def detokenize_tensor(self, token_ids, strip=True):
-        """`detokenize` as TensorFlow ops: a `tf.string` tensor `(B,)`."""
+        The preprocessor's `generate_postprocess` does the work (in
+        TensorFlow ops, which exported graphs call directly).
+        """
         if self.preprocessor is None:
             raise ValueError("detokenize needs a model built with a preprocessor")
-        return detokenize_until_end(self.preprocessor, token_ids, self.end_token_id, self.pad_token_id, strip)
+        texts = self.preprocessor.generate_postprocess(token_ids, self.end_token_id, self.pad_token_id)
+        return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
 
     def get_config(self):
         return {

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
-from zoo.models.generative import check_generate_settings, detokenize_until_end, is_text_batch
+from zoo.models.generative import check_generate_settings, is_text_batch
 from zoo.models.task import check_token_inputs, checked_texts, preset_config
 
 
@@ -91,14 +91,12 @@ class EncoderDecoderGeneration:
 
     def detokenize(self, token_ids):
         """Target ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
-        texts = self.detokenize_tensor(token_ids).numpy()
-        return [text.decode("utf-8", "replace") for text in texts]
-
-    def detokenize_tensor(self, token_ids, strip=True):
-        """`detokenize` as TensorFlow ops (used inside exported graphs): a `tf.string` tensor `(B,)`."""
         if self.target_preprocessor is None:
             raise ValueError("detokenize needs a model built with a target preprocessor")
-        return detokenize_until_end(self.target_preprocessor, token_ids, self.end_token_id, self.pad_token_id, strip)
+        texts = self.target_preprocessor.generate_postprocess(
+            token_ids, self.end_token_id, self.pad_token_id
+        )
+        return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
 
     @classmethod
     def from_config(cls, config):

@@ -82,15 +82,3 @@ def check_generate_settings(max_length, sampler, num_beams):
 def serialize_layer(layer):
     return None if layer is None else keras.layers.serialize(layer)
 
-
-def detokenize_until_end(preprocessor, token_ids, end_token_id, pad_token_id, strip=True):
-    """Ids `(B, T)` -> a `tf.string` tensor `(B,)`: cut at the first `end_token_id`, special tokens dropped.
-
-    `strip=False` keeps surrounding whitespace (TFLite has no StringStrip op).
-    """
-    import tensorflow as tf
-
-    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
-    ended = tf.cumsum(tf.cast(token_ids == end_token_id, tf.int32), axis=1) > 0
-    texts = preprocessor.detokenize(tf.where(ended, pad_token_id, token_ids))
-    return tf.strings.strip(texts) if strip else texts

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from zoo._keras_compat import accept_string_inputs
-from zoo.tokenizers.preprocessor import pack_pieces
+from zoo.tokenizers.preprocessor import pack_pieces, pack_prompts, unpack_generated
 from zoo.tokenizers.vocabulary import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
 
 PAD, UNK, CLS, SEP = SPECIAL_TOKENS[:4]
@@ -107,6 +107,22 @@ class CharacterPreprocessor(keras.layers.Layer):
 
     def call(self, texts):
         return pack_pieces(self.tokenize(texts), self.sequence_length, self.cls_id, self.sep_id, self.pad_id)
+
+    def generate_preprocess(self, texts, width):
+        """Prompts for generation: `[CLS]` (BOS) + pieces, no `[SEP]`, right-padded to `width`.
+
+        See `pack_prompts`; returns `(token_ids, padding_mask)` int32 `(B, width)`.
+        """
+        return pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
+
+    def generate_postprocess(self, token_ids, end_token_id=None, pad_token_id=None, strip=True):
+        """Generated ids `(B, T)` -> a `tf.string` tensor `(B,)`, cut at the first end token.
+
+        See `unpack_generated`; the ids default to this layer's `sep_id` and `pad_id`.
+        """
+        end_token_id = self.sep_id if end_token_id is None else end_token_id
+        pad_token_id = self.pad_id if pad_token_id is None else pad_token_id
+        return unpack_generated(self.detokenize, token_ids, end_token_id, pad_token_id, strip)
 
     def compute_output_spec(self, texts):
         spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")

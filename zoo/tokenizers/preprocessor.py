@@ -112,6 +112,22 @@ class TextPreprocessor(keras.layers.Layer):
     def call(self, texts):
         return pack_pieces(self.tokenize(texts), self.sequence_length, self.cls_id, self.sep_id, self.pad_id)
 
+    def generate_preprocess(self, texts, width):
+        """Prompts for generation: `[CLS]` (BOS) + pieces, no `[SEP]`, right-padded to `width`.
+
+        See `pack_prompts`; returns `(token_ids, padding_mask)` int32 `(B, width)`.
+        """
+        return pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
+
+    def generate_postprocess(self, token_ids, end_token_id=None, pad_token_id=None, strip=True):
+        """Generated ids `(B, T)` -> a `tf.string` tensor `(B,)`, cut at the first end token.
+
+        See `unpack_generated`; the ids default to this layer's `sep_id` and `pad_id`.
+        """
+        end_token_id = self.sep_id if end_token_id is None else end_token_id
+        pad_token_id = self.pad_id if pad_token_id is None else pad_token_id
+        return unpack_generated(self.detokenize, token_ids, end_token_id, pad_token_id, strip)
+
     def compute_output_spec(self, texts):
         spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")
         return {"token_ids": spec, "padding_mask": spec}
@@ -141,6 +157,53 @@ def pack_pieces(pieces, sequence_length, cls_id, sep_id, pad_id):
     token_ids = tf.where(positions == lengths[:, tf.newaxis] + 1, sep_id, token_ids)
     padding_mask = tf.cast(positions <= lengths[:, tf.newaxis] + 1, tf.int32)
     return {"token_ids": token_ids, "padding_mask": padding_mask}
+
+
+def pack_prompts(pieces, width, bos_id, pad_id):
+    """Ragged pieces `(B, None)` -> generation prompts `(token_ids, padding_mask)` int32 `(B, width)`.
+
+    Each row is `[BOS] pieces...` (no end token), right-padded with `pad_id`.
+    A row longer than `width` keeps its last `width - 1` pieces (the end of
+    a prompt is what the continuation follows). TensorFlow ops, so the
+    packing runs inside exported graphs too.
+
+    Args:
+        pieces: ragged int tensor `(B, None)` (e.g. `tokenize(texts)`).
+        width: int >= 2, the prompt width.
+        bos_id, pad_id: the start and padding ids.
+
+    Returns:
+        `(token_ids, padding_mask)`, both int32 `(B, width)`.
+    """
+    pieces = tf.cast(pieces, tf.int32)[:, -(width - 1) :]
+    bos = tf.fill([pieces.nrows(), 1], bos_id)
+    packed = tf.concat([bos, pieces], axis=1)
+    token_ids = packed.to_tensor(default_value=pad_id, shape=[None, width])
+    padding_mask = tf.sequence_mask(packed.row_lengths(), width, dtype=tf.int32)
+    return token_ids, padding_mask
+
+
+def unpack_generated(detokenize, token_ids, end_token_id, pad_token_id, strip=True):
+    """Generated ids `(B, T)` -> a `tf.string` tensor `(B,)`: cut at the first `end_token_id`.
+
+    Every position from the first end token on becomes `pad_token_id`, then
+    `detokenize` (which drops special tokens) joins the rest. TensorFlow ops,
+    so the unpacking runs inside exported graphs too.
+
+    Args:
+        detokenize: a preprocessor's `detokenize` (ids `(B, T)` -> strings `(B,)`).
+        token_ids: int `(B, T)`.
+        end_token_id, pad_token_id: ints.
+        strip: strip surrounding whitespace; `False` inside TFLite graphs,
+            which have no StringStrip kernel.
+
+    Returns:
+        A `tf.string` tensor `(B,)`.
+    """
+    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+    ended = tf.cumsum(tf.cast(token_ids == end_token_id, tf.int32), axis=1) > 0
+    texts = detokenize(tf.where(ended, pad_token_id, token_ids))
+    return tf.strings.strip(texts) if strip else texts
 
 
 def _read_sentencepiece(model):
