@@ -4,6 +4,10 @@ import pytest
 
 from zoo.models import (
     PRESETS,
+    EncoderDecoderBackbone,
+    TransformerDecoderBackbone,
+    TransformerEncoderBackbone,
+    ViTBackbone,
     CNNClassifier,
     CNNImageClassifier,
     LSTMClassifier,
@@ -145,6 +149,73 @@ def lstm_seq2seq_parameters(
     return total + attention_weights + units * vocabulary_size + vocabulary_size
 
 
+def block_parameters(
+    hidden_dim, intermediate_dim, num_heads, num_key_value_heads=None, activation="gelu",
+    norm_type="layer_norm", use_attention_bias=True, use_attention_output_bias=None, use_mlp_bias=True,
+    cross_attention=False, **_
+):
+    """One Transformer block: q/k/v/o projections (k and v over the key/value heads), FFN, norms."""
+    key_value_dim = hidden_dim // num_heads * (num_key_value_heads or num_heads)
+    output_bias = use_attention_bias if use_attention_output_bias is None else use_attention_output_bias
+    attention = 2 * hidden_dim * hidden_dim + 2 * hidden_dim * key_value_dim  # q, o, k, v kernels
+    attention += use_attention_bias * (hidden_dim + 2 * key_value_dim) + output_bias * hidden_dim
+    matrices = 3 if activation == "swiglu" else 2  # swiglu adds the gate
+    feedforward = matrices * hidden_dim * intermediate_dim
+    feedforward += use_mlp_bias * ((matrices - 1) * intermediate_dim + hidden_dim)
+    norm = 2 * hidden_dim if norm_type == "layer_norm" else hidden_dim  # gamma + beta, or a scale
+    attentions = 2 if cross_attention else 1
+    return attentions * (attention + norm) + feedforward + norm
+
+
+def text_embedding_parameters(
+    vocabulary_size, sequence_length, hidden_dim, position_encoding="learned", position_offset=0, **_
+):
+    """Token table plus a learned position table (with its offset rows); sinusoids and RoPE have none."""
+    positions = (position_offset + sequence_length) * hidden_dim if position_encoding == "learned" else 0
+    return vocabulary_size * hidden_dim + positions
+
+
+def norm_parameters(hidden_dim, norm_type="layer_norm", **_):
+    return 2 * hidden_dim if norm_type == "layer_norm" else hidden_dim
+
+
+def encoder_backbone_parameters(
+    num_layers, num_segments=0, use_embedding_norm=True, use_final_norm=False, **config
+):
+    """Embeddings (+ segment table, + embedding norm), blocks, optional final norm; no pooler."""
+    total = text_embedding_parameters(**config) + num_segments * config["hidden_dim"]
+    total += (use_embedding_norm + use_final_norm) * norm_parameters(**config)
+    return total + num_layers * block_parameters(**config)
+
+
+def decoder_backbone_parameters(num_layers, use_embedding_norm=False, use_final_norm=True, **config):
+    """Embeddings, blocks, final norm; a tied head adds nothing (and a backbone has no head)."""
+    total = text_embedding_parameters(**config)
+    total += (use_embedding_norm + use_final_norm) * norm_parameters(**config)
+    return total + num_layers * block_parameters(**config)
+
+
+def encoder_decoder_backbone_parameters(
+    num_encoder_layers, num_decoder_layers, use_embedding_norm=False, use_final_norm=True, **config
+):
+    """Two embeddings (same sizes here), encoder blocks, decoder blocks with cross-attention, norms."""
+    total = 2 * text_embedding_parameters(**config)
+    total += 2 * (use_embedding_norm + use_final_norm) * norm_parameters(**config)
+    total += num_encoder_layers * block_parameters(**config)
+    return total + num_decoder_layers * block_parameters(**config, cross_attention=True)
+
+
+def vit_backbone_parameters(
+    image_size, patch_size, num_channels, hidden_dim, num_layers, use_final_norm=True, **config
+):
+    """Patch projection + bias, class token, positions, blocks, final norm; no head."""
+    tokens = (image_size // patch_size) ** 2 + 1
+    embedding = patch_size * patch_size * num_channels * hidden_dim + hidden_dim + hidden_dim
+    embedding += tokens * hidden_dim
+    blocks = num_layers * block_parameters(hidden_dim=hidden_dim, **config)
+    return embedding + blocks + use_final_norm * norm_parameters(hidden_dim, **config)
+
+
 # Pinned counts (checked by hand against vit_parameters' arithmetic).
 EXPECTED = {
     ("image_classifier", "tiny"): 2_794,
@@ -203,6 +274,31 @@ EXPECTED = {
     ("cnn_image_classifier", "mnist"): 289_066,
     # RGB: 64 -> 39,104, 128 -> 222,208, 256 -> 886,784; head 2,570.
     ("cnn_image_classifier", "cifar"): 1_150_666,
+    # Backbones (no heads). tiny encoder: tables (1000 + 32 + 2) * 16 = 16,544; embedding norm 32;
+    # 2 blocks of 4 * 272 + (16*32 + 32 + 32*16 + 16) + 2 * 32 = 2,224.
+    ("encoder_backbone", "tiny"): 21_024,
+    # BERT-base: Hugging Face's BertModel has 109,482,240 with the 590,592-weight pooler.
+    ("encoder_backbone", "bert_base"): 108_891_648,
+    # tiny (GPT-2-like): tables (1000 + 32) * 16 = 16,512; 2 blocks of 2,224; final norm 32.
+    ("decoder_backbone", "tiny"): 20_992,
+    # tiny_llama: table 16,000; per block q, o 256 each, k, v 16*8 = 128 each, 3 * 512 swiglu,
+    # two 16-wide RMS scales = 2,336; final scale 16.
+    ("decoder_backbone", "tiny_llama"): 20_688,
+    # tiny_qwen2: tiny_llama + 2 * (16 + 8 + 8) q/k/v biases.
+    ("decoder_backbone", "tiny_qwen2"): 20_752,
+    # GPT-2 small, as published (the tied head adds nothing).
+    ("decoder_backbone", "gpt2"): 124_439_808,
+    # tiny: two tables (1000 + 16) * 16; encoder block 2,224; decoder block 2,224 + 1,088 + 32; 4 norms.
+    ("encoder_decoder_backbone", "tiny"): 38_144,
+    # tiny_bart: tables (1000 + 2 + 16) * 16 each; 2 + 2 blocks; two embedding norms, no final norms.
+    ("encoder_decoder_backbone", "tiny_bart"): 43_776,
+    # tiny_marian: two 16,000 token tables (sinusoids have no weights); 2 + 2 blocks.
+    ("encoder_decoder_backbone", "tiny_marian"): 43_136,
+    # tiny: patches 16*16 + 16, class token 16, 5 positions * 16; 2 blocks of 2,224; final norm 32.
+    ("vit_backbone", "tiny"): 4_848,
+    # ViT-B/16 (224x224) without a head: timm's vit_base_patch16_224 has 86,567,656 with its
+    # 769,000-weight 1000-class head.
+    ("vit_backbone", "vit_base_16"): 85_798_656,
 }
 EMBEDDER_VOCABULARY = {"tiny": 8000, "minilm_l6": 30522}
 BUILDERS = {
@@ -217,6 +313,10 @@ BUILDERS = {
     "lstm_language_model": lambda name: LSTMLanguageModel.from_preset(name, vocabulary_size=8000),
     "cnn_classifier": lambda name: CNNClassifier.from_preset(name, vocabulary_size=8000),
     "cnn_image_classifier": CNNImageClassifier.from_preset,
+    "encoder_backbone": TransformerEncoderBackbone.from_preset,
+    "decoder_backbone": TransformerDecoderBackbone.from_preset,
+    "encoder_decoder_backbone": EncoderDecoderBackbone.from_preset,
+    "vit_backbone": ViTBackbone.from_preset,
 }
 FORMULAS = {
     "image_classifier": vit_parameters,
@@ -232,6 +332,10 @@ FORMULAS = {
     "lstm_language_model": lstm_language_model_parameters,
     "cnn_classifier": cnn_classifier_parameters,
     "cnn_image_classifier": cnn_image_classifier_parameters,
+    "encoder_backbone": encoder_backbone_parameters,
+    "decoder_backbone": decoder_backbone_parameters,
+    "encoder_decoder_backbone": encoder_decoder_backbone_parameters,
+    "vit_backbone": vit_backbone_parameters,
 }
 
 

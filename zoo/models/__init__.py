@@ -1,5 +1,12 @@
 """Task models: a backbone of `zoo.layers` plus a head, each with `from_preset`."""
 
+from zoo.models.backbones import (
+    Backbone,
+    EncoderDecoderBackbone,
+    TransformerDecoderBackbone,
+    TransformerEncoderBackbone,
+    ViTBackbone,
+)
 from zoo.models.baselines import CNNClassifier, CNNImageClassifier, LSTMClassifier
 from zoo.models.causal_lm import CausalLM
 from zoo.models.image_classifier import ImageClassifier
@@ -12,3 +19,10 @@ from zoo.models.text_classifier import TextClassifier
 from zoo.models.text_embedder import TextEmbedder
 
 __all__ = ["CNNClassifier", "CNNImageClassifier", "CausalLM", "ImageClassifier", "LSTMClassifier", "LSTMLanguageModel", "LSTMSeq2Seq", "PRESETS", "QuestionAnswerer", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]
+__all__ += [
+    "Backbone",
+    "EncoderDecoderBackbone",
+    "TransformerDecoderBackbone",
+    "TransformerEncoderBackbone",
+    "ViTBackbone",
+]

@@ -154,6 +154,81 @@ PRESETS = {
             sequence_length=1024, hidden_dim=768, num_layers=12, num_heads=12, intermediate_dim=3072, dropout=0.1,
         ),
     },
+    # Backbones (zoo.models.backbones): complete configurations, vocabulary included.
+    # The "tiny" entries are for tests; the others are published architectures (random
+    # weights), whose parameter counts tests/models/test_presets.py checks.
+    "encoder_backbone": {
+        # BERT-like: post-LN, learned positions, embedding norm, two segments.
+        "tiny": dict(
+            vocabulary_size=1000, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=2,
+            intermediate_dim=32, num_segments=2, layer_norm_epsilon=1e-12,
+        ),
+        # BERT-base (uncased): 108,891,648 parameters without the pooler.
+        "bert_base": dict(
+            vocabulary_size=30522, sequence_length=512, hidden_dim=768, num_layers=12, num_heads=12,
+            intermediate_dim=3072, num_segments=2, layer_norm_epsilon=1e-12,
+        ),
+    },
+    "decoder_backbone": {
+        # GPT-2-like: pre-LN, learned positions, tanh gelu, all biases, tied embeddings.
+        "tiny": dict(
+            vocabulary_size=1000, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=2,
+            intermediate_dim=32, activation="gelu_approximate", tie_word_embeddings=True,
+        ),
+        # LLaMA-like: RMSNorm, rotary, SwiGLU, grouped-query heads, no biases, untied.
+        "tiny_llama": dict(
+            vocabulary_size=1000, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=4,
+            num_key_value_heads=2, intermediate_dim=32, activation="swiglu", norm_type="rms_norm",
+            layer_norm_epsilon=1e-6, position_encoding="rotary", use_attention_bias=False,
+            use_mlp_bias=False,
+        ),
+        # Qwen2-like: LLaMA's structure with biases on q/k/v only, rope_theta 1e6, tied.
+        "tiny_qwen2": dict(
+            vocabulary_size=1000, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=4,
+            num_key_value_heads=2, intermediate_dim=32, activation="swiglu", norm_type="rms_norm",
+            layer_norm_epsilon=1e-6, position_encoding="rotary", rope_theta=1000000.0,
+            use_attention_bias=True, use_attention_output_bias=False, use_mlp_bias=False,
+            tie_word_embeddings=True,
+        ),
+        # GPT-2 small: 124,439,808 parameters.
+        "gpt2": dict(
+            vocabulary_size=50257, sequence_length=1024, hidden_dim=768, num_layers=12, num_heads=12,
+            intermediate_dim=3072, activation="gelu_approximate", tie_word_embeddings=True,
+        ),
+    },
+    "encoder_decoder_backbone": {
+        # Seq2SeqLM's stack: pre-LN, learned positions, relu, sqrt(D)-scaled embeddings.
+        "tiny": dict(
+            vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=1,
+            num_decoder_layers=1, num_heads=2, intermediate_dim=32, embedding_scale=4.0,
+        ),
+        # BART-like: post-LN, embedding norms, learned positions from row 2, gelu, tied.
+        "tiny_bart": dict(
+            vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=2,
+            num_decoder_layers=2, num_heads=2, intermediate_dim=32, activation="gelu",
+            normalize_first=False, use_final_norm=False, use_embedding_norm=True, position_offset=2,
+            tie_word_embeddings=True,
+        ),
+        # Marian-like: post-LN, concatenated sinusoids, sqrt(D)-scaled embeddings, silu, tied.
+        "tiny_marian": dict(
+            vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=2,
+            num_decoder_layers=2, num_heads=2, intermediate_dim=32, activation="silu",
+            normalize_first=False, use_final_norm=False, position_encoding="sinusoidal",
+            sinusoidal_layout="concatenated", embedding_scale=4.0, tie_word_embeddings=True,
+        ),
+    },
+    "vit_backbone": {
+        # 8x8 grayscale, 4x4 patches: 4 patches + the class token.
+        "tiny": dict(
+            image_size=8, patch_size=4, num_channels=1, hidden_dim=16, num_layers=2, num_heads=2,
+            intermediate_dim=32,
+        ),
+        # ViT-B/16 at 224x224: 85,798,656 parameters without a head.
+        "vit_base_16": dict(
+            image_size=224, patch_size=16, num_channels=3, hidden_dim=768, num_layers=12,
+            num_heads=12, intermediate_dim=3072,
+        ),
+    },
 }
 
 

@@ -1,0 +1,94 @@
+"""The base of the backbones: presets, a config made from the constructor, the tied token table."""
+
+import inspect
+
+import keras
+from keras import ops
+
+from zoo.models.presets import get_preset
+
+
+def constructor_arguments(cls):
+    """Names of `cls.__init__`'s arguments, without `self` and `**kwargs`."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Backbone(keras.Model):
+    """A functional stack of `zoo.layers` that maps named inputs to final hidden states.
+
+    A subclass stores every constructor argument under its own name, so
+    `get_config` is written once here (from the constructor's signature),
+    and names its family in `zoo.models.presets.PRESETS` in
+    `preset_family`. It has no head: a task puts one on the hidden states,
+    and with `tie_word_embeddings` projects them with `logits` onto the
+    transposed input table.
+
+    Subclasses: `TransformerEncoderBackbone`, `TransformerDecoderBackbone`,
+    `EncoderDecoderBackbone`, `ViTBackbone`.
+    """
+
+    preset_family = None
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Build from preset `name` of `cls.preset_family`, with constructor `overrides`.
+
+        Args:
+            name: str, a preset of `zoo.models.presets.PRESETS[cls.preset_family]`.
+            **overrides: constructor arguments replacing the preset's.
+
+        Returns:
+            A new backbone with randomly initialized weights.
+
+        Raises:
+            ValueError: for an unknown preset or an override that is not a
+                constructor argument.
+        """
+        config = get_preset(cls.preset_family, name)
+        allowed = set(constructor_arguments(cls))
+        unknown = sorted(set(overrides) - allowed)
+        if unknown:
+            raise ValueError(
+                f"unknown {cls.__name__} arguments {unknown}; expected some of {sorted(allowed)}"
+            )
+        config.update(overrides)
+        return cls(**config)
+
+    @property
+    def token_embedding(self):
+        """The `keras.layers.Embedding` whose table a tied output projection uses."""
+        return self.embedding.token_embedding
+
+    def logits(self, hidden_states):
+        """`hidden_states @ table^T`: scores `(B, T, vocabulary_size)` against the token table.
+
+        Args:
+            hidden_states: `(B, T, hidden_dim)`, e.g. the backbone's output.
+
+        Returns:
+            `(B, T, vocabulary_size)` logits.
+
+        Raises:
+            ValueError: when the backbone was built with
+                `tie_word_embeddings=False` (its task has its own head).
+        """
+        if not self.tie_word_embeddings:
+            raise ValueError(
+                f"{type(self).__name__}.logits projects onto the input table, but this backbone "
+                "has tie_word_embeddings=False; its task needs its own output layer"
+            )
+        table = ops.cast(self.token_embedding.embeddings, hidden_states.dtype)  # (V, D)
+        return ops.einsum("btd,vd->btv", hidden_states, table)
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        for name in constructor_arguments(type(self)):
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

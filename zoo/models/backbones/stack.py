@@ -1,0 +1,102 @@
+"""Pieces the backbones share: argument checks, the embedding stage and the block options.
+
+The backbones name their layers as today's task models do (`embedding`,
+`embedding_norm`, `encoder_0`, `decoder_0`, `final_norm`, ...), so their
+weight paths are the task models' own.
+"""
+
+import keras
+
+from zoo.layers import TokenAndPositionEmbedding
+from zoo.layers.normalization import NORM_TYPES, normalization_layer
+
+POSITION_ENCODINGS = ("learned", "sinusoidal", "rotary")
+
+
+def check_positive_integers(**values):
+    """Raise a "Received: name=value" `ValueError` unless every value is an int >= 1 (not a bool)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+
+
+def check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding=None):
+    """The checks every backbone makes before it builds a layer."""
+    if hidden_dim % num_heads:
+        raise ValueError(
+            "num_heads must divide hidden_dim. "
+            f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
+        )
+    if norm_type not in NORM_TYPES:
+        raise ValueError(f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+    if position_encoding is not None and position_encoding not in POSITION_ENCODINGS:
+        raise ValueError(
+            f"position_encoding must be one of {POSITION_ENCODINGS}. "
+            f"Received: position_encoding={position_encoding!r}"
+        )
+
+
+def token_embedding(
+    name,
+    vocabulary_size,
+    sequence_length,
+    hidden_dim,
+    position_encoding,
+    position_offset,
+    sinusoidal_layout,
+    embedding_scale,
+):
+    """A `TokenAndPositionEmbedding`; rotary positions live in attention, so they add none here."""
+    return TokenAndPositionEmbedding(
+        vocabulary_size,
+        sequence_length,
+        hidden_dim,
+        position_encoding="none" if position_encoding == "rotary" else position_encoding,
+        embedding_scale=embedding_scale,
+        position_offset=position_offset,
+        sinusoidal_layout=sinusoidal_layout,
+        name=name,
+    )
+
+
+def optional_norm(use_norm, norm_type, epsilon, name):
+    """A norm layer named `name`, or `None` when `use_norm` is false."""
+    return normalization_layer(norm_type, epsilon, name) if use_norm else None
+
+
+def embed(embedding, norm, dropout, token_ids, start_index=0, training=None):
+    """Token (+ position) embedding, then the optional norm and dropout: `(B, T, D)`."""
+    x = embedding(token_ids, start_index=start_index)
+    if norm is not None:
+        x = norm(x)
+    return x if dropout is None else dropout(x, training=training)
+
+
+def block_arguments(backbone_arguments, use_rotary=False, rope_theta=10000.0):
+    """Keyword arguments of `TransformerEncoder` / `TransformerDecoder` from a backbone's.
+
+    Args:
+        backbone_arguments: dict with the backbone's `intermediate_dim`,
+            `num_key_value_heads`, `activation`, `dropout`, `norm_type`,
+            `normalize_first`, `layer_norm_epsilon`, `use_attention_bias`,
+            `use_attention_output_bias` and `use_mlp_bias`.
+        use_rotary: bool, rotary position embedding in self-attention.
+        rope_theta: float, the RoPE base.
+
+    Returns:
+        A dict for the block constructors (with `num_heads`).
+    """
+    names = (
+        "num_heads", "intermediate_dim", "num_key_value_heads", "activation", "dropout",
+        "norm_type", "normalize_first", "layer_norm_epsilon", "use_attention_bias",
+        "use_attention_output_bias", "use_mlp_bias",
+    )
+    arguments = {name: backbone_arguments[name] for name in names}
+    arguments.update(use_rotary=use_rotary, rotary_max_wavelength=rope_theta)
+    return arguments
+
+
+def dropout_layer(rate, name):
+    return keras.layers.Dropout(rate, name=name)
