@@ -6,4 +6,4 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import zoo  # noqa: E402,F401  (imports TensorFlow quietly, before keras does)
+import recipes.quiet_import  # noqa: E402,F401  (imports zoo, so TensorFlow, quietly, before keras does)

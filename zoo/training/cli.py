@@ -4,6 +4,7 @@ import os
 import sys
 
 from zoo.errors import ZooUserError
+from zoo.quiet import start_tensorflow_quietly
 
 # Every `ZooUserError`: DataError, InterruptedRunError, StrategyError, ExportParityError, ...
 USER_ERRORS = (ZooUserError, FileNotFoundError, PermissionError)
@@ -24,6 +25,7 @@ def run_main(main, argv=None):
             `PermissionError` (printed as `error: MESSAGE` on stderr; set
             `ZOO_DEBUG=1` to see the traceback instead), 130 after Ctrl-C.
     """
+    start_tensorflow_quietly()  # TensorFlow's device start-up lines, hidden
     try:
         return main(argv)
     except USER_ERRORS as error:
