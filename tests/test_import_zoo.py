@@ -80,3 +80,9 @@ def test_importing_the_recipes_and_running_one_print_nothing_on_stderr():
     )
     assert child.stdout.split() == ["2"]
     assert child.stderr == ""  # TensorFlow's load and device start-up lines are captured
+
+
+def test_importing_the_benchmarks_and_running_an_op_print_nothing_on_stderr():
+    child = run_python("import benchmarks.common, tensorflow as tf\nprint(int(tf.constant(1) + 1))\n")
+    assert child.stdout.split() == ["2"]
+    assert child.stderr == ""
