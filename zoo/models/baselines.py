@@ -10,16 +10,17 @@ import keras
 from keras import ops
 
 from zoo.layers import MaskedMaxPooling, MaskedMeanPooling
+from zoo.models.base import Task
 from zoo.models.image_classifier import ImageClassifierMixin, size_pair
 from zoo.models.task import check_dropout, check_positive_integers, checked_class_names, preset_config
 from zoo.models.text_classifier import TextClassifierMixin
-from zoo.models.text_encoder import check_preprocessor, encoder_config
+from zoo.models.text_encoder import check_preprocessor
 
 LSTM_POOLINGS = ("last", "mean", "max")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMClassifier(TextClassifierMixin, keras.Model):
+class LSTMClassifier(TextClassifierMixin, Task):
     """(Bi)LSTM text classifier: token embedding -> LSTM stack -> pooled vector -> logits.
 
     `token_ids` + `padding_mask` `(B, sequence_length)` -> token embedding
@@ -61,6 +62,8 @@ class LSTMClassifier(TextClassifierMixin, keras.Model):
     """
 
     preset_family = "lstm_classifier"
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -120,18 +123,10 @@ class LSTMClassifier(TextClassifierMixin, keras.Model):
         self.class_names = class_names
         self.preprocessor = preprocessor
 
-    def get_config(self):
-        return encoder_config(self, _LSTM_ARGUMENTS)
-
-
-_LSTM_ARGUMENTS = (
-    "vocabulary_size", "num_classes", "sequence_length", "hidden_dim", "lstm_units", "num_layers",
-    "bidirectional", "dropout", "pooling", "class_names",
-)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CNNClassifier(TextClassifierMixin, keras.Model):
+class CNNClassifier(TextClassifierMixin, Task):
     """Convolutional text classifier (Kim 2014): parallel 1-D convolutions, max over time, logits.
 
     `token_ids` + `padding_mask` `(B, sequence_length)` -> token embedding
@@ -163,6 +158,8 @@ class CNNClassifier(TextClassifierMixin, keras.Model):
     """
 
     preset_family = "cnn_classifier"
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -210,18 +207,10 @@ class CNNClassifier(TextClassifierMixin, keras.Model):
         self.class_names = class_names
         self.preprocessor = preprocessor
 
-    def get_config(self):
-        return encoder_config(self, _CNN_ARGUMENTS)
-
-
-_CNN_ARGUMENTS = (
-    "vocabulary_size", "num_classes", "sequence_length", "hidden_dim", "filters", "kernel_sizes", "dropout",
-    "class_names",
-)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CNNImageClassifier(ImageClassifierMixin, keras.Model):
+class CNNImageClassifier(ImageClassifierMixin, Task):
     """Small VGG-style convolutional image classifier, the counterpart of the ViT `ImageClassifier`.
 
     Raw pixels `(B, height, width, num_channels)` (0..255, uint8 or float)
@@ -297,23 +286,6 @@ class CNNImageClassifier(ImageClassifierMixin, keras.Model):
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
         return cls(**preset_config(cls, "cnn_image_classifier", name, overrides))
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "num_classes": self.num_classes,
-            "num_channels": self.num_channels,
-            "filters": self.filters,
-            "dropout": self.dropout,
-            "pixel_scale": self.pixel_scale,
-            "class_names": self.class_names,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _embedded_tokens(vocabulary_size, sequence_length, hidden_dim, preprocessor):

@@ -9,7 +9,6 @@ from zoo.models.generative import (
     CompiledGenerators,
     check_generate_settings,
     is_text_batch,
-    serialize_layer,
 )
 from zoo.models.task import (
     block_rank_arguments,
@@ -18,10 +17,11 @@ from zoo.models.task import (
     embedding_rank_arguments,
     preset_config,
 )
+from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CausalLM(keras.Model):
+class CausalLM(Task):
     """Transformer decoder stack predicting the next token (Radford et al. 2018/2019).
 
     Inputs are `token_ids` and `padding_mask` `(B, T)`; the output is
@@ -64,6 +64,8 @@ class CausalLM(keras.Model):
     >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
     >>> model.generate(["To be, or not"], max_length=64, sampler="top_p", p=0.9, seed=1)
     """
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -365,39 +367,6 @@ class CausalLM(keras.Model):
             raise ValueError("detokenize needs a model built with a preprocessor")
         texts = self.preprocessor.generate_postprocess(token_ids, self.end_token_id, self.pad_token_id)
         return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "num_key_value_heads": self.num_key_value_heads,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "position": self.position,
-            "preprocessor": serialize_layer(self.preprocessor),
-            "bos_token_id": self.bos_token_id,
-            "end_token_id": self.end_token_id,
-            "pad_token_id": self.pad_token_id,
-            "projection_rank": self.projection_rank,
-            "ffn_rank": self.ffn_rank,
-            "layer_ranks": self.layer_ranks,
-            "embedding_rank": self.embedding_rank,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        import zoo.tokenizers  # noqa: F401  (registers the preprocessors for deserialization)
-
-        config = dict(config)
-        if config.get("preprocessor") is not None:
-            config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
-        return cls(**config)
 
 
 def right_align(token_ids, padding_mask):

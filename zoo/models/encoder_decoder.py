@@ -5,7 +5,6 @@ with `zoo.generation`'s loops, strings in and out, and a config round trip
 that carries the preprocessors.
 """
 
-import keras
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
@@ -97,16 +96,6 @@ class EncoderDecoderGeneration:
             token_ids, self.end_token_id, self.pad_token_id
         )
         return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
-
-    @classmethod
-    def from_config(cls, config):
-        import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
-
-        config = dict(config)
-        for key in ("source_preprocessor", "target_preprocessor"):
-            if config.get(key) is not None:
-                config[key] = keras.layers.deserialize(config[key])
-        return cls(**config)
 
 
 def encoder_decoder_config(model_class, family, name, source_preprocessor, target_preprocessor, overrides):

@@ -78,7 +78,3 @@ def check_generate_settings(max_length, sampler, num_beams):
     if sampler == "beam":
         check_integer("num_beams", num_beams)
 
-
-def serialize_layer(layer):
-    return None if layer is None else keras.layers.serialize(layer)
-

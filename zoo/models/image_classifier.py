@@ -5,6 +5,7 @@ import numpy as np
 
 from zoo.layers import PatchEmbedding, TransformerEncoder
 from zoo.models.task import block_rank_arguments, checked_class_names, classification_outputs, preset_config
+from zoo.models.base import Task
 
 
 def size_pair(name, value):
@@ -60,7 +61,7 @@ class ImageClassifierMixin:
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ImageClassifier(ImageClassifierMixin, keras.Model):
+class ImageClassifier(ImageClassifierMixin, Task):
     """ViT: patches + [CLS] token -> pre-LN Transformer encoder -> linear head.
 
     The model takes raw pixel values (0..255, uint8 or float) of shape
@@ -167,29 +168,3 @@ class ImageClassifier(ImageClassifierMixin, keras.Model):
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
         return cls(**preset_config(cls, "image_classifier", name, overrides))
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "patch_size": self.patch_size,
-            "num_classes": self.num_classes,
-            "num_channels": self.num_channels,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "pooling": self.pooling,
-            "pixel_scale": self.pixel_scale,
-            "class_names": self.class_names,
-            "projection_rank": self.projection_rank,
-            "ffn_rank": self.ffn_rank,
-            "layer_ranks": self.layer_ranks,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -3,10 +3,11 @@
 import keras
 
 from zoo.models.task import check_positive_integers, preset_config
+from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMLanguageModel(keras.Model):
+class LSTMLanguageModel(Task):
     """Next-token LSTM: token embedding -> `num_layers` LSTMs -> vocabulary logits.
 
     Takes the inputs of `CausalLM` (`token_ids`, `padding_mask` `(B, T)`,
@@ -54,19 +55,3 @@ class LSTMLanguageModel(keras.Model):
     def from_preset(cls, name, **overrides):
         """Build from a named preset of the `"lstm_language_model"` family, with overrides."""
         return cls(**preset_config(cls, "lstm_language_model", name, overrides))
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "hidden_dim": self.hidden_dim,
-            "lstm_units": self.lstm_units,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -5,15 +5,16 @@ from keras import ops
 
 from zoo.layers.global_attention import GlobalAttention
 from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
-from zoo.models.generative import CompiledGenerators, serialize_layer
+from zoo.models.generative import CompiledGenerators
 from zoo.models.task import check_dropout, check_positive_integers
+from zoo.models.base import Task
 
 # `attention` argument -> `GlobalAttention` score.
 ATTENTION_SCORES = {"luong": "general", "bahdanau": "additive"}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMSeq2Seq(EncoderDecoderGeneration, keras.Model):
+class LSTMSeq2Seq(EncoderDecoderGeneration, Task):
     """LSTM encoder-decoder with attention on top of the decoder (Luong et al. 2015), with O(1) step decoding.
 
     The same inputs and outputs as `Seq2SeqLM`, so the two train on the same
@@ -76,6 +77,9 @@ class LSTMSeq2Seq(EncoderDecoderGeneration, keras.Model):
     >>> model = LSTMSeq2Seq.from_preset("small", source_preprocessor=src, target_preprocessor=tgt)
     >>> model.generate(["How are you?"], max_length=32, sampler="beam", num_beams=4)
     """
+
+    layer_arguments = ('source_preprocessor', 'target_preprocessor')
+    config_attributes = {"attention": "attention_type"}  # `self.attention` is the layer
 
     def __init__(
         self,
@@ -261,28 +265,6 @@ class LSTMSeq2Seq(EncoderDecoderGeneration, keras.Model):
         cache = (states, self.attention_memory(encoded), encoder_padding_mask)
         batch_size = ops.shape(encoder_token_ids)[0]
         return self.decode_from_bos(self._next, cache, batch_size, max_length, sampler, num_beams, length_penalty)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "source_vocabulary_size": self.source_vocabulary_size,
-            "target_vocabulary_size": self.target_vocabulary_size,
-            "source_length": self.source_length,
-            "target_length": self.target_length,
-            "hidden_dim": self.hidden_dim,
-            "lstm_units": self.lstm_units,
-            "num_encoder_layers": self.num_encoder_layers,
-            "num_decoder_layers": self.num_decoder_layers,
-            "bidirectional_encoder": self.bidirectional_encoder,
-            "attention": self.attention_type,
-            "dropout": self.dropout,
-            "source_preprocessor": serialize_layer(self.source_preprocessor),
-            "target_preprocessor": serialize_layer(self.target_preprocessor),
-            "bos_token_id": self.bos_token_id,
-            "end_token_id": self.end_token_id,
-            "pad_token_id": self.pad_token_id,
-        }
 
 
 def _encoder_lstm(units, bidirectional, name):

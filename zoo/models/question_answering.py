@@ -7,17 +7,16 @@ from keras import ops
 from zoo.models.task import check_integer, check_unicode
 from zoo.models.text_encoder import (
     check_preprocessor,
-    deserialize_preprocessor,
-    encoder_config,
     preset_with_preprocessor,
     text_encoder_stack,
 )
+from zoo.models.base import Task
 
 MASKED_LOGIT = -1e9  # start/end logit of padding positions
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class QuestionAnswerer(keras.Model):
+class QuestionAnswerer(Task):
     """BERT-style span extraction: `[CLS] question [SEP] context [SEP]` -> start and end logits.
 
     `token_ids`, `padding_mask` and `segment_ids` (0 for `[CLS]`, the
@@ -62,6 +61,8 @@ class QuestionAnswerer(keras.Model):
     >>> model.answer("Who wrote it?", "It was written by Ada in 1843.")
     # -> {"text": "Ada", "score": <start + end logit>, "start": 18, "end": 21} once trained
     """
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -245,21 +246,6 @@ class QuestionAnswerer(keras.Model):
                     "end": int(out["end"][i]),
                 })
         return results[0] if single else results
-
-    def get_config(self):
-        config = encoder_config(self)
-        config.update(
-            {
-                "max_question_length": self.max_question_length,
-                "stride": self.stride,
-                "max_answer_length": self.max_answer_length,
-            }
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_preprocessor(config))
 
 
 def _texts(value, what):

@@ -5,12 +5,13 @@ from keras import ops
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
 from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
-from zoo.models.generative import CompiledGenerators, serialize_layer
+from zoo.models.generative import CompiledGenerators
 from zoo.models.task import block_rank_arguments, embedding_rank_arguments
+from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Seq2SeqLM(EncoderDecoderGeneration, keras.Model):
+class Seq2SeqLM(EncoderDecoderGeneration, Task):
     """Transformer encoder-decoder (Vaswani et al. 2017) with KV-cached generation.
 
     Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
@@ -54,6 +55,8 @@ class Seq2SeqLM(EncoderDecoderGeneration, keras.Model):
     >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
     >>> model.generate(["How are you?"], max_length=32, sampler="beam", num_beams=4)
     """
+
+    layer_arguments = ('source_preprocessor', 'target_preprocessor')
 
     def __init__(
         self,
@@ -245,30 +248,3 @@ class Seq2SeqLM(EncoderDecoderGeneration, keras.Model):
         return self.decode_from_bos(
             self._next_fn(use_cache), cache, batch_size, max_length, sampler, num_beams, length_penalty
         )
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "source_vocabulary_size": self.source_vocabulary_size,
-            "target_vocabulary_size": self.target_vocabulary_size,
-            "source_length": self.source_length,
-            "target_length": self.target_length,
-            "hidden_dim": self.hidden_dim,
-            "num_encoder_layers": self.num_encoder_layers,
-            "num_decoder_layers": self.num_decoder_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "normalize_first": self.normalize_first,
-            "source_preprocessor": serialize_layer(self.source_preprocessor),
-            "target_preprocessor": serialize_layer(self.target_preprocessor),
-            "bos_token_id": self.bos_token_id,
-            "end_token_id": self.end_token_id,
-            "pad_token_id": self.pad_token_id,
-            "projection_rank": self.projection_rank,
-            "ffn_rank": self.ffn_rank,
-            "layer_ranks": self.layer_ranks,
-            "embedding_rank": self.embedding_rank,
-        }

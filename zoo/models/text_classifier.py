@@ -7,14 +7,13 @@ from zoo.layers import MaskedMeanPooling
 from zoo.models.task import check_token_inputs, checked_class_names, classification_outputs
 from zoo.models.text_encoder import (
     check_preprocessor,
-    deserialize_preprocessor,
-    encoder_config,
     is_empty_batch,
     is_text_input,
     preprocess_texts,
     preset_with_preprocessor,
     text_encoder_stack,
 )
+from zoo.models.base import Task
 
 
 class TextClassifierMixin:
@@ -57,10 +56,6 @@ class TextClassifierMixin:
         """Labels, class ids and probabilities for a list of strings."""
         return classification_outputs(self.predict(texts, batch_size=batch_size, verbose=0), self.class_names)
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_preprocessor(config))
-
 
 def checked_id_inputs(model, inputs):
     """`{"token_ids", "padding_mask"}` checked against `model`'s vocabulary and sequence length (clear errors)."""
@@ -71,7 +66,7 @@ def checked_id_inputs(model, inputs):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TextClassifier(TextClassifierMixin, keras.Model):
+class TextClassifier(TextClassifierMixin, Task):
     """Transformer encoder classifier over WordPiece tokens.
 
     `token_ids` + `padding_mask` -> token and position embeddings -> layer
@@ -113,6 +108,8 @@ class TextClassifier(TextClassifierMixin, keras.Model):
     """
 
     preset_family = "text_classifier"
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -203,8 +200,3 @@ class TextClassifier(TextClassifierMixin, keras.Model):
         model = cls(num_classes=num_classes, preprocessor=checkpoint.preprocessor(config["sequence_length"]), **config)
         checkpoint.assign(model)
         return model
-
-    def get_config(self):
-        config = encoder_config(self)
-        config.update({"num_classes": self.num_classes, "pooling": self.pooling, "class_names": self.class_names})
-        return config

@@ -8,14 +8,13 @@ from zoo.layers import MaskedMeanPooling
 from zoo.models.text_classifier import checked_id_inputs
 from zoo.models.text_encoder import (
     check_preprocessor,
-    deserialize_preprocessor,
-    encoder_config,
     is_empty_batch,
     is_text_input,
     preprocess_texts,
     preset_with_preprocessor,
     text_encoder_stack,
 )
+from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -28,7 +27,7 @@ class L2Normalize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TextEmbedder(keras.Model):
+class TextEmbedder(Task):
     """Text -> one fixed-width vector, as sentence-transformers computes it.
 
     `token_ids` + `padding_mask` `(B, T)` -> token and position embeddings
@@ -70,6 +69,8 @@ class TextEmbedder(keras.Model):
     >>> vectors = embedder.embed(["A man is playing a guitar.", "Someone plays music."])
     >>> float(vectors[0] @ vectors[1])  # cosine similarity
     """
+
+    layer_arguments = ('preprocessor',)
 
     def __init__(
         self,
@@ -203,13 +204,4 @@ class TextEmbedder(keras.Model):
             outputs = outputs[:, :dimensions]
             outputs /= np.maximum(np.linalg.norm(outputs, axis=1, keepdims=True), 1e-12)
         return outputs
-
-    def get_config(self):
-        config = encoder_config(self)
-        config.update({"normalize": self.normalize})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_preprocessor(config))
 

@@ -113,31 +113,6 @@ def is_empty_batch(texts):
     return isinstance(texts, (list, tuple, np.ndarray)) and np.size(np.asarray(texts, dtype=object)) == 0
 
 
-def deserialize_preprocessor(config):
-    """A model config with its serialized `preprocessor` turned back into a layer."""
-    import zoo.tokenizers  # noqa: F401  (registers TextPreprocessor for deserialization)
-
-    config = dict(config)
-    if config.get("preprocessor") is not None:
-        config["preprocessor"] = keras.layers.deserialize(config["preprocessor"])
-    return config
-
-
-ENCODER_ARGUMENTS = (
-    "vocabulary_size", "sequence_length", "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
-    "dropout", "activation", "normalize_first", "layer_norm_epsilon",
-    "projection_rank", "ffn_rank", "layer_ranks", "embedding_rank",
-)
-
-
-def encoder_config(model, arguments=ENCODER_ARGUMENTS):
-    """The constructor `arguments` of `model` (by default its encoder stack's) and its preprocessor, for `get_config`."""
-    config = {"name": model.name, "trainable": model.trainable}
-    config.update({name: getattr(model, name) for name in arguments})
-    config["preprocessor"] = None if model.preprocessor is None else keras.layers.serialize(model.preprocessor)
-    return config
-
-
 def preset_with_preprocessor(model_class, family, name, vocabulary, preprocessor, overrides):
     """Preset `name` with `overrides`, plus a `TextPreprocessor` built from `vocabulary` when given.
 

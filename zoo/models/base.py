@@ -1,0 +1,64 @@
+"""`Task`: the base class of every zoo task model; its config is its constructor's arguments."""
+
+import inspect
+
+import keras
+
+
+class Task(keras.Model):
+    """A zoo task model: a functional `keras.Model` whose config is written once, here.
+
+    A subclass declares its config by its constructor: every named argument
+    of `__init__` (not `**kwargs`) is a config field, stored by `__init__`
+    under the same name and returned by `get_config`. Arguments listed in
+    `layer_arguments` hold Keras layers (the preprocessors, which carry the
+    tokenizer into `.keras` files and exports); `get_config` serializes them
+    and `from_config` rebuilds them. Nothing else is needed to round-trip a
+    task model through `get_config` / `from_config` and `.keras` files.
+
+    Subclasses build their functional graph in `__init__` and call
+    `super().__init__(inputs=..., outputs=..., **kwargs)` before setting
+    the config attributes (Keras tracks attributes set before that call as
+    layers of the model).
+
+    Example:
+    >>> @keras.saving.register_keras_serializable(package="zoo")
+    ... class Tagger(Task):
+    ...     layer_arguments = ("preprocessor",)
+    ...     def __init__(self, vocabulary_size, num_tags, preprocessor=None, **kwargs):
+    ...         ...  # build the graph, then super().__init__(inputs=..., outputs=..., **kwargs)
+    ...         self.vocabulary_size, self.num_tags = vocabulary_size, num_tags
+    ...         self.preprocessor = preprocessor
+    """
+
+    layer_arguments = ()
+    config_attributes = {}
+
+    @classmethod
+    def config_arguments(cls):
+        """The names of the constructor's arguments, in order: the fields of `get_config`."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return tuple(p.name for p in parameters if p.name != "self" and p.kind not in variadic)
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        for name in self.config_arguments():
+            value = getattr(self, self.config_attributes.get(name, name))
+            if name in self.layer_arguments and value is not None:
+                value = keras.layers.serialize(value)
+            config[name] = value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if any(config.get(name) is not None for name in cls.layer_arguments):
+            # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
+            # only when a config holds one; importing zoo.tokenizers registers their classes.
+            import zoo.tokenizers  # noqa: F401
+
+            for name in cls.layer_arguments:
+                if config.get(name) is not None:
+                    config[name] = keras.layers.deserialize(config[name])
+        return cls(**config)
