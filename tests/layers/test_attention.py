@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import assert_round_trip, count_params, to_numpy
+from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from references import reference_attention
 from zoo.layers import MultiHeadAttention
 
@@ -13,11 +13,18 @@ def random(*shape):
     return RNG.normal(size=shape).astype("float32")
 
 
+def built(layer, *inputs):
+    """`layer`, built by one call on `inputs`."""
+    layer(*inputs)
+    return layer
+
+
 @pytest.mark.parametrize("num_key_value_heads", [None, 2, 1])
 def test_matches_numpy_reference_with_padding_and_causal_masks(num_key_value_heads):
     layer = MultiHeadAttention(num_heads=4, key_dim=8, num_key_value_heads=num_key_value_heads)
     x = random(2, 6, 16)
     padding = np.array([[1] * 6, [1] * 4 + [0] * 2], bool)
+    randomize_weights(built(layer, x), seed=1)  # non-zero biases: a dropped one fails
     out = to_numpy(layer(x, padding_mask=padding, use_causal_mask=True))
     mask = padding[:, None, :] & np.tril(np.ones((6, 6), bool))[None]
     expected, _ = reference_attention(layer, x, x, mask)
@@ -27,6 +34,7 @@ def test_matches_numpy_reference_with_padding_and_causal_masks(num_key_value_hea
 def test_cross_attention_matches_reference_and_attention_mask():
     layer = MultiHeadAttention(num_heads=2, key_dim=4, value_dim=4)
     query, memory = random(2, 3, 8), random(2, 5, 8)
+    randomize_weights(built(layer, query, memory), seed=2)
     attention_mask = RNG.random((2, 3, 5)) > 0.3
     attention_mask[..., 0] = True  # every query sees at least one key
     out, scores = layer(query, memory, attention_mask=attention_mask, return_attention_scores=True)
@@ -39,6 +47,7 @@ def test_cross_attention_matches_reference_and_attention_mask():
 def test_rotary_attention_matches_reference():
     layer = MultiHeadAttention(num_heads=2, key_dim=8, use_rotary=True)
     x = random(1, 5, 16)
+    randomize_weights(built(layer, x), seed=3)
     out = to_numpy(layer(x, use_causal_mask=True))
     expected, _ = reference_attention(layer, x, x, np.tril(np.ones((1, 5, 5), bool)), rotary_start=0)
     np.testing.assert_allclose(out, expected, atol=1e-5)
@@ -54,6 +63,7 @@ def test_fused_and_explicit_implementations_agree(num_key_value_heads):
     }
     x = random(2, 5, 16)
     padding = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    randomize_weights(built(layers["fused"], x), seed=4)
     for layer in layers.values():
         layer(x)
         layer.set_weights(layers["fused"].get_weights())
@@ -199,6 +209,7 @@ def test_low_rank_projections_match_the_reference_of_their_product_kernels(num_k
     )
     x = random(2, 6, 16)
     padding = np.array([[1] * 6, [1] * 4 + [0] * 2], bool)
+    randomize_weights(built(layer, x), seed=5)
     out = to_numpy(layer(x, padding_mask=padding, use_causal_mask=True))
     mask = padding[:, None, :] & np.tril(np.ones((6, 6), bool))[None]
     expected, _ = reference_attention(dense_equivalent(layer), x, x, mask)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import assert_round_trip, count_params, to_numpy
+from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from references import reference_decoder
 from zoo.layers import TransformerDecoder
 
@@ -19,6 +19,8 @@ def test_matches_numpy_reference(normalize_first):
         num_heads=2, intermediate_dim=12, use_cross_attention=True, normalize_first=normalize_first
     )
     x, memory = random(2, 4, 8), random(2, 6, 8)
+    decoder(x, memory)  # build
+    randomize_weights(decoder, seed=1)  # biases, LayerNorm gamma and beta away from 0 / 1
     out = to_numpy(decoder(x, memory, encoder_padding_mask=ENCODER_PADDING))
     causal = np.broadcast_to(np.tril(np.ones((4, 4), bool)), (2, 4, 4))
     cross = np.broadcast_to(ENCODER_PADDING[:, None, :], (2, 4, 6))

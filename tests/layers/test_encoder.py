@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import assert_round_trip, count_params, to_numpy
+from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from references import reference_encoder
 from zoo.layers import TransformerEncoder
 
@@ -20,6 +20,8 @@ def test_matches_numpy_reference(normalize_first, activation):
         num_heads=2, intermediate_dim=12, activation=activation, normalize_first=normalize_first
     )
     x = random(2, 5, 8)
+    encoder(x)  # build
+    randomize_weights(encoder, seed=1)  # biases, LayerNorm gamma and beta away from 0 / 1
     out = to_numpy(encoder(x, padding_mask=PADDING))
     expected = reference_encoder(encoder, x, np.broadcast_to(PADDING[:, None, :], (2, 5, 5)))
     np.testing.assert_allclose(out, expected, atol=1e-5)

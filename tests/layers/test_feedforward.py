@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from helpers import assert_round_trip, count_params, to_numpy
+from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from references import reference_feedforward
 from zoo.layers import FeedForward
 
@@ -9,6 +9,8 @@ from zoo.layers import FeedForward
 def test_matches_numpy_reference_and_counts_weights(activation):
     ffn = FeedForward(intermediate_dim=12, activation=activation)
     x = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    ffn(x)  # build
+    randomize_weights(ffn, seed=1)  # non-zero biases: a dropped one fails
     np.testing.assert_allclose(to_numpy(ffn(x)), reference_feedforward(ffn, x), atol=1e-5)
     matrices = 3 if activation == "swiglu" else 2
     expected = (matrices - 1) * (5 * 12 + 12) + (12 * 5 + 5)
@@ -38,6 +40,8 @@ def test_low_rank_feedforward_matches_numpy_with_product_kernels(tmp_path):
 
     ffn = FeedForward(intermediate_dim=12, activation="swiglu", ffn_rank={"intermediate": 2, "gate": 3})
     x = np.random.default_rng(1).normal(size=(2, 3, 5)).astype("float32")
+    ffn(x)  # build
+    randomize_weights(ffn, seed=2)
     out = to_numpy(ffn(x))
     hidden = x @ product_kernel(ffn.intermediate_dense) + to_numpy(ffn.intermediate_dense.bias)
     gate = x @ product_kernel(ffn.gate_dense) + to_numpy(ffn.gate_dense.bias)
