@@ -133,7 +133,8 @@ def test_graph_helpers_find_a_cycle_and_resolve_from_imports(tmp_path):
         "import numpy\nfrom zoo.export import parity\nfrom . import parity as p\n"
         "def f():\n    from zoo.models import CausalLM\n"
     )
-    assert imported_modules(source, "zoo.export.tflite", modules) == {"zoo.export.parity", "zoo.models"}
+    imported = imported_modules(source, "zoo.export.tflite", modules)
+    assert imported == {"zoo.export.parity", "zoo.models"}
 
 
 def test_zoo_has_no_import_cycle():
@@ -181,6 +182,8 @@ HEAVY = ("tensorflow", "keras", "tensorflow_text", "ai_edge_litert")
 
 def _modules_after(script):
     """The JSON list that `script`, run in a fresh Python, prints last."""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

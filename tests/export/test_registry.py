@@ -28,7 +28,9 @@ EXPORTED = [
 def clean_registry(monkeypatch):
     """A registry holding what zoo registered; whatever a test adds is dropped afterwards."""
     monkeypatch.setattr(
-        registry, "_BUILDERS", {kind: dict(builders) for kind, builders in registry._BUILDERS.items()}
+        registry,
+        "_BUILDERS",
+        {kind: dict(builders) for kind, builders in registry._BUILDERS.items()},
     )
 
 

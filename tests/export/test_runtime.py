@@ -34,7 +34,9 @@ def test_causal_layout_starts_from_the_prefill_token_and_stops_at_end():
     prompts = np.array([[2, 5], [2, 3]])
     start = {"next_token": np.array([6, 7]), "cache": np.zeros((2, 3))}
     shapes = {"token_ids": (None, 1), "index": (), "cache": (None, 3)}
-    got = greedy_loop(run, prompts, 6, start=start, decode_shapes=shapes, end_token_id=END, pad_token_id=PAD)
+    got = greedy_loop(
+        run, prompts, 6, start=start, decode_shapes=shapes, end_token_id=END, pad_token_id=PAD
+    )
     # Row 0: 6 (prefill), 7, 8, 9 (end). Row 1: 7, 8, 9 (end), then padding.
     np.testing.assert_array_equal(got, [[2, 5, 6, 7, 8, 9], [2, 3, 7, 8, 9, PAD]])
     assert got.dtype == np.int32
@@ -48,7 +50,8 @@ def test_the_loop_stops_calling_once_every_row_ended():
     run = FakeExport(step=0)  # repeats its token
     start = {"next_token": np.array([END, END])}
     got = greedy_loop(
-        run, np.array([[2], [2]]), 5, start=start, decode_shapes={"token_ids": (None, 1), "cache": (None, 1)},
+        run, np.array([[2], [2]]), 5, start=start,
+        decode_shapes={"token_ids": (None, 1), "cache": (None, 1)},
         end_token_id=END, pad_token_id=PAD,
     )
     np.testing.assert_array_equal(got, [[2, END, PAD, PAD, PAD]] * 2)
@@ -59,9 +62,12 @@ def test_encoder_decoder_layout_decodes_from_bos_with_zero_caches_and_fixed_inpu
     run = FakeExport(with_index=False)  # e.g. LSTMSeq2Seq: no position index
     memory = np.arange(6.0).reshape(2, 3)
     start = {"memory": memory, "encoder_padding_mask": np.ones((2, 3), "int32")}
-    shapes = {"token_ids": (-1, 1), "cache": (-1, 4), "memory": (-1, 3), "encoder_padding_mask": (-1, 3)}
+    shapes = {
+        "token_ids": (-1, 1), "cache": (-1, 4), "memory": (-1, 3), "encoder_padding_mask": (-1, 3)
+    }
     got = greedy_loop(
-        run, np.full((2, 1), 4), 4, start=start, decode_shapes=shapes, end_token_id=END, pad_token_id=PAD
+        run, np.full((2, 1), 4), 4, start=start, decode_shapes=shapes, end_token_id=END,
+        pad_token_id=PAD,
     )
     np.testing.assert_array_equal(got, [[4, 5, 6, 7]] * 2)
     first = run.calls[0]
@@ -78,13 +84,14 @@ def test_initial_state_takes_start_outputs_and_zeros_for_the_rest():
         batch_size=2,
     )
     assert sorted(state) == ["cross", "self"]
-    assert state["self"].shape == (2, 2, 3) and state["self"].dtype == np.float32 and not state["self"].any()
+    assert state["self"].shape == (2, 2, 3) and state["self"].dtype == np.float32
+    assert not state["self"].any()
 
 
 def test_checked_length_defaults_and_bounds():
     assert checked_length(None, 2, 12) == 12
     assert checked_length(5, 2, 12) == 5
-    with pytest.raises(ValueError, match=r"max_length must be in \[2, 12\]. Received: max_length=13"):
+    with pytest.raises(ValueError, match=r"must be in \[2, 12\]. Received: max_length=13"):
         checked_length(13, 2, 12)
     with pytest.raises(ValueError, match=r"must be in \(3, 8\] \(prompt length, cache length\)"):
         checked_length(3, 4, 8, "(prompt length, cache length)")

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zoo.export import export_saved_model, export_tflite
-from zoo.export.tflite import run_signature, tflite_interpreter
+from zoo.export.runtime import run_signature, tflite_interpreter
 from zoo.models import CausalLM, ImageClassifier, QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 

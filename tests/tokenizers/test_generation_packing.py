@@ -28,13 +28,16 @@ def test_prompts_are_bos_then_pieces_right_padded():
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=8)
     token_ids, padding_mask = preprocessor.generate_preprocess(["to be", "", "or"], 4)
     assert token_ids.dtype == tf.int32 and padding_mask.dtype == tf.int32
-    np.testing.assert_array_equal(token_ids, [[CLS, TO, BE, PAD], [CLS, PAD, PAD, PAD], [CLS, OR, PAD, PAD]])
+    np.testing.assert_array_equal(
+        token_ids, [[CLS, TO, BE, PAD], [CLS, PAD, PAD, PAD], [CLS, OR, PAD, PAD]]
+    )
     np.testing.assert_array_equal(padding_mask, [[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 0, 0]])
 
 
 def test_a_long_prompt_keeps_its_end():
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=8)
-    token_ids, padding_mask = preprocessor.generate_preprocess(tf.constant(["to be or not to be"]), 3)
+    texts = tf.constant(["to be or not to be"])
+    token_ids, padding_mask = preprocessor.generate_preprocess(texts, 3)
     np.testing.assert_array_equal(token_ids, [[CLS, TO, BE]])  # the last two pieces
     np.testing.assert_array_equal(padding_mask, [[1, 1, 1]])
 

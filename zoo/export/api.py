@@ -1,4 +1,4 @@
-"""Export a task model: `export_saved_model`, `export_tflite`, `export_run` (what `zoo.export` offers).
+"""Export a task model: `export_saved_model`, `export_tflite`, `export_run` (`zoo.export`'s API).
 
 The functions here find the model's `Endpoint`s in the registry
 (`zoo.export.signatures` imports every builder zoo ships) and hand them to
@@ -82,7 +82,9 @@ def export_tflite(
             tolerance (the file is not written).
     """
     if quantize not in QUANTIZATIONS:
-        raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
+        raise ValueError(
+            f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}"
+        )
     path = pathlib.Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"the TFLite path must end with .tflite. Received: path={str(path)!r}")

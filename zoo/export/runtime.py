@@ -26,7 +26,7 @@ LOOP_INPUTS = ("token_ids", "index")
 
 
 def as_strings(texts):
-    """Texts (str, bytes, a list or an array of them) as a flat list of `str` (bad UTF-8 replaced)."""
+    """Texts (str, bytes, a list or array of them) as a flat list of `str`, bad UTF-8 replaced."""
     return [
         text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
         for text in np.asarray(texts, dtype=object).reshape(-1)
@@ -34,7 +34,7 @@ def as_strings(texts):
 
 
 def as_bytes(texts):
-    """Texts as a flat object array of UTF-8 `bytes`, as string tensors come back from TensorFlow."""
+    """Texts as a flat object array of UTF-8 `bytes`, as TensorFlow returns string tensors."""
     return np.array(
         [text if isinstance(text, bytes) else str(text).encode("utf-8")
          for text in np.asarray(texts, dtype=object).reshape(-1)],
@@ -43,7 +43,7 @@ def as_bytes(texts):
 
 
 def load_saved_model(path):
-    """`tf.saved_model.load(path)` with tensorflow-text's ops registered (string-in exports need them)."""
+    """`tf.saved_model.load(path)` with tensorflow-text's ops registered (string-in exports)."""
     import tensorflow_text  # noqa: F401  (registers FastBertNormalize, FastWordpiece..., in TF)
 
     return tf.saved_model.load(str(path))
@@ -68,7 +68,7 @@ def read_model(model_content):
 
 
 def tflite_interpreter(model_content):
-    """An allocated LiteRT interpreter for `model_content` (bytes or a path), tensorflow-text ops registered.
+    """An allocated LiteRT interpreter for `model_content` (bytes or a path), with text ops.
 
     An interpreter passed in is returned as it is (callers may reuse one).
     """
@@ -112,7 +112,8 @@ def run_signature(interpreter, signature, inputs):
         value = np.asarray(value)
         if np.issubdtype(detail["dtype"], np.integer) and scale:
             info = np.iinfo(detail["dtype"])
-            value = np.clip(np.round(value.astype("float32") / scale + zero_point), info.min, info.max)
+            value = np.round(value.astype("float32") / scale + zero_point)
+            value = np.clip(value, info.min, info.max)
         feed[name] = value.astype(detail["dtype"])
     outputs = runner(**feed)
     output_details = runner.get_output_details()
@@ -186,7 +187,8 @@ def initial_state(start, decode_shapes, batch_size):
         if name in start:
             state[name] = np.asarray(start[name])
         else:
-            state[name] = np.zeros((batch_size, *(int(size) for size in list(shape)[1:])), "float32")
+            sizes = [int(size) for size in list(shape)[1:]]
+            state[name] = np.zeros((batch_size, *sizes), "float32")
     return state
 
 
@@ -237,20 +239,26 @@ def tflite_generate(
     if "prefill" in signatures:
         prompts = np.asarray(inputs["token_ids"] if isinstance(inputs, dict) else inputs, "int32")
         cache_length = int(decode_shapes["cache"][3])
-        max_length = checked_length(max_length, prompts.shape[1] + 1, cache_length, "(prompt length, cache length)")
+        max_length = checked_length(
+            max_length, prompts.shape[1] + 1, cache_length, "(prompt length, cache length)"
+        )
         return greedy_loop(
             run, prompts, max_length, start=run("prefill", {"token_ids": prompts}),
             decode_shapes=decode_shapes, end_token_id=end_token_id, pad_token_id=pad_token_id,
         )
     if bos_token_id is None:
-        raise ValueError("an encoder-decoder TFLite file needs bos_token_id. Received: bos_token_id=None")
+        raise ValueError(
+            "an encoder-decoder TFLite file needs bos_token_id. Received: bos_token_id=None"
+        )
     if not isinstance(inputs, dict):
         inputs = {"text": inputs}
     if "text" in inputs:
         inputs = {"text": np.asarray(inputs["text"], dtype=object).reshape(-1)}
     cache_length = int(decode_shapes["self_caches"][3]) if "self_caches" in decode_shapes else None
     if cache_length is None and max_length is None:
-        raise ValueError("this TFLite file has no output cache; pass max_length. Received: max_length=None")
+        raise ValueError(
+            "this TFLite file has no output cache; pass max_length. Received: max_length=None"
+        )
     if cache_length is not None:
         max_length = checked_length(max_length, 2, cache_length)
     start = run("encode", inputs)
@@ -261,12 +269,14 @@ def tflite_generate(
     )
 
 
-def checked_length(max_length, low, high, what=""):
-    """`max_length` (default `high`), checked to lie in `[low, high]`."""
+def checked_length(max_length, low, high, bounds_note=None):
+    """`max_length` (default `high`), checked to lie in `[low, high]`.
+
+    With a `bounds_note` (what the bounds are), the error writes the range
+    as `(low - 1, high] note`, e.g. `(3, 8] (prompt length, cache length)`.
+    """
     max_length = high if max_length is None else max_length
     if not low <= max_length <= high:
-        bounds = f"({low - 1}, {high}]" if what else f"[{low}, {high}]"
-        raise ValueError(
-            f"max_length must be in {bounds}{' ' + what if what else ''}. Received: max_length={max_length}"
-        )
+        bounds = f"[{low}, {high}]" if bounds_note is None else f"({low - 1}, {high}] {bounds_note}"
+        raise ValueError(f"max_length must be in {bounds}. Received: max_length={max_length}")
     return max_length

@@ -88,7 +88,9 @@ def convert_endpoint(model, endpoint, quantize=None, representative_data=None):
         ValueError: `quantize` is unknown, or `"int8"` has no representative data.
     """
     if quantize not in QUANTIZATIONS:
-        raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
+        raise ValueError(
+            f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}"
+        )
     signatures = signature_endpoints(endpoint)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
         export_archive(model, endpoint).write_out(saved_model_dir, verbose=False)
@@ -164,7 +166,8 @@ def write_tflite(
     content = convert_endpoint(model, endpoint, quantize, representative_data)
     if tolerance is None:
         tolerance = endpoint.quantized_tolerances.get(quantize, TOLERANCES[quantize])
-    report = check_tflite(content, endpoint, sample_inputs, tolerance, what, strict=quantize is None)
+    strict = quantize is None
+    report = check_tflite(content, endpoint, sample_inputs, tolerance, what, strict=strict)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as temporary:
