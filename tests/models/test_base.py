@@ -8,6 +8,7 @@ import pytest
 
 import zoo.models
 from zoo.models.base import Task
+from zoo.models.generative import GenerativeTask
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 TASK_CLASSES = [
@@ -55,3 +56,19 @@ def test_an_argument_stored_under_another_attribute_round_trips():
     config = model.get_config()
     assert config["attention"] == "bahdanau"
     assert zoo.models.LSTMSeq2Seq.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize(
+    "model_class", [zoo.models.CausalLM, zoo.models.Seq2SeqLM, zoo.models.LSTMSeq2Seq], ids=lambda c: c.__name__
+)
+def test_generate_is_written_once_for_every_generative_model(model_class):
+    assert issubclass(model_class, GenerativeTask)
+    assert model_class.generate is GenerativeTask.generate
+
+
+def test_encoder_decoder_generate_ignores_strip_prompt_its_output_has_no_source():
+    preprocessor = TextPreprocessor(VOCABULARY, sequence_length=16)
+    target = TextPreprocessor(VOCABULARY, sequence_length=17)
+    model = zoo.models.Seq2SeqLM.from_preset("tiny", source_preprocessor=preprocessor, target_preprocessor=target)
+    texts = ["a b c", "d"]
+    assert model.generate(texts, max_length=8, strip_prompt=True) == model.generate(texts, max_length=8)

@@ -5,23 +5,16 @@ from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
-from zoo.models.generative import (
-    CompiledGenerators,
-    check_generate_settings,
-    is_text_batch,
-)
 from zoo.models.task import (
     block_rank_arguments,
-    check_token_inputs,
-    checked_texts,
     embedding_rank_arguments,
     preset_config,
 )
-from zoo.models.base import Task
+from zoo.models.generative import GenerativeTask
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CausalLM(Task):
+class CausalLM(GenerativeTask):
     """Transformer decoder stack predicting the next token (Radford et al. 2018/2019).
 
     Inputs are `token_ids` and `padding_mask` `(B, T)`; the output is
@@ -154,7 +147,6 @@ class CausalLM(Task):
         self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
         self.embedding_rank = embedding_rank
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
-        self._generators = CompiledGenerators(self._make_generate_run)
 
     @classmethod
     def from_preset(cls, name, preprocessor=None, **overrides):
@@ -265,56 +257,29 @@ class CausalLM(Task):
         )
         return token_ids
 
-    def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
-        def run(token_ids, padding_mask):
-            return self.generate_ids(token_ids, padding_mask, max_length, sampler, num_beams, length_penalty)
+    # === GenerativeTask hooks (see zoo.models.generative) ===
 
-        return run
+    generate_id_names = ("token_ids", "padding_mask")
 
-    def generate(
-        self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None,
-        strip_prompt=False, **sampler_args,
-    ):
-        """Continue prompts: strings (or `{token_ids, padding_mask}`) -> strings (or ids).
+    @property
+    def generate_id_limits(self):
+        return self.vocabulary_size, None
 
-        Args:
-            inputs: a string, a list of strings, or a dict of prompt ids
-                `(B, P)` with padding on the left or right.
-            max_length: total positions, prompt included (default
-                `sequence_length`).
-            sampler: `"greedy"`, `"beam"` (prompts of equal length),
-                `"top_k"`, `"top_p"`, `"random"` or a `Sampler`.
-            num_beams, length_penalty: beam search settings.
-            seed: int, for reproducible random samplers.
-            strip_prompt: return only the continuation (strings only).
-            **sampler_args: e.g. `k=`, `p=`, `temperature=`.
+    def generate_preprocess(self, texts):
+        if self.preprocessor is None:
+            raise ValueError("generate() on strings needs a model built with a preprocessor")
+        return self.pack_prompts(texts)
 
-        Returns:
-            A list of strings for string inputs (cut at EOS), else ids
-            `(B, max_length)` with each prompt first (right-aligned to
-            position 0) and padding after EOS.
-        """
-        strings = is_text_batch(inputs)
-        check_generate_settings(max_length, sampler, num_beams)
-        if strings:
-            if self.preprocessor is None:
-                raise ValueError("generate() on strings needs a model built with a preprocessor")
-            # An empty prompt is allowed: generation starts from BOS alone.
-            token_ids, padding_mask = self.pack_prompts(checked_texts(inputs, "continue", allow_empty=True))
-        else:
-            token_ids, padding_mask = check_token_inputs(inputs, "token_ids", "padding_mask", self.vocabulary_size)
+    def prepare_generate(self, token_ids, padding_mask, max_length):
         # One prompt width per max_length (one compiled function): the prompts are right-aligned
         # and padded to max_length - 1; the prefill covers that width.
         token_ids, padding_mask = self._pad_prompts(token_ids, padding_mask, max_length)
-        run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
-        generated = ops.convert_to_numpy(run(token_ids, padding_mask))
-        if not strings:
-            return generated
-        if strip_prompt:
-            lengths = ops.convert_to_numpy(ops.sum(ops.cast(padding_mask, "int32"), axis=1))
-            positions = ops.convert_to_numpy(ops.arange(generated.shape[1]))[None, :]
-            generated = ops.convert_to_numpy(ops.where(positions < lengths[:, None], self.pad_token_id, generated))
-        return self.detokenize(generated)
+        return token_ids, padding_mask, max_length
+
+    def strip_prompts(self, generated, padding_mask):
+        lengths = ops.convert_to_numpy(ops.sum(ops.cast(padding_mask, "int32"), axis=1))
+        positions = ops.convert_to_numpy(ops.arange(generated.shape[1]))[None, :]
+        return ops.convert_to_numpy(ops.where(positions < lengths[:, None], self.pad_token_id, generated))
 
     def _pad_prompts(self, token_ids, padding_mask, max_length):
         import numpy as np

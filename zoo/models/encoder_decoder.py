@@ -8,58 +8,38 @@ that carries the preprocessors.
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
-from zoo.models.generative import check_generate_settings, is_text_batch
-from zoo.models.task import check_token_inputs, checked_texts, preset_config
+from zoo.models.generative import GenerativeTask
+from zoo.models.task import preset_config
 
 
-class EncoderDecoderGeneration:
-    """`generate`, `detokenize` and `from_config` of an encoder-decoder `keras.Model` (a mixin).
+class EncoderDecoderTask(GenerativeTask):
+    """The base of encoder-decoder task models: `GenerativeTask`'s hooks for source -> target generation.
 
     The model has `source_preprocessor`, `target_preprocessor`,
-    `target_length`, `bos_token_id`, `end_token_id`, `pad_token_id`,
-    `_generators = CompiledGenerators(self._make_generate_run)`, and
+    `source_vocabulary_size`, `source_length`, `target_length`,
+    `bos_token_id`, `end_token_id`, `pad_token_id`, and
     `generate_ids(encoder_token_ids, encoder_padding_mask, max_length,
     sampler, num_beams, length_penalty)`, which builds its decoding state
     and calls `decode_from_bos`.
     """
 
-    def generate(self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None, **sampler_args):
-        """Generate target text (or ids) for source strings (or `{encoder_token_ids, encoder_padding_mask}`).
+    # === GenerativeTask hooks (see zoo.models.generative) ===
 
-        Args:
-            inputs: a string, a list of strings, or a dict of source ids.
-            max_length: positions of the output incl. BOS (default `target_length`).
-            sampler: `"greedy"`, `"beam"`, `"top_k"`, `"top_p"`, `"random"` or a `Sampler`.
-            num_beams, length_penalty: beam search settings.
-            seed: int, for reproducible random samplers.
-            **sampler_args: e.g. `k=`, `p=`, `temperature=`.
+    generate_verb = "translate or summarize"
+    generate_id_names = ("encoder_token_ids", "encoder_padding_mask")
 
-        Returns:
-            A list of strings for string inputs (special tokens removed,
-            cut at EOS), else token ids `(B, max_length)`.
-        """
-        strings = is_text_batch(inputs)
-        check_generate_settings(max_length, sampler, num_beams)
-        max_length = self.checked_max_length(max_length)
-        if strings:
-            if self.source_preprocessor is None or self.target_preprocessor is None:
-                raise ValueError("generate() on strings needs a model built with source and target preprocessors")
-            # An empty source is allowed, as in the SavedModel (which must answer every row of a request).
-            source = self.source_preprocessor(checked_texts(inputs, "translate or summarize", allow_empty=True))
-            token_ids, padding_mask = source["token_ids"], source["padding_mask"]
-        else:
-            token_ids, padding_mask = check_token_inputs(
-                inputs, "encoder_token_ids", "encoder_padding_mask", self.source_vocabulary_size, self.source_length
-            )
-        run = self._generators.get(max_length, sampler, num_beams, length_penalty, seed, sampler_args)
-        generated = ops.convert_to_numpy(run(token_ids, padding_mask))
-        return self.detokenize(generated) if strings else generated
+    @property
+    def generate_id_limits(self):
+        return self.source_vocabulary_size, self.source_length
 
-    def _make_generate_run(self, max_length, sampler, num_beams, length_penalty):
-        def run(encoder_token_ids, encoder_padding_mask):
-            return self.generate_ids(encoder_token_ids, encoder_padding_mask, max_length, sampler, num_beams, length_penalty)
+    def generate_preprocess(self, texts):
+        if self.source_preprocessor is None or self.target_preprocessor is None:
+            raise ValueError("generate() on strings needs a model built with source and target preprocessors")
+        source = self.source_preprocessor(texts)
+        return source["token_ids"], source["padding_mask"]
 
-        return run
+    def prepare_generate(self, token_ids, padding_mask, max_length):
+        return token_ids, padding_mask, self.checked_max_length(max_length)
 
     def checked_max_length(self, max_length):
         """`max_length` (default `target_length`), checked to lie in `[2, target_length]`."""

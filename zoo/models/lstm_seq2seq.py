@@ -4,17 +4,15 @@ import keras
 from keras import ops
 
 from zoo.layers.global_attention import GlobalAttention
-from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
-from zoo.models.generative import CompiledGenerators
+from zoo.models.encoder_decoder import EncoderDecoderTask, encoder_decoder_config, special_token_ids
 from zoo.models.task import check_dropout, check_positive_integers
-from zoo.models.base import Task
 
 # `attention` argument -> `GlobalAttention` score.
 ATTENTION_SCORES = {"luong": "general", "bahdanau": "additive"}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMSeq2Seq(EncoderDecoderGeneration, Task):
+class LSTMSeq2Seq(EncoderDecoderTask):
     """LSTM encoder-decoder with attention on top of the decoder (Luong et al. 2015), with O(1) step decoding.
 
     The same inputs and outputs as `Seq2SeqLM`, so the two train on the same
@@ -162,7 +160,6 @@ class LSTMSeq2Seq(EncoderDecoderGeneration, Task):
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
-        self._generators = CompiledGenerators(self._make_generate_run)
 
     @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):

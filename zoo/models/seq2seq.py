@@ -4,14 +4,12 @@ import keras
 from keras import ops
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
-from zoo.models.encoder_decoder import EncoderDecoderGeneration, encoder_decoder_config, special_token_ids
-from zoo.models.generative import CompiledGenerators
+from zoo.models.encoder_decoder import EncoderDecoderTask, encoder_decoder_config, special_token_ids
 from zoo.models.task import block_rank_arguments, embedding_rank_arguments
-from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class Seq2SeqLM(EncoderDecoderGeneration, Task):
+class Seq2SeqLM(EncoderDecoderTask):
     """Transformer encoder-decoder (Vaswani et al. 2017) with KV-cached generation.
 
     Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
@@ -162,7 +160,6 @@ class Seq2SeqLM(EncoderDecoderGeneration, Task):
         self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
         self.embedding_rank = embedding_rank
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
-        self._generators = CompiledGenerators(self._make_generate_run)
 
     @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
