@@ -220,10 +220,15 @@ def test_minilm_embeddings_match_sentence_transformers(minilm, reference):
     embeddings = minilm.embed(reference["sentences"], batch_size=4)
     # The control-character sentence is tokenized differently (see the next test).
     keep = [i for i, s in enumerate(reference["sentences"]) if "\x00" not in s]
-    assert np.abs(embeddings[keep] - reference["embeddings"][keep]).max() < 1e-4
+    # The README claims 1.6e-7 (measured 1.56e-7 on this CPU); float32 round-off leaves room.
+    from_strings = np.abs(embeddings[keep] - reference["embeddings"][keep]).max()
     # From the reference's own token ids every sentence matches, that one included.
-    from_ids = minilm.predict({"token_ids": reference["token_ids"], "padding_mask": reference["padding_mask"]}, verbose=0)
-    assert np.abs(from_ids - reference["embeddings"]).max() < 1e-4
+    inputs = {"token_ids": reference["token_ids"], "padding_mask": reference["padding_mask"]}
+    from_ids = np.abs(minilm.predict(inputs, verbose=0) - reference["embeddings"]).max()
+    print(f"MiniLM vs sentence-transformers, max abs difference: from strings {from_strings:.2e}, "
+          f"from token ids {from_ids:.2e}")
+    assert from_strings < 1e-6
+    assert from_ids < 1e-6
     assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
 
 

@@ -255,8 +255,11 @@ def test_image_tflite_float32_and_int8(image_model, tmp_path):
         image_model, tmp_path / "cnn_int8.tflite", quantize="int8", representative_data={"images": calibration}
     )
     assert report.max_abs_diff["probabilities"] <= 0.2  # the int8 tolerance of export_tflite
+    assert report.top1_agreement == 1.0
     probabilities = run_tflite(path.read_bytes(), {"images": IMAGES})["probabilities"]
     assert probabilities.shape == (7, 10)
+    expected = tf.nn.softmax(image_model(IMAGES.astype("float32"))).numpy()
+    np.testing.assert_array_equal(probabilities.argmax(-1), expected.argmax(-1))  # the same top-1 class
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=0.05)
 
 
