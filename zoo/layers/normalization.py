@@ -1,4 +1,4 @@
-"""Root-mean-square layer normalization (Zhang & Sennrich 2019), and the norm factory of the blocks."""
+"""Root-mean-square layer normalization (Zhang & Sennrich 2019) and the blocks' norm factory."""
 
 import keras
 from keras import ops

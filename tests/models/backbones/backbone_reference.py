@@ -94,7 +94,10 @@ def activate(name, x):
 
 
 def rotate(x, positions, theta):
-    """RoPE, "rotate half": feature pairs `(j, j + D/2)` turned by `pos * theta**(-2j/D)`. x: (B, T, H, D)."""
+    """RoPE ("rotate half"): feature pairs `(j, j + D/2)` turn by `pos / theta**(2j/D)`.
+
+    `x`: `(B, T, H, D)`.
+    """
     half = x.shape[-1] // 2
     out = np.empty_like(x)
     for t, position in enumerate(positions):
@@ -160,7 +163,9 @@ def block(weights, path, config, x, self_mask, rotary_positions=None, memory=Non
     """An encoder block, or a decoder block (with cross-attention when `memory` is given)."""
     x = residual(
         weights, f"{path}/self_attention_norm", config, x,
-        lambda h: attention(weights, f"{path}/self_attention", config, h, h, self_mask, rotary_positions),
+        lambda h: attention(
+            weights, f"{path}/self_attention", config, h, h, self_mask, rotary_positions
+        ),
     )
     if memory is not None:
         x = residual(
@@ -180,7 +185,8 @@ def sinusoids(length, dim, layout):
         for i in range(dim // 2):
             angle = position / 10000.0 ** (2 * i / dim)
             if layout == "interleaved":
-                table[position, 2 * i], table[position, 2 * i + 1] = math.sin(angle), math.cos(angle)
+                table[position, 2 * i] = math.sin(angle)
+                table[position, 2 * i + 1] = math.cos(angle)
             else:
                 table[position, i], table[position, dim // 2 + i] = math.sin(angle), math.cos(angle)
     return table
@@ -202,8 +208,10 @@ def embed(weights, path, config, token_ids):
 
 def key_mask(padding_mask, query_length, causal):
     """(B, Tq, Tk) allowed-attention mask from a (B, Tk) padding mask."""
-    mask = np.broadcast_to(padding_mask.astype(bool)[:, None, :], (padding_mask.shape[0], query_length,
-                                                                  padding_mask.shape[1]))
+    batch_size, key_length = padding_mask.shape
+    mask = np.broadcast_to(
+        padding_mask.astype(bool)[:, None, :], (batch_size, query_length, key_length)
+    )
     if causal:
         mask = mask & np.tril(np.ones((query_length, padding_mask.shape[1]), bool))[None]
     return mask
@@ -219,6 +227,7 @@ def rotary_positions(config, length):
 def encoder_backbone(model, inputs):
     config, weights = model.get_config(), Weights(model)
     ids = inputs["token_ids"]
+    length = ids.shape[1]
     x = embed(weights, "embedding", config, ids)
     if config["num_segments"]:
         x = x + weights["segment_embedding/embeddings"][inputs["segment_ids"]]
@@ -226,7 +235,7 @@ def encoder_backbone(model, inputs):
         x = norm(weights, "embedding_norm", config, x)
     mask = key_mask(inputs["padding_mask"], ids.shape[1], causal=False)
     for index in range(config["num_layers"]):
-        x = block(weights, f"encoder_{index}", config, x, mask, rotary_positions(config, ids.shape[1]))
+        x = block(weights, f"encoder_{index}", config, x, mask, rotary_positions(config, length))
     if config["use_final_norm"]:
         x = norm(weights, "final_norm", config, x)
     weights.check_all_used()
@@ -236,12 +245,13 @@ def encoder_backbone(model, inputs):
 def decoder_backbone(model, inputs):
     config, weights = model.get_config(), Weights(model)
     ids = inputs["token_ids"]
+    length = ids.shape[1]
     x = embed(weights, "embedding", config, ids)
     if config["use_embedding_norm"]:
         x = norm(weights, "embedding_norm", config, x)
     mask = key_mask(inputs["padding_mask"], ids.shape[1], causal=True)
     for index in range(config["num_layers"]):
-        x = block(weights, f"decoder_{index}", config, x, mask, rotary_positions(config, ids.shape[1]))
+        x = block(weights, f"decoder_{index}", config, x, mask, rotary_positions(config, length))
     if config["use_final_norm"]:
         x = norm(weights, "final_norm", config, x)
     weights.check_all_used()
@@ -285,7 +295,8 @@ def vit_backbone(model, images):
             patches.append(np.einsum("bxyc,xycd->bd", patch, kernel))
     x = np.stack(patches, axis=1) + weights["patch_embedding/projection/bias"]  # (B, N, D)
     if config["use_class_token"]:
-        token = np.broadcast_to(weights["patch_embedding/class_token"][0], (x.shape[0], 1, x.shape[2]))
+        class_token = weights["patch_embedding/class_token"][0]  # (1, D)
+        token = np.broadcast_to(class_token, (x.shape[0], 1, x.shape[2]))
         x = np.concatenate([token, x], axis=1)
     x = x + weights["patch_embedding/position_embedding/embeddings"]
     mask = np.ones((x.shape[0], x.shape[1], x.shape[1]), bool)

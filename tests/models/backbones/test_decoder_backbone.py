@@ -1,4 +1,4 @@
-"""TransformerDecoderBackbone: NumPy reference per option, cache, causality, padding, round trips."""
+"""TransformerDecoderBackbone: NumPy reference per option, cache, causality, padding, files."""
 
 import numpy as np
 import pytest
@@ -63,11 +63,13 @@ def test_cached_decoding_equals_full_forward(name):
     prefill, cache = model.call_with_cache(inputs["token_ids"][:, :3], cache, cache_index=0)
     steps = [to_numpy(prefill)]
     for index in range(3, 7):
-        hidden, cache = model.call_with_cache(inputs["token_ids"][:, index : index + 1], cache, index)
+        step_ids = inputs["token_ids"][:, index : index + 1]
+        hidden, cache = model.call_with_cache(step_ids, cache, index)
         steps.append(to_numpy(hidden))
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
-    assert tuple(cache.shape) == (2, model.num_layers, 2, 10, model.get_config()["num_key_value_heads"]
-                                  or model.num_heads, model.hidden_dim // model.num_heads)
+    key_value_heads = model.num_key_value_heads or model.num_heads
+    head_dim = model.hidden_dim // model.num_heads
+    assert tuple(cache.shape) == (2, model.num_layers, 2, 10, key_value_heads, head_dim)
 
 
 @pytest.mark.parametrize("name", ["gpt2_like", "llama_like"])
@@ -109,7 +111,8 @@ def test_padded_positions_do_not_change_real_ones(name):
 def test_config_and_keras_file_round_trip(name, tmp_path):
     model = build(name)
     loaded = assert_round_trips(model, batch(model), tmp_path)
-    hidden, _ = loaded.call_with_cache(batch(model)["token_ids"][:, :2], loaded.empty_cache(2, 8), 0)
+    ids = batch(model)["token_ids"][:, :2]
+    hidden, _ = loaded.call_with_cache(ids, loaded.empty_cache(2, 8), 0)
     assert hidden.shape == (2, 2, model.hidden_dim)
 
 
@@ -155,5 +158,6 @@ def test_argument_errors_name_the_value():
         TransformerDecoderBackbone.from_preset("tiny", activation="tanh")
     with pytest.raises(ValueError, match="Received: num_layers=0"):
         TransformerDecoderBackbone.from_preset("tiny", num_layers=0)
-    with pytest.raises(ValueError, match=r"unknown TransformerDecoderBackbone arguments \['hidden_size'\]"):
+    message = r"unknown TransformerDecoderBackbone arguments \['hidden_size'\]"
+    with pytest.raises(ValueError, match=message):
         TransformerDecoderBackbone.from_preset("tiny", hidden_size=8)

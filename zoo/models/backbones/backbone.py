@@ -32,12 +32,13 @@ class Backbone(keras.Model):
     preset_family = None
 
     @classmethod
-    def from_preset(cls, name, **overrides):
-        """Build from preset `name` of `cls.preset_family`, with constructor `overrides`.
+    def from_preset(cls, preset, /, **overrides):
+        """Build from preset `preset` of `cls.preset_family`, with constructor `overrides`.
 
         Args:
-            name: str, a preset of `zoo.models.presets.PRESETS[cls.preset_family]`.
-            **overrides: constructor arguments replacing the preset's.
+            preset: str, a preset of `zoo.models.presets.PRESETS[cls.preset_family]`.
+            **overrides: constructor arguments replacing the preset's, or
+                the Keras model's `name`, `trainable` or `dtype`.
 
         Returns:
             A new backbone with randomly initialized weights.
@@ -46,8 +47,8 @@ class Backbone(keras.Model):
             ValueError: for an unknown preset or an override that is not a
                 constructor argument.
         """
-        config = get_preset(cls.preset_family, name)
-        allowed = set(constructor_arguments(cls))
+        config = get_preset(cls.preset_family, preset)
+        allowed = set(constructor_arguments(cls)) | {"name", "trainable", "dtype"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
             raise ValueError(

@@ -104,7 +104,8 @@ class TransformerEncoderBackbone(Backbone):
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
         if isinstance(num_segments, bool) or not isinstance(num_segments, int) or num_segments < 0:
             raise ValueError(
-                f"num_segments must be a non-negative integer. Received: num_segments={num_segments!r}"
+                "num_segments must be a non-negative integer. "
+                f"Received: num_segments={num_segments!r}"
             )
 
         # === Layers ===

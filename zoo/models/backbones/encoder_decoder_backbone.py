@@ -151,7 +151,12 @@ class EncoderDecoderBackbone(Backbone):
         decoder_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "decoder_norm")
 
         # === Functional graph ===
-        names = ("encoder_token_ids", "encoder_padding_mask", "decoder_token_ids", "decoder_padding_mask")
+        names = (
+            "encoder_token_ids",
+            "encoder_padding_mask",
+            "decoder_token_ids",
+            "decoder_padding_mask",
+        )
         inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in names}
         x = embed(
             embeddings["encoder"], embedding_norms["encoder"],
@@ -174,7 +179,8 @@ class EncoderDecoderBackbone(Backbone):
         decoded = y if decoder_norm is None else decoder_norm(y)
         outputs = {"encoder_sequence_output": encoded, "decoder_sequence_output": decoded}
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.encoder_embedding, self.decoder_embedding = embeddings["encoder"], embeddings["decoder"]
+        self.encoder_embedding = embeddings["encoder"]
+        self.decoder_embedding = embeddings["decoder"]
         self.encoder_embedding_norm = embedding_norms["encoder"]
         self.decoder_embedding_norm = embedding_norms["decoder"]
         self.encoder_layers, self.decoder_layers = encoder_layers, decoder_layers
@@ -228,12 +234,15 @@ class EncoderDecoderBackbone(Backbone):
         return x if self.encoder_norm is None else self.encoder_norm(x)
 
     def cross_attention_cache(self, encoder_hidden_states):
-        """Keys/values of `encode`'s output for every decoder block: `(B, L, 2, S, H_kv, D_head)`."""
-        caches = [layer.compute_cross_attention_cache(encoder_hidden_states) for layer in self.decoder_layers]
+        """Keys/values of `encode`'s output for each decoder block: `(B, L, 2, S, H_kv, D)`."""
+        caches = [
+            layer.compute_cross_attention_cache(encoder_hidden_states)
+            for layer in self.decoder_layers
+        ]
         return ops.stack(caches, axis=1)
 
     def empty_cache(self, batch_size, max_length):
-        """Zeroed self-attention caches of every decoder block: `(B, L, 2, max_length, H_kv, D_head)`."""
+        """Zeroed self-attention caches of the decoder blocks: `(B, L, 2, max_length, H_kv, D)`."""
         caches = [layer.init_cache(batch_size, max_length) for layer in self.decoder_layers]
         return ops.stack(caches, axis=1)
 
@@ -246,7 +255,7 @@ class EncoderDecoderBackbone(Backbone):
         encoder_padding_mask=None,
         padding_mask=None,
     ):
-        """Decoder hidden states of `token_ids` at positions `cache_index ...`, and the updated cache.
+        """Decoder hidden states of `token_ids` at positions `cache_index ...`, and the new cache.
 
         Args:
             token_ids: `(B, T)` decoder ids.

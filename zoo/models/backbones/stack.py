@@ -14,7 +14,7 @@ POSITION_ENCODINGS = ("learned", "sinusoidal", "rotary")
 
 
 def check_positive_integers(**values):
-    """Raise a "Received: name=value" `ValueError` unless every value is an int >= 1 (not a bool)."""
+    """Raise a "Received: name=value" `ValueError` unless every value is an int >= 1, not a bool."""
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
@@ -28,7 +28,9 @@ def check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding=N
             f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
         )
     if norm_type not in NORM_TYPES:
-        raise ValueError(f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}")
+        raise ValueError(
+            f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}"
+        )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
     if position_encoding is not None and position_encoding not in POSITION_ENCODINGS:

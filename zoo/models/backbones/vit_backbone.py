@@ -23,7 +23,7 @@ def _pair(name, value):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ViTBackbone(Backbone):
-    """Patches (+ a class token) + learned positions -> `num_layers` `TransformerEncoder` blocks -> norm.
+    """Patches (+ a class token) + positions -> `num_layers` `TransformerEncoder` blocks -> norm.
 
     The input `images` is `(B, height, width, num_channels)` floats, already
     scaled as the checkpoint expects (a task or preprocessor rescales raw

@@ -1,0 +1,126 @@
+"""EncoderDecoderBackbone: NumPy reference per option, cached decoding, causality, padding."""
+
+import numpy as np
+import pytest
+
+import backbone_reference as reference
+from backbone_checks import assert_round_trips, outputs_of, token_batch
+from helpers import to_numpy
+from zoo.models import EncoderDecoderBackbone
+
+CONFIGURATIONS = {
+    # Seq2SeqLM's stack: pre-LN, learned positions, relu, scaled embeddings, final norms.
+    "transformer_base_like": ("tiny", {}),
+    # BART-like: post-LN, embedding norms, positions from row 2, gelu.
+    "bart_like": ("tiny_bart", {}),
+    # Marian-like: post-LN, concatenated sinusoids, scaled embeddings, silu.
+    "marian_like": ("tiny_marian", {}),
+    # RMSNorm, rotary self-attention, swiglu, grouped-query heads, qkv-only biases, and
+    # separate decoder sizes.
+    "rms_rotary_gqa": (
+        "tiny",
+        dict(norm_type="rms_norm", position_encoding="rotary", activation="swiglu", num_heads=4,
+             num_key_value_heads=2, use_attention_output_bias=False, use_mlp_bias=False,
+             decoder_vocabulary_size=300, decoder_sequence_length=12),
+    ),
+}
+
+
+def build(name, seed=0):
+    preset, overrides = CONFIGURATIONS[name]
+    model = EncoderDecoderBackbone.from_preset(preset, **overrides)
+    reference.randomize(model, seed)
+    return model
+
+
+def batch(model, source_lengths=(8, 5), target_lengths=(6, 3), seed=0):
+    source, source_mask = token_batch(model.vocabulary_size, source_lengths, 8, seed)
+    target, target_mask = token_batch(model.decoder_vocabulary_size, target_lengths, 6, seed + 1)
+    return {
+        "encoder_token_ids": source,
+        "encoder_padding_mask": source_mask,
+        "decoder_token_ids": target,
+        "decoder_padding_mask": target_mask,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_matches_numpy_reference(name):
+    model = build(name)
+    inputs = batch(model)
+    expected = reference.encoder_decoder_backbone(model, inputs)
+    actual = outputs_of(model, inputs)
+    assert actual["encoder_sequence_output"].shape == (2, 8, model.hidden_dim)
+    assert actual["decoder_sequence_output"].shape == (2, 6, model.hidden_dim)
+    for side in ("encoder", "decoder"):
+        real = inputs[f"{side}_padding_mask"].astype(bool)
+        key = f"{side}_sequence_output"
+        np.testing.assert_allclose(actual[key][real], expected[key][real], atol=1e-5, err_msg=side)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_cached_decoding_equals_full_forward(name):
+    model = build(name)
+    inputs = batch(model, target_lengths=(6, 6))
+    full = outputs_of(model, inputs)
+    encoded = model.encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"])
+    np.testing.assert_allclose(to_numpy(encoded), full["encoder_sequence_output"], atol=1e-5)
+    cross = model.cross_attention_cache(encoded)
+    cache = model.empty_cache(batch_size=2, max_length=8)
+    target, source_mask = inputs["decoder_token_ids"], inputs["encoder_padding_mask"]
+    hidden, cache = model.call_with_cache(target[:, :2], cache, 0, cross, source_mask)
+    steps = [to_numpy(hidden)]
+    for index in range(2, 6):
+        step_ids = target[:, index : index + 1]
+        hidden, cache = model.call_with_cache(step_ids, cache, index, cross, source_mask)
+        steps.append(to_numpy(hidden))
+    decoded = np.concatenate(steps, axis=1)
+    np.testing.assert_allclose(decoded, full["decoder_sequence_output"], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["bart_like", "rms_rotary_gqa"])
+def test_decoder_is_causal(name):
+    model = build(name)
+    inputs = batch(model, target_lengths=(6, 6))
+    changed = {**inputs, "decoder_token_ids": inputs["decoder_token_ids"].copy()}
+    changed["decoder_token_ids"][:, 3:] = (changed["decoder_token_ids"][:, 3:] + 5) % 300
+    before = outputs_of(model, inputs)["decoder_sequence_output"]
+    after = outputs_of(model, changed)["decoder_sequence_output"]
+    np.testing.assert_allclose(after[:, :3], before[:, :3], atol=1e-6)
+    assert np.abs(after[:, 3:] - before[:, 3:]).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["marian_like", "rms_rotary_gqa"])
+def test_padded_source_and_target_positions_change_nothing_real(name):
+    model = build(name)
+    inputs = batch(model, source_lengths=(8, 5), target_lengths=(6, 3))
+    changed = {name: value.copy() for name, value in inputs.items()}
+    changed["encoder_token_ids"][1, 5:] = [3, 4, 5]
+    changed["decoder_token_ids"][1, 3:] = [6, 7, 8]
+    before, after = outputs_of(model, inputs), outputs_of(model, changed)
+    for side, length in (("encoder", 5), ("decoder", 3)):
+        key = f"{side}_sequence_output"
+        np.testing.assert_allclose(after[key][0], before[key][0], atol=1e-6)
+        np.testing.assert_allclose(after[key][1, :length], before[key][1, :length], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["bart_like", "rms_rotary_gqa"])
+def test_config_and_keras_file_round_trip(name, tmp_path):
+    model = build(name)
+    assert_round_trips(model, batch(model), tmp_path)
+
+
+def test_tied_logits_use_the_decoder_table():
+    model = build("marian_like")
+    hidden = outputs_of(model, batch(model))["decoder_sequence_output"]
+    table = to_numpy(model.token_embedding.embeddings)
+    np.testing.assert_allclose(to_numpy(model.logits(hidden)), hidden @ table.T, atol=1e-4)
+    assert model.encoder_token_embedding is not model.token_embedding
+
+
+def test_decoder_sizes_default_to_the_encoders():
+    model = EncoderDecoderBackbone.from_preset("tiny")
+    assert (model.decoder_vocabulary_size, model.decoder_sequence_length) == (1000, 16)
+    separate = build("rms_rotary_gqa")
+    assert tuple(separate.token_embedding.embeddings.shape) == (300, 16)
+    assert tuple(separate.encoder_token_embedding.embeddings.shape) == (1000, 16)
