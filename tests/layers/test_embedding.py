@@ -86,3 +86,47 @@ def test_factorized_token_embedding_is_table_times_projection(tmp_path):
     assert_round_trip(layer, {"token_ids": ids}, tmp_path)
     with pytest.raises(ValueError, match="embedding_rank must be None or a positive integer"):
         TokenAndPositionEmbedding(20, 8, 6, embedding_rank=0)
+
+
+def test_embedding_scale_offset_and_layout_options(tmp_path):
+    layer = TokenAndPositionEmbedding(20, 8, 6, embedding_scale=1.5, position_offset=2)
+    ids = np.array([[1, 2, 3, 0], [4, 5, 0, 0]], "int32")
+    out = to_numpy(layer(ids))
+    table = to_numpy(layer.token_embedding.embeddings)
+    positions = to_numpy(layer.position_embedding.position_embeddings)
+    assert positions.shape == (10, 6) and count_params(layer) == 20 * 6 + 10 * 6
+    np.testing.assert_allclose(out, table[ids] * 1.5 + positions[2:6], atol=1e-6)
+    step = to_numpy(layer(ids[:, 2:3], start_index=2))
+    np.testing.assert_allclose(step[:, 0], out[:, 2], atol=1e-6)
+    assert_round_trip(layer, {"token_ids": ids}, tmp_path)
+
+    marian = TokenAndPositionEmbedding(
+        20, 8, 6, position_encoding="sinusoidal", sinusoidal_layout="concatenated"
+    )
+    sinusoids = reference_sinusoidal(4, 6)
+    concatenated = np.concatenate([sinusoids[:, 0::2], sinusoids[:, 1::2]], axis=1)
+    expected = to_numpy(marian.token_embedding(ids)) + concatenated
+    np.testing.assert_allclose(to_numpy(marian(ids)), expected, atol=1e-5)
+
+
+def test_embedding_option_errors_name_the_values():
+    with pytest.raises(ValueError, match="Received: scale_embeddings=True, embedding_scale=2.0"):
+        TokenAndPositionEmbedding(10, 4, 4, scale_embeddings=True, embedding_scale=2.0)
+    with pytest.raises(ValueError, match="position_offset=2, position_encoding='sinusoidal'"):
+        TokenAndPositionEmbedding(10, 4, 4, position_encoding="sinusoidal", position_offset=2)
+    with pytest.raises(ValueError, match="Received: sinusoidal_layout='split'"):
+        TokenAndPositionEmbedding(10, 4, 4, sinusoidal_layout="split")
+
+
+def test_old_configs_without_the_new_options_load_unchanged():
+    layer = TokenAndPositionEmbedding(20, 8, 6, scale_embeddings=True)
+    ids = np.array([[1, 2, 3]], "int32")
+    expected = to_numpy(layer(ids))
+    config = layer.get_config()
+    for key in ("embedding_scale", "position_offset", "sinusoidal_layout"):
+        config.pop(key)
+    clone = TokenAndPositionEmbedding.from_config(config)
+    clone(ids)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(to_numpy(clone(ids)), expected)
+    assert [w.path for w in clone.weights] == [w.path for w in layer.weights]

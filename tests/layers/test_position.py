@@ -70,3 +70,56 @@ def test_weightless_encodings_round_trip(tmp_path):
     assert_round_trip(RotaryEmbedding(max_wavelength=500.0, scaling_factor=2.0), {"inputs": x}, tmp_path)
     assert_round_trip(SinusoidalPositionEncoding(max_wavelength=100.0), {"inputs": x[:, :, 0]}, tmp_path)
     assert keras.layers.Layer.count_params(RotaryEmbedding()) == 0
+
+
+def test_learned_position_offset_skips_the_first_rows(tmp_path):
+    layer = PositionEmbedding(sequence_length=6, offset=2)
+    x = np.zeros((1, 4, 3), "float32")
+    out = to_numpy(layer(x, start_index=1))
+    table = to_numpy(layer.position_embeddings)
+    assert table.shape == (8, 3) and count_params(layer) == 24
+    np.testing.assert_allclose(out[0], table[3:7])  # positions 1..4 read rows 3..6
+    assert_round_trip(layer, {"inputs": x}, tmp_path)
+    with pytest.raises(ValueError, match="Received: offset=-1"):
+        PositionEmbedding(sequence_length=6, offset=-1)
+
+
+def test_old_position_configs_without_an_offset_load():
+    config = PositionEmbedding(sequence_length=5).get_config()
+    config.pop("offset")
+    assert PositionEmbedding.from_config(config).offset == 0
+    config = SinusoidalPositionEncoding().get_config()
+    config.pop("layout")
+    assert SinusoidalPositionEncoding.from_config(config).layout == "interleaved"
+
+
+def reference_concatenated_sinusoids(length, dim, start=0, max_wavelength=10000.0):
+    """Marian's table: column i < D/2 is sin(pos / w^(2i/D)), column D/2 + i the cosine."""
+    table = np.zeros((length, dim))
+    for row in range(length):
+        for i in range(dim // 2):
+            angle = (start + row) / max_wavelength ** (2 * i / dim)
+            table[row, i] = np.sin(angle)
+            table[row, dim // 2 + i] = np.cos(angle)
+    return table
+
+
+def test_concatenated_sinusoids_match_marians_layout(tmp_path):
+    x = np.zeros((2, 7, 8), "float32")
+    layer = SinusoidalPositionEncoding(layout="concatenated")
+    expected = reference_concatenated_sinusoids(7, 8)
+    np.testing.assert_allclose(to_numpy(layer(x))[1], expected, atol=1e-5)
+    shifted = to_numpy(layer(x[:, :2], start_index=5))[0]
+    np.testing.assert_allclose(shifted, reference_concatenated_sinusoids(2, 8, start=5), atol=1e-5)
+    # Same values as the interleaved table, columns reordered.
+    interleaved = reference_sinusoidal(7, 8)
+    reordered = np.concatenate([interleaved[:, 0::2], interleaved[:, 1::2]], axis=1)
+    np.testing.assert_allclose(to_numpy(layer(x))[0], reordered, atol=1e-5)
+    assert_round_trip(layer, {"inputs": x}, tmp_path)
+
+
+def test_sinusoid_layout_errors():
+    with pytest.raises(ValueError, match="Received: layout='split'"):
+        SinusoidalPositionEncoding(layout="split")
+    with pytest.raises(ValueError, match="even feature size"):
+        SinusoidalPositionEncoding(layout="concatenated")(np.zeros((1, 2, 5), "float32"))
