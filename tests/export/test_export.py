@@ -49,10 +49,18 @@ def test_saved_model_serves_uint8_batches_of_any_size(model, saved_model, batch_
     assert labels == [model.class_names[i] for i in expected.argmax(-1)]
 
 
-def test_saved_model_resizes_other_image_sizes(saved_model):
+@pytest.mark.parametrize("size", [(16, 16), (5, 11)])
+def test_saved_model_resizes_other_image_sizes(model, saved_model, size):
+    """Another height/width is resized (antialiased) to the model's 8x8 in the graph, as Keras
+    would see the resized images; the model's own size is passed through unchanged."""
     serve = tf.saved_model.load(str(saved_model[0])).signatures["serving_default"]
-    outputs = serve(images=tf.constant(np.repeat(np.repeat(IMAGES[:2], 2, axis=1), 2, axis=2)))  # 16x16
-    assert outputs["probabilities"].shape == (2, 10)
+    images = RNG.integers(0, 256, size=(3, *size, 1), dtype=np.uint8)
+    outputs = serve(images=tf.constant(images))
+    resized = tf.image.resize(images.astype("float32"), (8, 8), antialias=True).numpy()
+    expected = keras_probabilities(model, resized)
+    assert outputs["probabilities"].shape == (3, 10)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+    np.testing.assert_array_equal(outputs["class_id"].numpy(), expected.argmax(-1))
 
 
 def test_saved_model_cli_shows_string_outputs(saved_model):
