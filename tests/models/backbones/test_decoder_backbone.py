@@ -1,5 +1,6 @@
 """TransformerDecoderBackbone: NumPy reference per option, cache, causality, padding, files."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -124,6 +125,18 @@ def test_tied_logits_use_the_transposed_token_table():
     assert table.shape == (model.vocabulary_size, model.hidden_dim)
     logits = to_numpy(model.logits(model(inputs)))
     np.testing.assert_allclose(logits, hidden @ table.T, atol=1e-4)
+
+
+def test_tied_logits_work_inside_a_functional_task_graph():
+    model = build("qwen2_like")
+    inputs = {
+        name: keras.Input((None,), dtype="int32", name=name) for name in ("token_ids", "padding_mask")
+    }
+    task = keras.Model(inputs, model.logits(model(inputs)))
+    data = batch(model)
+    expected = to_numpy(model.logits(model(data)))
+    np.testing.assert_allclose(to_numpy(task(data)), expected, atol=1e-6)
+    assert len(task.trainable_weights) == len(model.trainable_weights)  # the head adds none
 
 
 def test_untied_backbone_refuses_logits():

@@ -38,7 +38,7 @@ class Backbone(keras.Model):
         Args:
             preset: str, a preset of `zoo.models.presets.PRESETS[cls.preset_family]`.
             **overrides: constructor arguments replacing the preset's, or
-                the Keras model's `name`, `trainable` or `dtype`.
+                the Keras model's `name` or `trainable`.
 
         Returns:
             A new backbone with randomly initialized weights.
@@ -48,7 +48,7 @@ class Backbone(keras.Model):
                 constructor argument.
         """
         config = get_preset(cls.preset_family, preset)
-        allowed = set(constructor_arguments(cls)) | {"name", "trainable", "dtype"}
+        allowed = set(constructor_arguments(cls)) | {"name", "trainable"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
             raise ValueError(
