@@ -144,6 +144,35 @@ def test_zoo_has_no_import_cycle():
     assert not cycles, f"{len(cycles)} import cycle(s) in zoo/:\n" + "\n".join(cycles)
 
 
+EXPORT_CORE = ["endpoint", "registry", "parity", "runtime", "archive", "tflite"]
+
+
+def reachable(graph, start):
+    """Every module `start` imports, directly or through others."""
+    seen, stack = set(), [start]
+    while stack:
+        for target in graph[stack.pop()]:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def test_the_export_core_imports_no_model_and_no_task_module():
+    """Imports run one way: task builders import the core, never the reverse."""
+    graph = import_graph()
+    core = {f"zoo.export.{name}" for name in EXPORT_CORE}
+    for module in sorted(core):
+        outside = {
+            name for name in reachable(graph, module)
+            if name.startswith("zoo.export.") and name not in core or name.startswith("zoo.models")
+        }
+        assert not outside, f"{module} imports {sorted(outside)}"
+    builders = {"zoo.export.causal_lm", "zoo.export.text_classifier", "zoo.export.seq2seq"}
+    for module in sorted(builders):
+        assert "zoo.models" in graph[module] and "zoo.export.registry" in graph[module], module
+
+
 def test_parity_imports_no_tensorflow():
     """`zoo.export.parity` (NumPy only) loads without TensorFlow, Keras or any model.
 
