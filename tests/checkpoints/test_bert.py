@@ -250,7 +250,7 @@ def test_low_rank_models_are_refused_and_factorize_after_loading_works(tmp_path)
     from zoo.compress import factorize
 
     checkpoint = load_bert(write_checkpoint(tmp_path / "ckpt"))
-    low_rank = TextEmbedder(**checkpoint.model_config(12), projection_rank=2)
+    low_rank = TextEmbedder(**checkpoint.model_config(12), low_rank={"*attention/*": 2})
     with pytest.raises(ValueError, match="Load it into a dense model.*zoo.compress.factorize"):
         checkpoint.assign(low_rank)
     dense = TextEmbedder(**checkpoint.model_config(12))

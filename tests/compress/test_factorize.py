@@ -141,7 +141,7 @@ def test_projections_that_would_not_shrink_stay_dense():
     weights = {w.path for w in new.weights}
     assert "encoder_0/self_attention/query/kernel" in weights
     assert "encoder_0/feedforward/intermediate/u_kernel" in weights
-    assert set(new.get_config()["layer_ranks"]) == {"encoder_0/feedforward/intermediate", "encoder_0/feedforward/output"}
+    assert set(new.get_config()["low_rank"]) == {"encoder_0/feedforward/intermediate", "encoder_0/feedforward/output"}
     # The kept projections are copied unchanged.
     old = {w.path: to_numpy(w) for w in model.weights}
     np.testing.assert_array_equal(to_numpy(new.get_layer("encoder_0").self_attention.query_dense.kernel),
@@ -217,7 +217,7 @@ def test_a_factorized_model_round_trips_and_factorizes_again(tmp_path):
     small.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(outputs(loaded, inputs)[0], outputs(small, inputs)[0], atol=1e-6)
-    assert loaded.get_config()["layer_ranks"] == small.get_config()["layer_ranks"]
+    assert loaded.get_config()["low_rank"] == small.get_config()["low_rank"]
     # Already low-rank projections go down to a smaller rank from their product U V.
     smaller, report = factorize(loaded, rank=2)
     assert all(e["factorized"] and e["rank"] == 2 for e in report.layers)
@@ -247,9 +247,9 @@ def test_bad_arguments_are_named(kwargs, message):
         factorize(model, **kwargs)
 
 
-def test_models_without_layer_ranks_are_refused():
+def test_models_without_low_rank_are_refused():
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    with pytest.raises(ValueError, match="has no layer_ranks argument"):
+    with pytest.raises(ValueError, match="has no low_rank argument"):
         factorize(plain, rank=1)
 
 
@@ -285,7 +285,7 @@ def test_full_rank_svd_of_the_token_tables_reproduces_the_model(name):
     for path in EMBEDDINGS[name]:
         entry = next(e for e in report.layers if e["path"] == path)
         assert entry["factorized"] and entry["rank"] == 16 == entry["shape"][1]  # min(V, D), D = 16
-        assert new.get_config()["layer_ranks"][path] == 16
+        assert new.get_config()["low_rank"][path] == 16
     # ALBERT layout: the (V, r) table is U_r S_r, the projection V_r^T has orthonormal rows.
     projection = to_numpy(new.get_layer(EMBEDDINGS[name][0].split("/")[0]).token_projection.kernel)
     np.testing.assert_allclose(projection @ projection.T, np.eye(16), atol=1e-5)
@@ -333,7 +333,7 @@ def test_default_selection_leaves_token_tables_dense_and_only_if_smaller_keeps_t
     new, report = factorize(model, rank=11, include="embedding/token_embedding")
     (entry,) = report.layers
     assert not entry["factorized"] and entry["parameters_after"] == entry["parameters_before"] == 30 * 16
-    assert new.get_config()["layer_ranks"] is None and new.count_params() == model.count_params()
+    assert new.get_config()["low_rank"] is None and new.count_params() == model.count_params()
     new, report = factorize(model, rank=10, include="embedding/token_embedding")
     assert report.layers[0]["factorized"] and new.count_params() == model.count_params() - 480 + 460
 
@@ -341,7 +341,7 @@ def test_default_selection_leaves_token_tables_dense_and_only_if_smaller_keeps_t
 def test_per_side_token_table_ranks_round_trip_and_factorize_again(tmp_path):
     model, inputs = tiny_models()["seq2seq"]
     perturbed(model)
-    # energy picks a rank per table; the model holds them as layer_ranks keys, overriding embedding_rank.
+    # energy picks a rank per table; the model holds them as exact low_rank paths.
     spectrum = 2.0 * 0.5 ** np.arange(16)
     decoder_table = known_spectrum_kernel(25, 16, spectrum)
     model.decoder_embedding.token_embedding.embeddings.assign(decoder_table.astype("float32"))
@@ -351,7 +351,7 @@ def test_per_side_token_table_ranks_round_trip_and_factorize_again(tmp_path):
     assert decoder["rank"] == 4 and decoder["factorized"]  # 1 - 0.25**4 >= 0.99 > 1 - 0.25**3
     # The random encoder table needs a rank > 30 * 16 / 46 to keep 99%: no smaller, so kept dense.
     assert encoder["rank"] > 10 and not encoder["factorized"]
-    assert small.get_config()["layer_ranks"] == {"decoder_embedding/token_embedding": 4}
+    assert small.get_config()["low_rank"] == {"decoder_embedding/token_embedding": 4}
     assert (small.decoder_embedding.embedding_rank, small.encoder_embedding.embedding_rank) == (4, None)
     path = tmp_path / "small.keras"
     small.save(path)
@@ -362,9 +362,14 @@ def test_per_side_token_table_ranks_round_trip_and_factorize_again(tmp_path):
     assert smaller.encoder_embedding.embedding_rank == smaller.decoder_embedding.embedding_rank == 2
 
 
-def test_an_unknown_token_table_key_in_layer_ranks_is_an_error():
-    with pytest.raises(ValueError, match="unknown layer_ranks path 'decoder_embedding/token_embedding'"):
-        TextClassifier.from_preset("tiny", vocabulary_size=30, layer_ranks={"decoder_embedding/token_embedding": 4})
+def test_an_unknown_token_table_path_in_low_rank_is_an_error():
+    with pytest.raises(ValueError, match="low_rank pattern 'decoder_embedding/token_embedding' matches no projection"):
+        TextClassifier.from_preset("tiny", vocabulary_size=30, low_rank={"decoder_embedding/token_embedding": 4})
+    model = TextClassifier.from_preset(
+        "tiny", vocabulary_size=30, low_rank={"*token_embedding": 4, "embedding/token_embedding": None}
+    )
+    assert model.get_layer("embedding").token_projection is None  # None, the last match: a dense table
+    # The same with the old arguments: layer_ranks overrode embedding_rank.
     model = TextClassifier.from_preset("tiny", vocabulary_size=30, embedding_rank=4,
                                        layer_ranks={"embedding/token_embedding": None})
-    assert model.get_layer("embedding").token_projection is None  # None: a dense table despite embedding_rank
+    assert model.get_layer("embedding").token_projection is None

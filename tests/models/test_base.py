@@ -33,11 +33,11 @@ def test_every_task_model_is_a_task_with_no_config_code_of_its_own(model_class):
 def test_config_holds_every_constructor_argument_and_rebuilds_the_preprocessor():
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=32)
     model = zoo.models.TextClassifier.from_preset(
-        "tiny", preprocessor=preprocessor, num_classes=3, class_names=["x", "y", "z"], projection_rank=4
+        "tiny", preprocessor=preprocessor, num_classes=3, class_names=["x", "y", "z"], low_rank={"*attention/*": 4}
     )
     config = model.get_config()
     assert set(config) == {"name", "trainable", *model.config_arguments()}
-    assert config["class_names"] == ["x", "y", "z"] and config["projection_rank"] == 4
+    assert config["class_names"] == ["x", "y", "z"] and config["low_rank"] == {"*attention/*": 4}
     assert config["preprocessor"]["class_name"] == "TextPreprocessor"  # serialized, not the layer
     clone = zoo.models.TextClassifier.from_config(config)
     assert isinstance(clone.preprocessor, TextPreprocessor)

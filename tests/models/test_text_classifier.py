@@ -52,7 +52,15 @@ def test_keras_round_trip_keeps_preprocessor(model, tmp_path):
 
 def test_class_token_pooling_variant():
     model = TextClassifier.from_preset("tiny", vocabulary=VOCABULARY, pooling="class_token", normalize_first=True)
-    assert model.predict(TEXTS, verbose=0).shape == (3, 2)
+    logits = model.predict(TEXTS, verbose=0)
+    assert logits.shape == (3, 2)
+    # The head reads the final hidden state at position 0 ([CLS]) and nothing else.
+    inputs = {name: np.asarray(value) for name, value in model.preprocess(TEXTS).items()}
+    hidden = to_numpy(keras.Model(model.inputs, model.get_layer("final_norm").output)(inputs))  # (B, T, D)
+    head = model.get_layer("logits")
+    expected = hidden[:, 0] @ to_numpy(head.kernel) + to_numpy(head.bias)
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    assert np.abs(hidden[:, 1:].mean(1) @ to_numpy(head.kernel) + to_numpy(head.bias) - logits).max() > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -112,8 +120,11 @@ def test_low_rank_options_train_save_and_export_to_tflite(tmp_path):
     from zoo.export import export_tflite, run_tflite
 
     model = TextClassifier.from_preset(
-        "tiny", vocabulary_size=len(VOCABULARY), projection_rank=4, ffn_rank={"intermediate": 3},
-        embedding_rank=5, layer_ranks={"encoder_0/self_attention/value": None},
+        "tiny", vocabulary_size=len(VOCABULARY),
+        low_rank={
+            "*attention/*": 4, "*/feedforward/intermediate": 3, "embedding/token_embedding": 5,
+            "encoder_0/self_attention/value": None,
+        },
     )
     weights = {w.path: tuple(w.shape) for w in model.weights}
     assert weights["embedding/token_embedding/embeddings"] == (len(VOCABULARY), 5)

@@ -113,12 +113,11 @@ class BertCheckpoint:
                 embedding (load into a dense model, then
                 `zoo.compress.factorize` it), or another architecture.
         """
-        low_rank = {name: getattr(model, name, None) for name in ("projection_rank", "ffn_rank", "layer_ranks", "embedding_rank")}
-        low_rank = {name: value for name, value in low_rank.items() if value}
+        low_rank = {path: rank for path, rank in (getattr(model, "low_rank", None) or {}).items() if rank is not None}
         if low_rank:
             raise ValueError(
-                f"a BERT checkpoint holds dense weights; this model was built with {low_rank}. Load it into a "
-                "dense model (no rank arguments), then use zoo.compress.factorize(model, rank=... or energy=...)"
+                f"a BERT checkpoint holds dense weights; this model was built with low_rank={low_rank}. Load it "
+                "into a dense model (no low_rank), then use zoo.compress.factorize(model, rank=... or energy=...)"
             )
         pairs, used = self._pairs(model)
         for target, value, name in pairs:

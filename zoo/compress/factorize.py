@@ -8,10 +8,11 @@
 Each selected projection's kernel `W` (reshaped to `(in, out)`) is replaced
 by its truncated SVD `W ~= (U_r sqrt(S_r)) (sqrt(S_r) V_r^T)`, held by a
 `zoo.layers.LowRankDense` in a new model of the same class built with
-`layer_ranks`; every other weight is copied unchanged. A selected token
+`low_rank` (one exact path per factorized projection); every other
+weight is copied unchanged. A selected token
 embedding table `T` `(V, D)` (path `"<embedding layer>/token_embedding"`,
 e.g. `"embedding/token_embedding"`, `"decoder_embedding/token_embedding"`)
-becomes ALBERT's factorized embedding (`embedding_rank`): a `(V, r)` table
+becomes ALBERT's factorized embedding: a `(V, r)` table
 `U_r S_r` followed by the bias-free projection `V_r^T` `(r, D)`. The new
 model saves, loads and exports like any other (its config carries the
 ranks).
@@ -285,23 +286,22 @@ def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclud
 
     Returns:
         `(new_model, FactorizationReport)`. The new model has the same class
-        and config plus `layer_ranks` (one key per factorized path; a token
-        table's key `"<embedding layer>/token_embedding"` is its
-        `embedding_rank`, which overrides the model-wide one); it is not
-        compiled. Token tables in the report have `parameters_*` of table
+        and config, its `low_rank` extended by one exact path per factorized
+        projection or token table (`"<embedding layer>/token_embedding"`),
+        which wins over the model's own patterns; it is not compiled. Token tables in the report have `parameters_*` of table
         plus projection.
 
     Raises:
         ValueError: not exactly one of `rank` / `energy`, `rank <= 0`,
             `energy` outside (0, 1], patterns matching nothing, or a model
-            class without a `layer_ranks` argument.
+            class without a `low_rank` argument.
         RuntimeError: a weight of the new model has no source in the old one
             (a bug, never silently left at its initial value).
     """
     _check_rank_and_energy(rank, energy)
     model_class = type(model)
-    if "layer_ranks" not in inspect.signature(model_class.__init__).parameters:
-        raise ValueError(f"{model_class.__name__} has no layer_ranks argument, so it cannot hold factorized projections")
+    if "low_rank" not in inspect.signature(model_class.__init__).parameters:
+        raise ValueError(f"{model_class.__name__} has no low_rank argument, so it cannot hold factorized projections")
     entries, values, replaced = [], {}, set()
     for projection in _select(model, include, exclude):
         rows, columns = projection.kernel.shape
@@ -325,9 +325,12 @@ def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclud
             }
         )
     config = model.get_config()
-    layer_ranks = dict(config.get("layer_ranks") or {})
-    layer_ranks.update({entry["path"]: entry["rank"] for entry in entries if entry["factorized"]})
-    config["layer_ranks"] = layer_ranks or None
+    low_rank = dict(config.get("low_rank") or {})
+    for entry in entries:
+        if entry["factorized"]:
+            low_rank.pop(entry["path"], None)  # re-inserted last, so the exact path wins
+            low_rank[entry["path"]] = entry["rank"]
+    config["low_rank"] = low_rank or None
     new_model = model_class.from_config(config)
     _copy_weights(model, new_model, values, replaced)
     report = FactorizationReport(entries, int(model.count_params()), int(new_model.count_params()))

@@ -4,6 +4,8 @@ import inspect
 
 import keras
 
+from zoo.models.task import upgrade_rank_arguments
+
 
 class Task(keras.Model):
     """A zoo task model: a functional `keras.Model` whose config is written once, here.
@@ -53,6 +55,8 @@ class Task(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        if "low_rank" in cls.config_arguments():
+            config = upgrade_rank_arguments(config)  # files saved before `low_rank` (issue 20)
         if any(config.get(name) is not None for name in cls.layer_arguments):
             # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
             # only when a config holds one; importing zoo.tokenizers registers their classes.

@@ -6,8 +6,8 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
 from zoo.models.task import (
-    block_rank_arguments,
-    embedding_rank_arguments,
+    block_projection_paths,
+    low_rank_arguments,
     preset_config,
 )
 from zoo.models.generative import GenerativeTask
@@ -39,19 +39,15 @@ class CausalLM(GenerativeTask):
             strings.
         bos_token_id, end_token_id, pad_token_id: ints (taken from the
             preprocessor when given).
-        projection_rank: `None` (dense), an int, or a dict over `"query"`,
-            `"key"`, `"value"`, `"attention_output"`: low-rank attention
-            projections in every block (`zoo.layers.LowRankDense`).
-        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
-            `"output"`: low-rank feed-forward layers in every block.
-        layer_ranks: optional dict from a projection path (e.g.
-            `"decoder_0/self_attention/query"`,
-            `"decoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
-            above (`zoo.compress.factorize` sets it).
-        embedding_rank: optional int, ALBERT-style factorized token
-            embeddings (`(V, E)` table, then `E -> hidden_dim`);
-            `layer_ranks["embedding/token_embedding"]` overrides it (an int,
-            or `None` for a dense table; `zoo.compress.factorize` sets it).
+        low_rank: `None` (every projection dense) or a dict from an fnmatch
+            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
+            or `None` (dense); the last matching pattern wins. Paths are
+            `"<block>/<sublayer>/<projection>"`, e.g. `"decoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
+            `E -> hidden_dim`).
+            `{"*attention/*": 32}` factorizes every attention projection;
+            `zoo.compress.factorize` writes exact paths. The rank arguments of
+            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
+            `embedding_rank`) are still read from old files and `from_preset`.
 
     Example:
     >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
@@ -76,10 +72,7 @@ class CausalLM(GenerativeTask):
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
-        projection_rank=None,
-        ffn_rank=None,
-        layer_ranks=None,
-        embedding_rank=None,
+        low_rank=None,
         **kwargs,
     ):
         if position not in ("learned", "rotary"):
@@ -92,7 +85,10 @@ class CausalLM(GenerativeTask):
             bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
 
         # === Layers ===
-        table_rank = embedding_rank_arguments(embedding_rank, layer_ranks, ["embedding"])["embedding"]
+        block_names = [f"decoder_{i}" for i in range(num_layers)]
+        blocks = {name: block_projection_paths(name, activation) for name in block_names}
+        ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["embedding"])
+        table_rank = embedding_ranks["embedding"]
         if position == "learned" or table_rank is not None:
             embedding = TokenAndPositionEmbedding(
                 vocabulary_size, sequence_length, hidden_dim, embedding_rank=table_rank,
@@ -100,8 +96,6 @@ class CausalLM(GenerativeTask):
             )
         else:  # rotary: positions live in attention (weights `embedding/embeddings`, as trained checkpoints)
             embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="embedding")
-        block_names = [f"decoder_{i}" for i in range(num_layers)]
-        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, ["embedding"])
         decoder_layers = [
             TransformerDecoder(
                 num_heads,
@@ -142,10 +136,7 @@ class CausalLM(GenerativeTask):
         self.activation = activation
         self.position = position
         self.preprocessor = preprocessor
-        self.projection_rank = projection_rank
-        self.ffn_rank = ffn_rank
-        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
-        self.embedding_rank = embedding_rank
+        self.low_rank = None if low_rank is None else dict(low_rank)
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
 
     @classmethod

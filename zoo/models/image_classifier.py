@@ -4,7 +4,13 @@ import keras
 import numpy as np
 
 from zoo.layers import PatchEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments, checked_class_names, classification_outputs, preset_config
+from zoo.models.task import (
+    block_projection_paths,
+    checked_class_names,
+    classification_outputs,
+    low_rank_arguments,
+    preset_config,
+)
 from zoo.models.base import Task
 
 
@@ -82,15 +88,14 @@ class ImageClassifier(ImageClassifierMixin, Task):
         pooling: `"class_token"` (ViT) or `"mean"` over patch tokens.
         pixel_scale: float, multiplies raw pixels (1/255 maps 0..255 to 0..1).
         class_names: list of `num_classes` names; defaults to `"0"`, `"1"`, ...
-        projection_rank: `None` (dense), an int, or a dict over `"query"`,
-            `"key"`, `"value"`, `"attention_output"`: low-rank attention
-            projections in every block (`zoo.layers.LowRankDense`).
-        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
-            `"output"`: low-rank feed-forward layers in every block.
-        layer_ranks: optional dict from a projection path (e.g.
-            `"encoder_0/self_attention/query"`,
-            `"encoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
-            above (`zoo.compress.factorize` sets it).
+        low_rank: `None` (every projection dense) or a dict from an fnmatch
+            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
+            or `None` (dense); the last matching pattern wins. Paths are
+            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`.
+            `{"*attention/*": 32}` factorizes every attention projection;
+            `zoo.compress.factorize` writes exact paths. The rank arguments of
+            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`) are
+            still read from old files and `from_preset`.
 
     Example:
     >>> model = ImageClassifier.from_preset("tiny")
@@ -113,9 +118,7 @@ class ImageClassifier(ImageClassifierMixin, Task):
         pooling="class_token",
         pixel_scale=1.0 / 255.0,
         class_names=None,
-        projection_rank=None,
-        ffn_rank=None,
-        layer_ranks=None,
+        low_rank=None,
         **kwargs,
     ):
         if pooling not in ("class_token", "mean"):
@@ -132,7 +135,8 @@ class ImageClassifier(ImageClassifierMixin, Task):
         )(x)  # (B, N(+1), D)
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
         block_names = [f"encoder_{index}" for index in range(num_layers)]
-        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names)
+        blocks = {name: block_projection_paths(name, activation) for name in block_names}
+        ranks, _ = low_rank_arguments(low_rank, blocks)
         for name in block_names:
             x = TransformerEncoder(
                 num_heads, intermediate_dim, dropout=dropout, activation=activation,
@@ -160,9 +164,7 @@ class ImageClassifier(ImageClassifierMixin, Task):
         self.pooling = pooling
         self.pixel_scale = pixel_scale
         self.class_names = class_names
-        self.projection_rank = projection_rank
-        self.ffn_rank = ffn_rank
-        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
+        self.low_rank = None if low_rank is None else dict(low_rank)
 
     @classmethod
     def from_preset(cls, name, **overrides):

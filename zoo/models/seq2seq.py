@@ -5,7 +5,7 @@ from keras import ops
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
 from zoo.models.encoder_decoder import EncoderDecoderTask, encoder_decoder_config, special_token_ids
-from zoo.models.task import block_rank_arguments, embedding_rank_arguments
+from zoo.models.task import block_projection_paths, low_rank_arguments
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -34,20 +34,15 @@ class Seq2SeqLM(EncoderDecoderTask):
             `T + 1` tokens: decoder inputs and labels shifted by one).
         bos_token_id, end_token_id, pad_token_id: target special ids
             (taken from `target_preprocessor` when given).
-        projection_rank: `None` (dense), an int, or a dict over `"query"`,
-            `"key"`, `"value"`, `"attention_output"`: low-rank attention
-            projections in every block (self- and cross-attention) (`zoo.layers.LowRankDense`).
-        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
-            `"output"`: low-rank feed-forward layers in every block.
-        layer_ranks: optional dict from a projection path (e.g.
-            `"encoder_0/self_attention/query"`,
-            `"decoder_0/cross_attention/value"`, `"decoder_1/feedforward/intermediate"`) to an int or `None` (dense), overriding the two options
-            above (`zoo.compress.factorize` sets it).
-        embedding_rank: optional int, ALBERT-style factorized token
-            embeddings (source and target) (`(V, E)` table, then `E -> hidden_dim`).
-            `layer_ranks` keys `"encoder_embedding/token_embedding"` and
-            `"decoder_embedding/token_embedding"` override it per side (an
-            int, or `None` for a dense table; `zoo.compress.factorize` sets them).
+        low_rank: `None` (every projection dense) or a dict from an fnmatch
+            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
+            or `None` (dense); the last matching pattern wins. Paths are
+            `"<block>/<sublayer>/<projection>"`, e.g. `"decoder_0/cross_attention/value"`, and `"decoder_embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
+            `E -> hidden_dim`).
+            `{"*attention/*": 32}` factorizes every attention projection;
+            `zoo.compress.factorize` writes exact paths. The rank arguments of
+            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
+            `embedding_rank`) are still read from old files and `from_preset`.
 
     Example:
     >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
@@ -75,10 +70,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
-        projection_rank=None,
-        ffn_rank=None,
-        layer_ranks=None,
-        embedding_rank=None,
+        low_rank=None,
         **kwargs,
     ):
         bos_token_id, end_token_id, pad_token_id = special_token_ids(
@@ -87,8 +79,11 @@ class Seq2SeqLM(EncoderDecoderTask):
         )
 
         # === Layers (kept for step-by-step decoding) ===
-        embedding_names = ["encoder_embedding", "decoder_embedding"]
-        embedding_ranks = embedding_rank_arguments(embedding_rank, layer_ranks, embedding_names)
+        encoder_names = [f"encoder_{i}" for i in range(num_encoder_layers)]
+        decoder_names = [f"decoder_{i}" for i in range(num_decoder_layers)]
+        blocks = {name: block_projection_paths(name, activation) for name in encoder_names}
+        blocks.update({name: block_projection_paths(name, activation, cross_attention=True) for name in decoder_names})
+        ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["encoder_embedding", "decoder_embedding"])
         encoder_embedding = TokenAndPositionEmbedding(
             source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True,
             embedding_rank=embedding_ranks["encoder_embedding"], name="encoder_embedding",
@@ -98,9 +93,6 @@ class Seq2SeqLM(EncoderDecoderTask):
             embedding_rank=embedding_ranks["decoder_embedding"], name="decoder_embedding",
         )
         block = dict(dropout=dropout, activation=activation, normalize_first=normalize_first)
-        encoder_names = [f"encoder_{i}" for i in range(num_encoder_layers)]
-        decoder_names = [f"decoder_{i}" for i in range(num_decoder_layers)]
-        ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, encoder_names + decoder_names, embedding_names)
         encoder_layers = [
             TransformerEncoder(num_heads, intermediate_dim, name=name, **block, **ranks[name]) for name in encoder_names
         ]
@@ -155,10 +147,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         self.normalize_first = normalize_first
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
-        self.projection_rank = projection_rank
-        self.ffn_rank = ffn_rank
-        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
-        self.embedding_rank = embedding_rank
+        self.low_rank = None if low_rank is None else dict(low_rank)
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
 
     @classmethod

@@ -1,11 +1,14 @@
 """Helpers every task model shares: presets with checked overrides, class names, outputs."""
 
+import fnmatch
 import inspect
 import numbers
 
 import numpy as np
 from keras import ops
 
+from zoo.layers.attention import PROJECTIONS as ATTENTION_PROJECTIONS
+from zoo.layers.feedforward import PROJECTIONS as FEEDFORWARD_PROJECTIONS
 from zoo.models.presets import get_preset
 
 
@@ -13,6 +16,8 @@ def preset_config(model_class, family, name, overrides):
     """Preset `name` of `family` updated with `overrides`, each a constructor argument of `model_class`."""
     config = get_preset(family, name)
     allowed = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
+    if "low_rank" in allowed:
+        overrides = upgrade_rank_arguments(overrides)
     unknown = sorted(set(overrides) - allowed)
     if unknown:
         raise ValueError(f"unknown {model_class.__name__} arguments {unknown}; expected some of {sorted(allowed)}")
@@ -54,77 +59,123 @@ def classification_outputs(logits, class_names):
     }
 
 
-RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks")
+# The four rank arguments task models took before `low_rank` (issue 20); still read from old
+# configs (`.keras` files) and accepted by `from_preset`, mapped by `legacy_low_rank`.
+RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks", "embedding_rank")
+
+TOKEN_EMBEDDING = "token_embedding"  # path of a token table: "<embedding layer>/token_embedding"
 
 
-TOKEN_EMBEDDING = "token_embedding"  # `layer_ranks` key of a token table: "<embedding layer>/token_embedding"
+def block_projection_paths(block_name, activation, cross_attention=False):
+    """The projection paths of one Transformer block: `"<block>/<sublayer>/<projection>"`.
+
+    Attention sublayers (`self_attention`, and `cross_attention` when the
+    block has one) have `query`, `key`, `value`, `attention_output`; the
+    `feedforward` sublayer has `intermediate`, `gate` (swiglu only) and
+    `output`.
+    """
+    sublayers = ["self_attention"] + (["cross_attention"] if cross_attention else [])
+    paths = [f"{block_name}/{sublayer}/{name}" for sublayer in sublayers for name in ATTENTION_PROJECTIONS]
+    feedforward = [name for name in FEEDFORWARD_PROJECTIONS if name != "gate" or activation == "swiglu"]
+    return paths + [f"{block_name}/feedforward/{name}" for name in feedforward]
 
 
-def block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, embedding_names=()):
-    """The rank arguments of each Transformer block of a task model.
+def low_rank_arguments(low_rank, blocks, embedding_names=()):
+    """What each block and token embedding of a task model is built with, for `low_rank` patterns.
 
     Args:
-        projection_rank, ffn_rank: model-wide options, passed to every block
-            (see `zoo.layers.TransformerEncoder`).
-        layer_ranks: `None` or a dict from a projection path in the model
-            (`"encoder_0/self_attention/query"`, `"decoder_1/feedforward/intermediate"`)
-            to an int or `None` (dense), overriding the model-wide options.
-            Keys `"<embedding>/token_embedding"` for `embedding` in
-            `embedding_names` are token-table ranks (see
-            `embedding_rank_arguments`) and are skipped here.
-        block_names: the names of the model's blocks, e.g. `["encoder_0", "encoder_1"]`.
-        embedding_names: the names of the model's `TokenAndPositionEmbedding`
-            layers whose rank `layer_ranks` may set.
+        low_rank: `None` (every projection dense) or a dict from an fnmatch
+            pattern over projection paths to a rank (an int) or `None`
+            (dense). Paths are `"<block>/<sublayer>/<projection>"` (e.g.
+            `"encoder_0/self_attention/query"`, `"decoder_1/feedforward/output"`)
+            and `"<embedding layer>/token_embedding"` for token tables.
+            Where several patterns match a path, the last one in the dict
+            sets its rank, so general patterns go first and exceptions
+            after: `{"*attention/*": 64, "encoder_0/*": None}`.
+        blocks: `{block_name: [its projection paths]}` (see
+            `block_projection_paths`).
+        embedding_names: the names of the model's factorizable token
+            embeddings (`TokenAndPositionEmbedding` layers).
 
     Returns:
-        `{block_name: {"projection_rank", "ffn_rank", "layer_ranks"}}`; a
-        block's `layer_ranks` holds its paths relative to the block.
+        `(block_ranks, embedding_ranks)`: `{block_name: {"layer_ranks": {relative
+        path: rank} or None}}`, the keyword argument of each
+        `TransformerEncoder` / `TransformerDecoder`, and
+        `{embedding_name: rank or None}`.
 
     Raises:
-        ValueError: `layer_ranks` is not a dict, or a path names no block
-            (nor token embedding) of the model.
+        ValueError: `low_rank` is not a dict, a rank is not a positive int
+            or `None`, or a pattern matches no path of the model.
     """
+    paths = [path for block_paths in blocks.values() for path in block_paths]
+    paths += [f"{name}/{TOKEN_EMBEDDING}" for name in embedding_names]
+    ranks = match_low_rank(low_rank, paths)
+    block_ranks = {}
+    for block, block_paths in blocks.items():
+        relative = {path.split("/", 1)[1]: ranks[path] for path in block_paths if path in ranks}
+        block_ranks[block] = {"layer_ranks": relative or None}
+    embedding_ranks = {name: ranks.get(f"{name}/{TOKEN_EMBEDDING}") for name in embedding_names}
+    return block_ranks, embedding_ranks
+
+
+def match_low_rank(low_rank, paths):
+    """`{path: rank}` for the `paths` that the `low_rank` patterns select (the last matching pattern wins)."""
+    if low_rank is None:
+        return {}
+    if not isinstance(low_rank, dict):
+        raise ValueError(f"low_rank must be None or a dict of path pattern -> rank. Received: low_rank={low_rank!r}")
+    ranks = {}
+    for pattern, rank in low_rank.items():
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 1):
+            raise ValueError(
+                f"low_rank[{pattern!r}] must be a positive integer or None (dense). Received: {rank!r}"
+            )
+        matched = [path for path in paths if fnmatch.fnmatchcase(path, str(pattern))]
+        if not matched:
+            examples = ", ".join(repr(path) for path in paths[:3]) or "none: the model has no projections"
+            raise ValueError(
+                f"low_rank pattern {pattern!r} matches no projection of the model; its paths are like {examples}"
+            )
+        ranks.update({path: None if rank is None else int(rank) for path in matched})
+    return ranks
+
+
+def legacy_low_rank(projection_rank=None, ffn_rank=None, layer_ranks=None, embedding_rank=None):
+    """The `low_rank` patterns equal to the rank arguments task models took before issue 20.
+
+    `projection_rank` (an int, or a dict over `query`/`key`/`value`/
+    `attention_output`) applied to every attention sublayer, `ffn_rank` to
+    every feed-forward sublayer, `embedding_rank` to every token table, and
+    `layer_ranks` (exact paths) overrode all three.
+    """
+    low_rank = {}
+    for sublayers, option in ((("*attention",), projection_rank), (("feedforward",), ffn_rank)):
+        if isinstance(option, dict):
+            low_rank.update({f"*/{sub}/{name}": rank for sub in sublayers for name, rank in option.items()})
+        elif option is not None:
+            low_rank.update({f"*/{sub}/*": option for sub in sublayers})
+    if embedding_rank is not None:
+        low_rank[f"*/{TOKEN_EMBEDDING}"] = embedding_rank
     if layer_ranks is not None and not isinstance(layer_ranks, dict):
         raise ValueError(f"layer_ranks must be None or a dict of path -> rank. Received: layer_ranks={layer_ranks!r}")
-    embedding_keys = {f"{name}/{TOKEN_EMBEDDING}" for name in embedding_names}
-    per_block = {name: {} for name in block_names}
-    for path, rank in (layer_ranks or {}).items():
-        if path in embedding_keys:
-            continue
-        block, _, relative = str(path).partition("/")
-        if block not in per_block or relative.count("/") != 1:
-            also = f", or one of {sorted(embedding_keys)}" if embedding_keys else ""
-            raise ValueError(
-                f"unknown layer_ranks path {path!r}; expected '<block>/<sublayer>/<projection>' "
-                f"with a block among {list(block_names)}, e.g. '{block_names[0]}/self_attention/query'{also}"
-                if block_names else f"unknown layer_ranks path {path!r}; the model has no Transformer blocks"
-            )
-        per_block[block][relative] = rank
-    return {
-        name: {"projection_rank": projection_rank, "ffn_rank": ffn_rank, "layer_ranks": ranks or None}
-        for name, ranks in per_block.items()
-    }
+    low_rank.update(layer_ranks or {})
+    return low_rank or None
 
 
-def embedding_rank_arguments(embedding_rank, layer_ranks, embedding_names):
-    """The `embedding_rank` of each token embedding of a task model.
+def upgrade_rank_arguments(config, low_rank_name="low_rank"):
+    """`config` (constructor arguments) with the old rank arguments folded into `low_rank`.
 
-    Args:
-        embedding_rank: the model-wide option (`None`: dense `(V, D)` tables).
-        layer_ranks: `None` or the model's `layer_ranks` dict; a key
-            `"<embedding>/token_embedding"` (e.g. `"embedding/token_embedding"`,
-            `"decoder_embedding/token_embedding"`) overrides `embedding_rank`
-            for that embedding (an int `E`, or `None` for a dense table).
-            `zoo.compress.factorize` sets these keys.
-        embedding_names: the names of the model's `TokenAndPositionEmbedding` layers.
-
-    Returns:
-        `{embedding_name: rank or None}`.
+    Old `.keras` files and callers of `from_preset` pass `projection_rank`,
+    `ffn_rank`, `layer_ranks`, `embedding_rank`; today's task models take
+    `low_rank` alone. Patterns given in `low_rank` itself come last (win).
     """
-    ranks = dict(layer_ranks or {})
-    return {
-        name: ranks.get(f"{name}/{TOKEN_EMBEDDING}", embedding_rank) for name in embedding_names
-    }
+    if not any(name in config for name in RANK_ARGUMENTS):
+        return config
+    config = dict(config)
+    legacy = legacy_low_rank(**{name: config.pop(name) for name in RANK_ARGUMENTS if name in config})
+    if legacy is not None or config.get(low_rank_name) is not None:
+        config[low_rank_name] = {**(legacy or {}), **(config.get(low_rank_name) or {})}
+    return config
 
 
 def check_integer(name, value, minimum=1):

@@ -87,19 +87,15 @@ class TextClassifier(TextClassifierMixin, Task):
         pooling: `"class_token"` (position 0, `[CLS]`) or `"mean"`.
         class_names: list of `num_classes` names.
         preprocessor: optional `TextPreprocessor` turning strings into inputs.
-        projection_rank: `None` (dense), an int, or a dict over `"query"`,
-            `"key"`, `"value"`, `"attention_output"`: low-rank attention
-            projections in every block (`zoo.layers.LowRankDense`).
-        ffn_rank: `None`, an int, or a dict over `"intermediate"`, `"gate"`,
-            `"output"`: low-rank feed-forward layers in every block.
-        layer_ranks: optional dict from a projection path (e.g.
-            `"encoder_0/self_attention/query"`, `"encoder_1/feedforward/output"`)
-            to an int or `None` (dense), overriding the two options above
-            (`zoo.compress.factorize` sets it).
-        embedding_rank: optional int, an ALBERT-style factorized token
-            embedding (`(V, E)` table, then `E -> hidden_dim`);
-            `layer_ranks["embedding/token_embedding"]` overrides it (an int,
-            or `None` for a dense table; `zoo.compress.factorize` sets it).
+        low_rank: `None` (every projection dense) or a dict from an fnmatch
+            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
+            or `None` (dense); the last matching pattern wins. Paths are
+            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
+            `E -> hidden_dim`).
+            `{"*attention/*": 32}` factorizes every attention projection;
+            `zoo.compress.factorize` writes exact paths. The rank arguments of
+            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
+            `embedding_rank`) are still read from old files and `from_preset`.
 
     Example:
     >>> model = TextClassifier.from_preset("small", vocabulary=vocabulary, num_classes=2,
@@ -127,10 +123,7 @@ class TextClassifier(TextClassifierMixin, Task):
         pooling="mean",
         class_names=None,
         preprocessor=None,
-        projection_rank=None,
-        ffn_rank=None,
-        layer_ranks=None,
-        embedding_rank=None,
+        low_rank=None,
         **kwargs,
     ):
         if pooling not in ("class_token", "mean"):
@@ -147,8 +140,7 @@ class TextClassifier(TextClassifierMixin, Task):
             hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
             dropout=dropout, activation=activation, normalize_first=normalize_first,
             layer_norm_epsilon=layer_norm_epsilon,
-            projection_rank=projection_rank, ffn_rank=ffn_rank, layer_ranks=layer_ranks,
-            embedding_rank=embedding_rank,
+            low_rank=low_rank,
         )  # (B, T, D)
         if pooling == "class_token":
             pooled = x[:, 0]  # (B, D): the [CLS] token
@@ -173,10 +165,7 @@ class TextClassifier(TextClassifierMixin, Task):
         self.pooling = pooling
         self.class_names = class_names
         self.preprocessor = preprocessor
-        self.projection_rank = projection_rank
-        self.ffn_rank = ffn_rank
-        self.layer_ranks = None if layer_ranks is None else dict(layer_ranks)
-        self.embedding_rank = embedding_rank
+        self.low_rank = None if low_rank is None else dict(low_rank)
 
     @classmethod
     def from_checkpoint(cls, path, num_classes=2, sequence_length=128, **overrides):

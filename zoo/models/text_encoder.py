@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_rank_arguments, checked_texts, embedding_rank_arguments
+from zoo.models.task import block_projection_paths, checked_texts, low_rank_arguments
 
 
 def text_encoder_stack(
@@ -29,10 +29,7 @@ def text_encoder_stack(
     layer_norm_epsilon=1e-5,
     segment_ids=None,
     num_segments=0,
-    projection_rank=None,
-    ffn_rank=None,
-    layer_ranks=None,
-    embedding_rank=None,
+    low_rank=None,
 ):
     """Token + learned position (+ segment) embeddings -> layer norm -> `num_layers` encoder blocks.
 
@@ -44,12 +41,10 @@ def text_encoder_stack(
             `(B, T)` of segment ids (BERT's token types: 0 for the first
             text, 1 for the second) whose embedding (`segment_embedding`) is
             added to the token and position embeddings.
-        projection_rank, ffn_rank, layer_ranks: low-rank projections of the
-            blocks (see `zoo.models.task.block_rank_arguments`);
-            `layer_ranks["embedding/token_embedding"]` overrides
-            `embedding_rank`.
-        embedding_rank: optional int, a factorized token embedding (see
-            `TokenAndPositionEmbedding`).
+        low_rank: `None` or `{path pattern: rank}`, low-rank projections
+            (`"encoder_0/self_attention/query"`, ...) and a factorized token
+            table (`"embedding/token_embedding"`); see
+            `zoo.models.task.low_rank_arguments`.
         Others: as `TextClassifier`.
 
     Returns:
@@ -57,10 +52,10 @@ def text_encoder_stack(
         `normalize_first`, pre-LN).
     """
     block_names = [f"encoder_{index}" for index in range(num_layers)]
-    ranks = block_rank_arguments(projection_rank, ffn_rank, layer_ranks, block_names, ["embedding"])
-    embedding_rank = embedding_rank_arguments(embedding_rank, layer_ranks, ["embedding"])["embedding"]
+    blocks = {name: block_projection_paths(name, activation) for name in block_names}
+    ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["embedding"])
     x = TokenAndPositionEmbedding(
-        vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_rank, name="embedding"
+        vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_ranks["embedding"], name="embedding"
     )(token_ids)
     if num_segments:
         x = x + keras.layers.Embedding(num_segments, hidden_dim, name="segment_embedding")(segment_ids)
