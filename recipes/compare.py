@@ -26,9 +26,9 @@ import dataclasses
 import pathlib
 import time
 
+from recipes.common import start_run
 from zoo.training import parse_config
 from zoo.training.cli import run_main
-from zoo.training.runs import start_run
 
 EXPERIMENTS = ("throughput", "long_range", "real_data", "scaling")
 SHARED = pathlib.Path("../shared/data")

@@ -3,15 +3,14 @@
 Each architecture trains through the task's own recipe (`--architecture`),
 so the data, tokenizer, training loop, evaluation and exports are the same
 and only the model differs. Afterwards each run's model is timed at batch 1
-(Keras and every TFLite file) for the deployment table.
+(Keras and every TFLite file; `recipes.compare_latency`) for the deployment table.
 """
 
 import pathlib
-import time
 
-import keras
 import numpy as np
 
+from recipes.compare_latency import sentiment_latency, tflite_entry, translation_latency
 from zoo.data import load_pair_dataset
 from zoo.io import atomic_write_text
 
@@ -38,59 +37,6 @@ def write_pair_split(spec, test_spec, out, train_size, test_size, seed, **langua
         atomic_write_text(path, "\n".join(lines) + "\n")
         paths.append(path)
     return paths[0], paths[1]
-
-
-def _median_ms(function, inputs, repeats):
-    function(inputs[0])  # warm-up (tracing)
-    seconds = []
-    for index in range(repeats):
-        start = time.perf_counter()
-        function(inputs[index % len(inputs)])
-        seconds.append(time.perf_counter() - start)
-    return round(1e3 * float(np.median(seconds)), 3)
-
-
-def sentiment_latency(run_dir, texts, metrics, repeats=50):
-    """Batch-1 milliseconds per text: Keras (a traced call on token ids) and every TFLite file (in `metrics`)."""
-    import tensorflow as tf
-
-    from zoo.training.runs import add_tflite_latency
-
-    model = keras.saving.load_model(pathlib.Path(run_dir) / "model.keras")
-    packed = model.preprocessor(list(texts))
-    inputs = {"text": np.array(texts, dtype=object), **{name: value.numpy() for name, value in packed.items()}}
-    call = tf.function(lambda batch: model(batch, training=False))
-    examples = [{name: value[i : i + 1] for name, value in packed.items()} for i in range(len(texts))]
-    keras_ms = _median_ms(call, examples, repeats)
-    add_tflite_latency(model, metrics["exports"], inputs, repeats=repeats)
-    return keras_ms
-
-
-def translation_latency(run_dir, sources, repeats=8):
-    """Greedy decoding at batch 1 with `Seq2SeqLM`/`LSTMSeq2Seq.generate` (compiled loop, cache):
-    `(milliseconds per sentence, milliseconds per generated token)` over `sources`."""
-    model = keras.saving.load_model(pathlib.Path(run_dir) / "model.keras")
-    model.generate([sources[0]])  # warm-up (tracing)
-    seconds, tokens = 0.0, 0
-    for source in list(sources)[:repeats]:
-        packed = model.source_preprocessor([source])
-        inputs = {"encoder_token_ids": packed["token_ids"], "encoder_padding_mask": packed["padding_mask"]}
-        start = time.perf_counter()
-        token_ids = model.generate(inputs)
-        seconds += time.perf_counter() - start
-        row = np.asarray(token_ids)[0, 1:]
-        ends = np.flatnonzero(row == model.end_token_id)
-        tokens += int(ends[0] + 1) if len(ends) else len(row)
-    count = min(repeats, len(sources))
-    return round(1e3 * seconds / count, 2), round(1e3 * seconds / max(tokens, 1), 3)
-
-
-def tflite_entry(metrics, variant_prefix=""):
-    """The float32 TFLite entry of a run's `metrics["exports"]` (the first whose variant starts with the prefix)."""
-    for entry in metrics["exports"]["tflite"].values():
-        if entry.get("quantization") in (None, "float32") and str(entry.get("variant", "")).startswith(variant_prefix):
-            return entry
-    return None
 
 
 def language_model_batches(spec, sequence_length, batch_size, out, smoke=False):

@@ -5,74 +5,69 @@
         --include projections --recover-steps 100 --eval-examples 500
     python -m recipes.compress --smoke --out /tmp/compress-smoke
 
-Reads the run folder's config.json next to --model to rebuild the recipe's
-own data (the same held-out split, through the recipe's loading functions)
-and checks that the unfactorized model scores what the run's metrics.json
-says. Supported runs: TextClassifier from `recipes.sentiment` (accuracy)
-and Seq2SeqLM from `recipes.translate` (sacreBLEU, greedy). For the original
-model and each --ranks / --energy setting (`zoo.compress.factorize` on the
---include selection) it measures parameters, the float32 TFLite file size
-(token-ids variant of a classifier, the single-call `generate` variant of a
-translator), batch-1 TFLite latency, and the metric without and with a short
-recovery fine-tune (--recover-steps on the recipe's training data, cosine
-decay from --recover-learning-rate). Writes into --out: config.json,
-compression.json, metrics.json (the same), report.md (the table),
-metric_vs_compression.png and spectra.png (normalized cumulative energy of
-every projection's singular values, one panel per projection type).
---smoke without --model first runs `recipes.sentiment --smoke` on a tiny
-built-in TSV into --out/run and compresses that.
+Reads the run folder's config.json next to --model to rebuild the recipe's own data (the same
+held-out split, through the recipe's loading functions) and checks that the unfactorized model
+scores what the run's metrics.json says. Supported runs: TextClassifier from `recipes.sentiment`
+(accuracy) and Seq2SeqLM from `recipes.translate` (sacreBLEU, greedy). For the original model and
+each --ranks / --energy setting (`zoo.compress.factorize` on the --include selection) it measures
+parameters, the float32 TFLite file size (token-ids variant of a classifier, the single-call
+`generate` variant of a translator), batch-1 TFLite latency, and the metric without and with a
+short recovery fine-tune (--recover-steps on the recipe's training data, cosine decay from
+--recover-learning-rate). Writes into --out: config.json, compression.json, metrics.json (the
+same), report.md (the table), metric_vs_compression.png and spectra.png (normalized cumulative
+energy of every projection's singular values, one panel per projection type). --smoke without
+--model first runs `recipes.sentiment --smoke` on a tiny built-in TSV into --out/run and compresses
+that.
 """
 
 import dataclasses
-import json
 import pathlib
 import tempfile
 import time
 import warnings
 
 import keras
-import numpy as np
 
+from recipes.common import add_tflite_latency, option, start_run
+from recipes.compress_report import report_markdown
+from recipes.compress_runs import load_run, smoke_run
 from zoo.compress import EMBEDDING_PATTERN, PROJECTION_PATTERNS, factorize, singular_values
 from zoo.compress.plots import plot_metric_vs_compression, plot_spectra
-from zoo.data import DataError
 from zoo.export import export_tflite
 from zoo.io import atomic_file, atomic_write_json
 from zoo.training import WarmupCosineDecay, parse_config
 from zoo.training.cli import run_main
-from zoo.training.runs import add_tflite_latency, start_run
 
 SETTINGS = {"projections": PROJECTION_PATTERNS, "embeddings": (EMBEDDING_PATTERN,), "all": ("*",)}
 
 
 @dataclasses.dataclass
 class Config:
-    model: str | None = dataclasses.field(
-        default=None, metadata={"help": "RUN_DIR/model.keras of a recipes.sentiment or recipes.translate run"}
+    model: str | None = option(
+        None, "RUN_DIR/model.keras of a recipes.sentiment or recipes.translate run"
     )
-    ranks: tuple[int, ...] = dataclasses.field(default=(8, 16, 32, 64), metadata={"help": "ranks to try, e.g. 8,16,32"})
-    energy: tuple[float, ...] = dataclasses.field(
-        default=(), metadata={"help": "energies to try (per-matrix rank keeping this fraction), e.g. 0.9,0.99"}
+    ranks: tuple[int, ...] = option((8, 16, 32, 64), "ranks to try, e.g. 8,16,32")
+    energy: tuple[float, ...] = option(
+        (), "energies to try (per-matrix rank keeping this fraction), e.g. 0.9,0.99"
     )
-    include: tuple[str, ...] = dataclasses.field(
-        default=("all",),
-        metadata={"help": "what to factorize: projections, embeddings, all, or fnmatch patterns on paths"},
+    include: tuple[str, ...] = option(
+        ("all",), "what to factorize: projections, embeddings, all, or fnmatch patterns on paths"
     )
-    exclude: tuple[str, ...] = dataclasses.field(default=(), metadata={"help": "fnmatch patterns left dense"})
-    recover_steps: int = dataclasses.field(default=200, metadata={"help": "recovery fine-tune steps (0: none)"})
-    recover_learning_rate: float | None = dataclasses.field(
-        default=None, metadata={"help": "peak recovery learning rate (default: the run's / 5)"}
+    exclude: tuple[str, ...] = option((), "fnmatch patterns left dense")
+    recover_steps: int = option(200, "recovery fine-tune steps (0: none)")
+    recover_learning_rate: float | None = option(
+        None, "peak recovery learning rate (default: the run's / 5)"
     )
-    eval_examples: int | None = dataclasses.field(
-        default=None, metadata={"help": "evaluate on the first N held-out examples / sources (default: all)"}
+    eval_examples: int | None = option(
+        None, "evaluate on the first N held-out examples / sources (default: all)"
     )
-    data: str | None = dataclasses.field(
-        default=None, metadata={"help": "override the run's --data (e.g. a relative path from elsewhere)"}
+    data: str | None = option(
+        None, "override the run's --data (e.g. a relative path from elsewhere)"
     )
-    latency_repeats: int = dataclasses.field(default=30, metadata={"help": "batch-1 TFLite calls timed per model"})
+    latency_repeats: int = option(30, "batch-1 TFLite calls timed per model")
     seed: int = 0
-    out: str = dataclasses.field(default="saved_models/compress", metadata={"help": "output folder"})
-    smoke: bool = dataclasses.field(default=False, metadata={"help": "2 ranks, 5 recovery steps (+ a tiny run)"})
+    out: str = option("saved_models/compress", "output folder")
+    smoke: bool = option(False, "2 ranks, 5 recovery steps (+ a tiny run)")
 
     def __post_init__(self):
         if self.model is None and not self.smoke:
@@ -90,124 +85,11 @@ class Config:
 SMOKE = dict(ranks=(2, 4), recover_steps=5, latency_repeats=5)
 
 
-class UnsupportedModelError(DataError):
-    """--model is not a run this recipe knows how to evaluate (one-line error)."""
-
-
 def include_patterns(include):
     patterns = []
     for item in include:
         patterns.extend(SETTINGS.get(item, (item,)))
     return tuple(patterns)
-
-
-# === The run: its task, data and metric ===
-
-
-class SentimentRun:
-    """A `TextClassifier` trained by `recipes.sentiment`: accuracy on the recipe's held-out split."""
-
-    metric_name, variant, run_metric_key, tolerance = "accuracy", "token_ids", "accuracy", 0.005
-
-    def __init__(self, run_cfg, model, eval_examples):
-        from recipes import sentiment
-
-        self.recipe, self.cfg, self.model = sentiment, run_cfg, model
-        self.train, self.test = sentiment.load_data(run_cfg)
-        if eval_examples:
-            self.test = self.test.subset(np.arange(min(eval_examples, len(self.test))))
-        self.preprocessor = model.preprocessor
-        self.inputs = {name: value.numpy() for name, value in self.preprocessor(self.test.texts).items()}
-
-    def evaluate(self, model):
-        class_ids = model.classify(self.test.texts)["class_ids"]
-        return float(np.mean(np.asarray(class_ids) == np.asarray(self.test.labels)))
-
-    def sample_inputs(self):
-        return {name: value[:8] for name, value in self.inputs.items()}
-
-    def train_batches(self):
-        from zoo.data.pipelines import text_batches
-
-        return text_batches(
-            self.train, self.preprocessor, self.cfg.batch_size, shuffle=True, seed=self.cfg.seed,
-            token_dropout=self.cfg.token_dropout,
-        )
-
-    def loss_and_metrics(self):
-        return {"loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
-
-
-class TranslateRun:
-    """A `Seq2SeqLM` trained by `recipes.translate`: greedy sacreBLEU on the recipe's held-out sources."""
-
-    metric_name, variant, run_metric_key, tolerance = "BLEU", "generate", "bleu", 0.5
-
-    def __init__(self, run_cfg, model, eval_examples):
-        from recipes import seq2seq_common, translate
-
-        self.common, self.task, self.cfg, self.model = seq2seq_common, translate.TASK, run_cfg, model
-        self.train, test = seq2seq_common.load_data(run_cfg)
-        self.sources, self.references = seq2seq_common.group_references(test)
-        if eval_examples:
-            self.sources, self.references = self.sources[:eval_examples], self.references[:eval_examples]
-        self.inputs = {"text": np.array(self.sources, dtype=object)}
-
-    def evaluate(self, model):
-        hypotheses, _ = self.common.generate_all(model, self.sources, self.cfg.num_beams)
-        return float(self.task.evaluate(hypotheses, self.sources, self.references)["bleu"])
-
-    def sample_inputs(self):
-        return {"text": self.inputs["text"][:8]}
-
-    def train_batches(self):
-        model = self.model
-        train = self.common.drop_overlong(self.train, model.source_preprocessor, model.target_preprocessor)
-        return self.common.pair_batches(
-            train, model.source_preprocessor, model.target_preprocessor, self.cfg.batch_size, shuffle=True,
-            seed=self.cfg.seed,
-        )
-
-    def loss_and_metrics(self):
-        from zoo.training import SparseCategoricalCrossentropyWithSmoothing
-
-        return {"loss": SparseCategoricalCrossentropyWithSmoothing(self.cfg.label_smoothing)}
-
-
-RUNS = {"TextClassifier": ("sentiment", SentimentRun), "Seq2SeqLM": ("translate", TranslateRun)}
-
-
-def load_run(cfg):
-    """The trained model, its run config (the recipe's `Config`) and a `*Run` evaluator."""
-    path = pathlib.Path(cfg.model)
-    if not path.is_file():
-        raise FileNotFoundError(f"--model {cfg.model}: no such file; expected RUN_DIR/model.keras of a recipe run")
-    if path.suffix != ".keras":
-        raise UnsupportedModelError(f"--model {cfg.model}: expected a .keras file written by a recipe (model.keras)")
-    config_path = path.parent / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{config_path}: no such file; --model must sit in its recipe's run folder")
-    import zoo.models  # noqa: F401  (registers the task models)
-
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as error:  # a corrupt or foreign file: say which, in one line
-        message = " ".join(str(error).split())[:200]
-        raise UnsupportedModelError(f"--model {cfg.model}: cannot load it as a Keras model ({message})") from None
-    kind = type(model).__name__
-    if kind not in RUNS:
-        supported = ", ".join(f"{name} (recipes.{recipe})" for name, (recipe, _) in RUNS.items())
-        raise UnsupportedModelError(f"--model {cfg.model} is a {kind}; supported: {supported}")
-    recipe_name, run_class = RUNS[kind]
-    recipe = __import__(f"recipes.{recipe_name}", fromlist=["Config"])
-    values = json.loads(config_path.read_text())
-    fields = {field.name for field in dataclasses.fields(recipe.Config)}
-    run_cfg = recipe.Config(**{key: value for key, value in values.items() if key in fields})
-    if cfg.data:
-        run_cfg = dataclasses.replace(run_cfg, data=cfg.data)
-    metrics_path = path.parent / "metrics.json"
-    run_metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    return model, run_cfg, run_metrics, run_class(run_cfg, model, cfg.eval_examples)
 
 
 # === Measurements ===
@@ -220,7 +102,7 @@ def measure(model, run, cfg, scratch, name):
     export_tflite(model, tflite_path, variant=run.variant, sample_inputs=run.sample_inputs())
     entry = {"path": str(tflite_path), "variant": run.variant}
     exports = {"tflite": {name: entry}}
-    add_tflite_latency(model, exports, run.inputs, repeats=cfg.latency_repeats)
+    add_tflite_latency(exports, run.inputs, repeats=cfg.latency_repeats)
     result = {
         "parameters": int(model.count_params()),
         "tflite_bytes": tflite_path.stat().st_size,
@@ -285,9 +167,7 @@ def main(argv=None):
         rows = []
         for kind, value in settings(cfg):
             label = f"{kind} {value}"
-            small, report = factorize(
-                model, include=patterns, exclude=cfg.exclude, **{kind: value}
-            )
+            small, report = factorize(model, include=patterns, exclude=cfg.exclude, **{kind: value})
             row = {"setting": kind, "value": value, "label": label,
                    "factorized": sum(entry["factorized"] for entry in report.layers), "selected": len(report.layers)}
             row.update(measure(small, run, cfg, scratch, label))
@@ -328,56 +208,6 @@ def main(argv=None):
     print("\n" + table, flush=True)
     print(f"total {summary['seconds']:.0f}s; wrote {out}/report.md, compression.json and plots", flush=True)
     return summary
-
-
-def report_markdown(summary):
-    """The sweep as a Markdown table, one row per setting after the original."""
-    name, original = summary["metric"], summary["original"]
-    scale = 100.0 if name == "accuracy" else 1.0
-    unit = "%" if name == "accuracy" else ""
-    lines = [
-        f"# Compression of {summary['model']} ({summary['model_type']})",
-        "",
-        f"Factorized: {', '.join(summary['include_given'])} (patterns {', '.join(summary['include'])})"
-        + (f" (excluding {', '.join(summary['exclude'])})" if summary["exclude"] else "")
-        + f". {name} on {summary['evaluated_on']} held-out examples of {summary['data']}; latency: {summary['latency']}; "
-        f"recovery: {summary['recover_steps']} steps at learning rate {summary['recover_learning_rate']:.2g}.",
-        "",
-        f"| setting | matrices factorized | parameters | params ratio | TFLite MB | size ratio | ms/example "
-        f"| {name} | {name} after recovery |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| original | - | {original['parameters']:,} | 1.00 | {original['tflite_bytes'] / 1e6:.2f} | 1.00 "
-        f"| {original['tflite_ms_per_example']:.1f} | {original['metric'] * scale:.1f}{unit} | - |",
-    ]
-    for row in summary["rows"]:
-        recovered = row["metric_recovered"]
-        delta = "" if recovered is None else f" ({(recovered - original['metric']) * scale:+.1f})"
-        recovered = "-" if recovered is None else f"{recovered * scale:.1f}{unit}{delta}"
-        lines.append(
-            f"| {row['label']} | {row['factorized']}/{row['selected']} | {row['parameters']:,} "
-            f"| {row['parameter_ratio']:.2f} | {row['tflite_bytes'] / 1e6:.2f} | {row['tflite_ratio']:.2f} "
-            f"| {row['tflite_ms_per_example']:.1f} | {row['metric'] * scale:.1f}{unit} "
-            f"({(row['metric'] - original['metric']) * scale:+.1f}) | {recovered} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-SMOKE_REVIEWS = {
-    "pos": ["a gorgeous , witty film", "warm and funny", "a moving , beautiful story", "great acting and a sharp script"],
-    "neg": ["a dull , lifeless mess", "boring and far too long", "the plot makes no sense", "flat jokes and bad acting"],
-}
-
-
-def smoke_run(run_dir):
-    """`recipes.sentiment --smoke` (float32 TFLite only) on a tiny TSV of short reviews; returns its model.keras."""
-    from recipes import sentiment
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = run_dir / "reviews.tsv"
-    lines = [f"{text} {i}\t{label}" for i in range(30) for label, texts in SMOKE_REVIEWS.items() for text in texts]
-    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    sentiment.main(["--smoke", "--data", f"tsv:{data}", "--quantize", "float32", "--out", str(run_dir)])
-    return run_dir / "model.keras"
 
 
 if __name__ == "__main__":

@@ -30,19 +30,18 @@ import time
 
 import numpy as np
 
+from recipes import common
+from recipes.common import Run, RunConfig, option
 from zoo.data import load_pair_dataset
-from zoo.export import export_run
 from zoo.io import atomic_file
 from zoo.models import TextEmbedder
-from zoo.training import parse_config
 from zoo.training.cli import run_main
-from zoo.training.runs import save_keras_model, start_run, write_metrics
 
 DEFAULT_QUERIES = "edit photos|a web framework for python|play music files|compress files into an archive"
 
 
 @dataclasses.dataclass
-class Config:
+class Config(RunConfig):
     checkpoint: str = dataclasses.field(default="minilm", metadata={"help": "BERT-family checkpoint directory, or minilm"})
     data: str = dataclasses.field(
         default="builtin:debian-descriptions",
@@ -56,20 +55,17 @@ class Config:
     widths: tuple[int, ...] = dataclasses.field(
         default=(384, 256, 128, 64, 32), metadata={"help": "embedding widths to measure retrieval at"}
     )
-    seed: int = 0
-    quantize: tuple[str, ...] = dataclasses.field(default=("float32", "dynamic"), metadata={"help": "TFLite variants"})
-    out: str = dataclasses.field(default="saved_models/embed", metadata={"help": "run folder"})
-    smoke: bool = dataclasses.field(default=False, metadata={"help": "few documents, short inputs: a quick check"})
-    resume: bool = dataclasses.field(default=False, metadata={"help": "accepted for symmetry; nothing is trained"})
+    quantize: tuple[str, ...] = option(("float32", "dynamic"), "TFLite variants")
+    out: str = option("saved_models/embed", "run folder")
+    smoke: bool = option(False, "few documents, short inputs: a quick check")
+    resume: bool = option(False, "accepted for symmetry; nothing is trained")
 
     def __post_init__(self):
         if self.documents < 2:
             raise ValueError(f"--documents must be at least 2. Received: {self.documents}")
         if self.top_k < 1:
             raise ValueError(f"--top-k must be positive. Received: {self.top_k}")
-        unknown = set(self.quantize) - {"float32", "dynamic", "float16"}
-        if unknown:
-            raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic, float16")
+        common.check_quantize(self.quantize, ("float32", "dynamic", "float16"))
 
 
 SMOKE = dict(documents=48, sequence_length=32, quantize=("dynamic",), widths=(384, 64))
@@ -116,9 +112,8 @@ def search(embedder, queries, document_vectors, titles, top_k):
 
 
 def main(argv=None):
-    cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.embed")
-    cfg, out = start_run(cfg, SMOKE)
-    started = time.perf_counter()
+    run = Run.start(common.parse_recipe_config(Config, argv, __doc__, "embed"), SMOKE)
+    cfg, out = run.cfg, run.out
 
     embedder = TextEmbedder.from_checkpoint(cfg.checkpoint, sequence_length=cfg.sequence_length)
     documents, titles = load_collection(cfg)
@@ -150,14 +145,8 @@ def main(argv=None):
     answers = search(embedder, queries, document_vectors, titles, cfg.top_k) if queries else []
 
     # === Save and export, each parity-checked ===
-    save_keras_model(embedder, out)
     sample = documents[:4] + titles[:4]
-    exports = export_run(
-        embedder, out,
-        sample_inputs={"text": np.array(sample, dtype=object)},
-        quantizations=[None if q == "float32" else q for q in cfg.quantize],
-        variants=["text"],
-    )
+    exports = run.export(embedder, {"text": np.array(sample, dtype=object)}, variants=["text"])
     metrics = {
         "data": cfg.data,
         "checkpoint": cfg.checkpoint,
@@ -170,9 +159,9 @@ def main(argv=None):
         "queries_per_second": round(len(titles) / query_seconds, 1),
         "search": answers,
         "exports": exports,
-        "seconds": round(time.perf_counter() - started, 1),
+        **run.timing(),
     }
-    write_metrics(out, metrics)
+    run.write_json("metrics.json", metrics)
     print_summary(metrics, out)
     return metrics
 
@@ -193,9 +182,8 @@ def print_summary(metrics, out):
     for name, entry in metrics["exports"]["tflite"].items():
         print(f"TFLite {name:<18} {entry['bytes'] / 1e6:6.1f} MB   max diff vs Keras "
               f"{max(entry['max_abs_diff'].values()):.2g}   {pathlib.Path(entry['path']).name}")
-    print(f"serve: docker run -p 8501:8501 -v {pathlib.Path(saved['path']).resolve().parent}:/models/embed "
-          "-e MODEL_NAME=embed tensorflow/serving; then POST {\"instances\": [\"some text\"]} "
-          "to /v1/models/embed:predict")
+    print(f"serve: {common.docker_command(saved['path'], 'embed')}; then POST "
+          '{"instances": ["some text"]} to /v1/models/embed:predict')
     print(f"wrote {out}/ in {metrics['seconds']:.0f}s")
 
 

@@ -5,17 +5,14 @@
     python -m recipes.generate --data tfds:tiny_shakespeare      # online
     python -m recipes.generate --smoke --out /tmp/generate-smoke
 
-The corpus is one long text; its last 10% is the validation text (nanoGPT's
-Tiny Shakespeare split) unless the source has a validation split. Learns a
-character vocabulary on the training text, trains a `CausalLM` on windows
-of the stream (each starting with [CLS] as BOS), reports validation loss
-(nats per character) and perplexity, prints samples continuing --prompts
-(top-p sampling, seeded), and writes into --out: config.json,
-characters.txt, history.csv/png, metrics.json, model.keras,
-generation.json, saved_model/1/ (prompt strings in, text out, the sampling
-loop inside; a `generate` signature takes max_length too), model.tflite
-(prefill + cached decode-step signatures an app loops over) and
-model_generate.tflite (the greedy loop in one call), float and
+The corpus is one long text; its last 10% is the validation text (nanoGPT's Tiny Shakespeare split)
+unless the source has a validation split. Learns a character vocabulary on the training text,
+trains a `CausalLM` on windows of the stream (each starting with [CLS] as BOS), reports validation
+loss (nats per character) and perplexity, prints samples continuing --prompts (top-p sampling,
+seeded), and writes into --out: config.json, characters.txt, history.csv/png, metrics.json,
+model.keras, generation.json, saved_model/1/ (prompt strings in, text out, the sampling loop
+inside; a `generate` signature takes max_length too), model.tflite (prefill + cached decode-step
+signatures an app loops over) and model_generate.tflite (the greedy loop in one call), float and
 dynamic-range, each checked against Keras.
 """
 
@@ -26,52 +23,38 @@ import time
 import keras
 import numpy as np
 
+from recipes import common
+from recipes.common import Run, TrainConfig, option
 from zoo.data.corpus import load_text_corpus
 from zoo.data.pipelines import lm_batches
-from zoo.export import export_run
-from zoo.io import atomic_write_json
+from zoo.export.causal_lm import tflite_generate
 from zoo.models import CausalLM, get_preset, preset_names
-from zoo.tokenizers import CharacterPreprocessor, save_characters, train_characters
-from zoo.training import TrainingTimer, WarmupCosineDecay, fit, parse_config, plot_history
 from zoo.training.cli import run_main
-from zoo.training.distribute import StrategyName, chief_model, recipe_strategy, strategy_field
-from zoo.training.runs import save_keras_model, start_run, write_metrics
 
 DEFAULT_PROMPTS = "The |def |Return "
 
 
 @dataclasses.dataclass
-class Config:
-    preset: str = dataclasses.field(default="small", metadata={"help": "CausalLM preset (tiny, small, small_rotary, base)"})
-    data: str = dataclasses.field(
-        default="builtin:python-docs", metadata={"help": "builtin:python-docs, text:PATH, tfds:NAME"}
-    )
-    validation_fraction: float = dataclasses.field(default=0.1, metadata={"help": "last share of the text held out"})
-    sequence_length: int | None = dataclasses.field(default=None, metadata={"help": "positions per window (default: preset's)"})
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+class Config(TrainConfig):
+    preset: str = option("small", "CausalLM preset (tiny, small, small_rotary, base)")
+    data: str = option("builtin:python-docs", "builtin:python-docs, text:PATH, tfds:NAME")
+    validation_fraction: float = option(0.1, "last share of the text held out")
+    sequence_length: int | None = option(None, "positions per window (default: preset's)")
     weight_decay: float = 0.1
     warmup_epochs: int = 1
-    prompts: str = dataclasses.field(
-        default=DEFAULT_PROMPTS, metadata={"help": "prompts to sample from, separated by | (commas are text)"}
+    prompts: str = option(
+        DEFAULT_PROMPTS, "prompts to sample from, separated by | (commas are text)"
     )
-    sample_length: int = dataclasses.field(default=200, metadata={"help": "positions per sample, prompt included"})
+    sample_length: int = option(200, "positions per sample, prompt included")
     temperature: float = 0.8
     top_p: float = 0.9
-    seed: int = 0
-    quantize: tuple[str, ...] = dataclasses.field(default=("float32", "dynamic"), metadata={"help": "TFLite variants"})
-    out: str = dataclasses.field(default="saved_models/generate", metadata={"help": "run folder"})
-    smoke: bool = dataclasses.field(default=False, metadata={"help": "tiny preset, little text: a quick end-to-end check"})
-    resume: bool = dataclasses.field(default=False, metadata={"help": "continue the interrupted run in --out"})
-    strategy: StrategyName = strategy_field()
+    quantize: tuple[str, ...] = option(("float32", "dynamic"), "TFLite variants")
+    out: str = option("saved_models/generate", "run folder")
+    smoke: bool = option(False, "tiny preset, little text: a quick end-to-end check")
 
     def __post_init__(self):
-        if self.preset not in preset_names("causal_lm"):
-            raise ValueError(f"unknown --preset {self.preset!r}; expected one of {preset_names('causal_lm')}")
-        unknown = set(self.quantize) - {"float32", "dynamic"}
-        if unknown:
-            raise ValueError(f"unknown --quantize values {sorted(unknown)}; expected float32, dynamic")
+        common.check_preset(self.preset, preset_names("causal_lm"))
+        common.check_quantize(self.quantize, ("float32", "dynamic"))
         if self.sequence_length is not None and self.sequence_length < 4:
             raise ValueError(f"--sequence-length must be >= 4. Received: {self.sequence_length}")
 
@@ -85,21 +68,18 @@ def load_data(cfg):
     train, validation = load_text_corpus(cfg.data, validation_fraction=cfg.validation_fraction)
     if cfg.smoke:
         train, validation = train[: SMOKE_CHARACTERS[0]], validation[: SMOKE_CHARACTERS[1]]
-    print(
-        f"data {cfg.data}: {len(train):,} training / {len(validation):,} validation characters "
-        f"({time.perf_counter() - started:.1f}s)",
-        flush=True,
-    )
+    print(f"data {cfg.data}: {len(train):,} training / {len(validation):,} validation characters "
+          f"({time.perf_counter() - started:.1f}s)", flush=True)
     return train, validation
 
 
 def preprocessor_for(cfg, train, out):
-    sequence_length = cfg.sequence_length or get_preset("causal_lm", cfg.preset)["sequence_length"]
-    path = out / "characters.txt"
-    if not (cfg.resume and path.is_file()):
-        save_characters(train_characters([train]), path)
-    preprocessor = CharacterPreprocessor(str(path), sequence_length=sequence_length)
-    print(f"tokenizer: {preprocessor.vocabulary_size} characters (incl. special tokens)", flush=True)
+    length = cfg.sequence_length or get_preset("causal_lm", cfg.preset)["sequence_length"]
+    preprocessor = common.learn_or_reuse(
+        "characters", [train], out / "characters.txt", sequence_length=length, resume=cfg.resume
+    )
+    print(f"tokenizer: {preprocessor.vocabulary_size} characters (incl. special tokens)",
+          flush=True)
     return preprocessor
 
 
@@ -108,79 +88,50 @@ def encode(preprocessor, text):
 
 
 def main(argv=None):
-    cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.generate")
-    strategy = recipe_strategy(cfg.strategy)  # before any TensorFlow op: collectives are set up at start
-    cfg, out = start_run(cfg, SMOKE)
-    started = time.perf_counter()
-
+    run = Run.start(common.parse_recipe_config(Config, argv, __doc__, "generate"), SMOKE)
+    cfg, out = run.cfg, run.out
     train_text, validation_text = load_data(cfg)
     preprocessor = preprocessor_for(cfg, train_text, out)
     length = preprocessor.sequence_length
-    with strategy.scope():
+    with run.scope():
         model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
     bos = model.bos_token_id
     # Window boundaries move each epoch (random_offset): augmentation against overfitting.
     train_batches = lm_batches(
-        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
-        random_offset=True,
+        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True,
+        seed=cfg.seed, random_offset=True,
     )
-    validation_batches = lm_batches(encode(preprocessor, validation_text), length, cfg.batch_size, bos_token_id=bos)
+    validation_ids = encode(preprocessor, validation_text)
+    validation_batches = lm_batches(validation_ids, length, cfg.batch_size, bos_token_id=bos)
     steps_per_epoch = int(train_batches.cardinality())
-    schedule = WarmupCosineDecay(
-        peak_learning_rate=cfg.learning_rate,
-        warmup_steps=min(cfg.warmup_epochs, cfg.epochs) * steps_per_epoch,
-        total_steps=max(1, cfg.epochs * steps_per_epoch),
-    )
-    with strategy.scope():
+    with run.scope():
         model.compile(
             # beta_2 0.99 as nanoGPT uses for small batches of characters.
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, beta_2=0.99, clipnorm=1.0),
+            optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch, beta_2=0.99, clipnorm=1.0),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
-    print(
-        f"model CausalLM preset {cfg.preset!r} ({model.position} positions): {model.count_params():,} parameters, "
-        f"{length} positions, {steps_per_epoch} steps per epoch",
-        flush=True,
-    )
-    timer = TrainingTimer()
-    history = fit(
-        model, train_batches, epochs=cfg.epochs, run_dir=out, validation_data=validation_batches,
-        resume=cfg.resume, callbacks=[timer], strategy=strategy,
-    )
-    model = chief_model(model, strategy, out)
+    print(f"model CausalLM preset {cfg.preset!r} ({model.position} positions): "
+          f"{model.count_params():,} parameters, {length} positions, {steps_per_epoch} steps per "
+          "epoch", flush=True)
+    model, history = run.fit(model, train_batches, validation_data=validation_batches)
     if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
         return None
-    train_seconds = time.perf_counter() - started
-    plot_history(history, out / "history.png")
     validation_loss = float(history["val_loss"][-1])
 
     # === Samples (seeded top-p) ===
-    sample_length = min(cfg.sample_length, length)
     prompts = cfg.prompts.split("|")
     samples = model.generate(
-        prompts, max_length=sample_length, sampler="top_p", p=cfg.top_p, temperature=cfg.temperature,
-        seed=cfg.seed,
+        prompts, max_length=min(cfg.sample_length, length), sampler="top_p", p=cfg.top_p,
+        temperature=cfg.temperature, seed=cfg.seed,
     )
 
     # === Save and export, each parity-checked ===
-    save_keras_model(model, out)
-    atomic_write_json(
-        out / "generation.json",
-        {
-            "bos_token_id": model.bos_token_id,
-            "end_token_id": model.end_token_id,
-            "pad_token_id": model.pad_token_id,
-            "max_length": model.sequence_length,
-            "vocabulary": "characters.txt",
-        },
-    )
-    exports = export_run(
-        model, out,
-        sample_inputs={"prompt": np.array(prompts, dtype=object)},
-        quantizations=[None if q == "float32" else q for q in cfg.quantize],
-    )
-
+    special = ("bos_token_id", "end_token_id", "pad_token_id")
+    generation = {key: getattr(model, key) for key in special}
+    generation.update(max_length=model.sequence_length, vocabulary="characters.txt")
+    run.write_json("generation.json", generation)
+    exports = run.export(model, {"prompt": np.array(prompts, dtype=object)})
     speed = decode_speed(model, exports, prompts[0])
 
     metrics = {
@@ -199,31 +150,35 @@ def main(argv=None):
         "samples": [{"prompt": p, "text": s} for p, s in zip(prompts, samples)],
         "exports": exports,
         "decode_tokens_per_second": speed,
-        "seconds": round(time.perf_counter() - started, 1),
-        "train_seconds": round(train_seconds, 1),
-        "train_tokens_per_second": round(timer.epochs * steps_per_epoch * cfg.batch_size * length / timer.seconds)
-        if timer.seconds
-        else None,
+        **run.timing(),
+        "train_tokens_per_second": run.per_training_second(
+            steps_per_epoch * cfg.batch_size * length
+        ),
     }
-    write_metrics(out, metrics)
+    run.write_json("metrics.json", metrics)
+    print_summary(metrics, cfg, samples)
+    return metrics
+
+
+def print_summary(metrics, cfg, samples):
     print("\n=== results ===")
-    print(f"validation loss {validation_loss:.4f} nats/char, perplexity {metrics['validation_perplexity']:.2f}")
-    for name, entry in exports["tflite"].items():
+    print(f"validation loss {metrics['validation_loss']:.4f} nats/char, "
+          f"perplexity {metrics['validation_perplexity']:.2f}")
+    for name, entry in metrics["exports"]["tflite"].items():
         print(f"TFLite {name:<26} {entry['bytes'] / 1e3:9.1f} kB   {entry['path']}")
-    print(f"SavedModel {exports['saved_model']['bytes'] / 1e3:29.1f} kB   {exports['saved_model']['path']}")
-    print("greedy decoding, batch 1, new tokens/s: " + ", ".join(f"{k} {v:,.0f}" for k, v in speed.items()))
+    saved = metrics["exports"]["saved_model"]
+    print(f"SavedModel {saved['bytes'] / 1e3:29.1f} kB   {saved['path']}")
+    speed = ", ".join(f"{k} {v:,.0f}" for k, v in metrics["decode_tokens_per_second"].items())
+    print(f"greedy decoding, batch 1, new tokens/s: {speed}")
     print(f"samples (top-p {cfg.top_p}, temperature {cfg.temperature}, seed {cfg.seed}):")
     for sample in samples:
         print("  " + sample.replace("\n", "\n  "))
     print(f"total {metrics['seconds']:.0f}s", flush=True)
-    return metrics
 
 
 def decode_speed(model, exports, prompt):
-    """Greedy new tokens/s at batch 1 filling every position after `prompt`: Keras (KV cache) and each
-    `prefill_decode` TFLite file driven by `zoo.export.causal_lm.tflite_generate`, the loop an app runs."""
-    from zoo.export.causal_lm import tflite_generate
-
+    """Greedy new tokens/s at batch 1 filling every position after `prompt`: Keras (KV cache)
+    and each `prefill_decode` TFLite file in `tflite_generate`'s loop, the one an app runs."""
     token_ids, padding_mask = model.pack_prompts([prompt])
     new_tokens = model.sequence_length - token_ids.shape[1]
     inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
@@ -232,16 +187,17 @@ def decode_speed(model, exports, prompt):
         function()  # warm-up (tracing, interpreter allocation)
         start = time.perf_counter()
         output = function()
-        real = int((np.asarray(output)[0, token_ids.shape[1]:] != model.pad_token_id).sum())
+        real = int((np.asarray(output)[0, token_ids.shape[1] :] != model.pad_token_id).sum())
         return round(max(real, 1) / (time.perf_counter() - start), 1)
 
     speed = {"keras": rate(lambda: model.generate(inputs))}
-    for name, entry in exports["tflite"].items():
+    for entry in exports["tflite"].values():
         if entry["variant"] == "prefill_decode":
             content = pathlib.Path(entry["path"]).read_bytes()
-            speed[f"tflite {entry['quantization']}"] = rate(lambda: tflite_generate(
-                content, token_ids, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id,
-            ))
+            ids = dict(end_token_id=model.end_token_id, pad_token_id=model.pad_token_id)
+            speed[f"tflite {entry['quantization']}"] = rate(
+                lambda: tflite_generate(content, token_ids, **ids)
+            )
     print(f"decode speed measured over up to {new_tokens} new tokens", flush=True)
     return speed
 

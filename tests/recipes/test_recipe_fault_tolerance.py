@@ -31,6 +31,7 @@ KILLED_CHILD = textwrap.dedent(
     import os, signal, sys
     import keras
     from recipes import vit
+    from recipes.common import lifecycle  # Run.fit calls lifecycle.fit (zoo.training.fit)
 
     class KillMidEpochThree(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -41,8 +42,8 @@ KILLED_CHILD = textwrap.dedent(
                 print("killing mid-epoch 3", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    real_fit = vit.fit
-    vit.fit = lambda *a, **k: real_fit(*a, **{**k, "callbacks": [*k.get("callbacks", ()), KillMidEpochThree()]})
+    real_fit = lifecycle.fit
+    lifecycle.fit = lambda *a, **k: real_fit(*a, **{**k, "callbacks": [*k.get("callbacks", ()), KillMidEpochThree()]})
     vit.main(sys.argv[1:])
     """
 )

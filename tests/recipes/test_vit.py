@@ -95,12 +95,16 @@ def test_warmup_longer_than_the_run_is_cut_to_the_run(argv):
 def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, capsys):
     out = tmp_path / "vit"
     argv = ["--smoke", "--epochs", "4", "--quantize", "float32", "--out", str(out)]
-    real_fit = vit.fit
-    monkeypatch.setattr(vit, "fit", lambda *a, **k: real_fit(*a, callbacks=[InterruptAfter(3)], **k))
+    from recipes.common import lifecycle  # Run.fit calls lifecycle.fit (zoo.training.fit)
+
+    real_fit = lifecycle.fit
+    monkeypatch.setattr(
+        lifecycle, "fit", lambda *a, **k: real_fit(*a, **{**k, "callbacks": [*k["callbacks"], InterruptAfter(3)]})
+    )
     with pytest.raises(Interrupt):
         vit.main(argv)
     assert len(history_rows(out)) == 2  # epochs 1-2 checkpointed, epoch 3 lost
-    monkeypatch.setattr(vit, "fit", real_fit)
+    monkeypatch.setattr(lifecycle, "fit", real_fit)
 
     # Without --resume the interrupted run is not silently overwritten.
     with pytest.raises(SystemExit) as exit_info:

@@ -13,6 +13,10 @@ and gets `--epochs 5 --hidden-dims 128,64 --max-steps 100 --smoke/--no-smoke`
 plus `--config FILE.json`. Values are resolved with the precedence
 dataclass default < JSON file < explicit command-line flag.
 
+A dataclass may inherit settings from a base dataclass (e.g. the seed and run
+folder every recipe has): its own fields come first in `--help` and in saved
+JSON, then those of each base in turn (`ordered_fields`).
+
 Supported field types: `int`, `float`, `str`, `bool`, `Literal[...]`,
 `Optional[X]` / `X | None` (the word `none` on the command line gives None),
 and `tuple[X, ...]`, `tuple[X, Y]`, `list[X]` of the scalar types (given
@@ -21,6 +25,7 @@ comma-separated on the command line, as a JSON list in a file).
 
 import argparse
 import dataclasses
+import inspect
 import json
 
 from zoo.io import atomic_write_json
@@ -75,6 +80,24 @@ def _instantiate(config_cls, values):
         raise ValueError(f"invalid {config_cls.__name__}: {error}") from None
 
 
+def ordered_fields(config_cls):
+    """The init fields of `config_cls`: its own first, then those of each base, nearest first.
+
+    A field belongs to the most basic dataclass that declares it, so one
+    redeclared to change its default stays with its base's fields. Within
+    a class, fields keep their declaration order.
+    """
+    if not isinstance(config_cls, type):
+        config_cls = type(config_cls)
+    mro = config_cls.__mro__
+
+    def owner(field):
+        return max(i for i, cls in enumerate(mro) if field.name in inspect.get_annotations(cls))
+
+    fields = [field for field in dataclasses.fields(config_cls) if field.init]
+    return sorted(fields, key=owner)
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -108,9 +131,8 @@ def build_parser(config_cls, *, description=None, prog=None):
         "--config", metavar="FILE.json", default=argparse.SUPPRESS,
         help="JSON object of settings (field names as keys); flags override it",
     )
-    for field in dataclasses.fields(config_cls):
-        if field.init:
-            _add_field_argument(parser, field, types_by_name[field.name])
+    for field in ordered_fields(config_cls):
+        _add_field_argument(parser, field, types_by_name[field.name])
     return parser
 
 
@@ -167,8 +189,7 @@ def config_to_dict(cfg):
         raise TypeError(f"expected a dataclass instance; received {cfg!r}")
     return {
         field.name: list(value) if isinstance(value, tuple) else value
-        for field in dataclasses.fields(cfg)
-        if field.init
+        for field in ordered_fields(cfg)
         for value in [getattr(cfg, field.name)]
     }
 

@@ -24,7 +24,6 @@ The global batch is the recipe's `--batch-size`; each of N replicas gets
 writes checkpoints, metrics and exports; see docs/distributed.md.
 """
 
-import dataclasses
 import json
 import os
 import pathlib
@@ -35,15 +34,6 @@ from zoo.errors import ZooUserError
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 StrategyName = typing.Literal["default", "mirrored", "multi_worker", "tpu"]
-
-
-def strategy_field():
-    """The `strategy` field of every training recipe's config (`--strategy`)."""
-    return dataclasses.field(
-        default="default",
-        metadata={"help": "tf.distribute strategy: default, mirrored (local GPUs), multi_worker "
-                          "(workers named in TF_CONFIG; see docs/distributed.md) or tpu"},
-    )
 
 
 class StrategyError(RuntimeError, ZooUserError):
@@ -75,13 +65,6 @@ def make_strategy(name):
             raise StrategyError("--strategy multi_worker must be set up before TensorFlow runs its first op "
                                 "(create the strategy first thing in the program)") from None
     return _tpu_strategy(tf)
-
-
-def recipe_strategy(name):
-    """`make_strategy(name)`, announced in the recipe's log."""
-    strategy = make_strategy(name)
-    print(describe(strategy), flush=True)
-    return strategy
 
 
 def read_tf_config(environ=None):

@@ -1,0 +1,57 @@
+"""What the recipes share: settings, the run lifecycle, tokenizers, the optimizer and the report.
+
+    from recipes.common import Run, TrainConfig, option
+
+Library code (`zoo`) never imports this package; it holds the steps that
+only recipes need (the run folder's layout, `--smoke`, `--strategy`, the
+printed summary with its `docker run` line).
+"""
+
+from recipes.common.config import (
+    RunConfig,
+    TrainConfig,
+    check_choice,
+    check_preset,
+    check_quantize,
+    check_tokenizer,
+    option,
+    parse_recipe_config,
+    quantizations,
+    with_data_defaults,
+)
+from recipes.common.lifecycle import Run, save_keras_model, start_run, write_metrics
+from recipes.common.optimizer import warmup_cosine_adamw
+from recipes.common.report import (
+    add_tflite_accuracy,
+    add_tflite_latency,
+    docker_command,
+    evaluate_classifier,
+    print_summary,
+    smoke_subsets,
+)
+from recipes.common.tokenizers import learn_or_reuse
+
+__all__ = [
+    "Run",
+    "RunConfig",
+    "TrainConfig",
+    "add_tflite_accuracy",
+    "add_tflite_latency",
+    "check_choice",
+    "check_preset",
+    "check_quantize",
+    "check_tokenizer",
+    "docker_command",
+    "evaluate_classifier",
+    "learn_or_reuse",
+    "option",
+    "parse_recipe_config",
+    "print_summary",
+    "quantizations",
+    "save_keras_model",
+    "smoke_subsets",
+    "start_run",
+    "warmup_cosine_adamw",
+    "with_data_defaults",
+    "write_metrics",
+]

@@ -1,0 +1,87 @@
+"""The evaluation of `recipes.qa`: SQuAD scores, the window layout for apps, each export's speed."""
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from recipes.common import docker_command
+from zoo.export.question_answerer import tflite_answer
+from zoo.metrics.squad import squad_scores
+
+
+def evaluate(answers, examples):
+    predictions = [a["text"] for a in answers]
+    return squad_scores(predictions, [list(e.answers) for e in examples])
+
+
+def window_layout(model):
+    """`qa.json`: how an app cuts (question, context) into windows, and the special token ids."""
+    preprocessor = model.preprocessor
+    return {
+        "vocabulary": "vocabulary.txt",
+        "lowercase": preprocessor.lowercase,
+        "sequence_length": model.sequence_length,
+        "max_question_length": model.max_question_length,
+        "context_tokens_per_window": model.packer.budget,
+        "stride": model.stride,
+        "max_answer_length": model.max_answer_length,
+        "cls_id": preprocessor.cls_id,
+        "sep_id": preprocessor.sep_id,
+        "pad_id": preprocessor.pad_id,
+    }
+
+
+def sample_inputs(model, sample):
+    """Strings for the SavedModel, the first window's token ids for the TFLite files."""
+    questions, contexts = [e.question for e in sample], [e.context for e in sample]
+    windows = model.packer.windows(questions, contexts, num_windows=1)
+    return {
+        "question": np.array(questions, dtype=object),
+        "context": np.array(contexts, dtype=object),
+        **{name: windows[name][0].numpy() for name in ("token_ids", "padding_mask", "segment_ids")},
+    }
+
+
+def evaluate_tflite(model, exports, on_device, answers):
+    """EM/F1 and questions/s of each TFLite file on the first held-out questions, in place."""
+    for name, entry in exports["tflite"].items():
+        started = time.perf_counter()
+        questions, contexts = [e.question for e in on_device], [e.context for e in on_device]
+        tflite_answers = tflite_answer(model, entry["path"], questions, contexts)
+        entry["questions_per_second"] = round(len(on_device) / (time.perf_counter() - started), 1)
+        entry["evaluated_questions"] = len(on_device)
+        entry.update({f"tflite_{k}": v for k, v in evaluate(tflite_answers, on_device).items()})
+        entry["keras_f1"] = evaluate(answers[: len(on_device)], on_device)["f1"]
+        print(f"TFLite {name}: EM {entry['tflite_exact_match']:.1f} / F1 {entry['tflite_f1']:.1f} "
+              f"on {len(on_device)} questions (Keras F1 {entry['keras_f1']:.1f}), "
+              f"{entry['questions_per_second']} questions/s", flush=True)
+
+
+def print_results(metrics, examples):
+    print("\n=== results ===")
+    print(f"held-out ({metrics['test_questions']:,} questions, {metrics['test_articles']} articles): "
+          f"exact match {metrics['exact_match']:.1f}, F1 {metrics['f1']:.1f}")
+    for name, entry in metrics["exports"]["tflite"].items():
+        print(f"TFLite {name:<22} F1 {entry['tflite_f1']:5.1f} on {entry['evaluated_questions']} "
+              f"questions   {entry['bytes'] / 1e6:7.2f} MB   {entry['questions_per_second']:6.1f} "
+              "questions/s")
+    saved = metrics["exports"]["saved_model"]
+    print(f"SavedModel {saved['bytes'] / 1e6:.2f} MB, {saved['questions_per_second']} questions/s   "
+          f"{saved['path']}")
+    for line in examples:
+        print(f"  {line}")
+    print(f"serve: {docker_command(saved['path'], 'qa')}")
+    print(f"total {metrics['seconds']:.0f}s", flush=True)
+
+
+def saved_model_speed(path, test, count=200, batch_size=32):
+    """Questions per second through the reloaded SavedModel's serving signature."""
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    sample = test[:count]
+    started = time.perf_counter()
+    for begin in range(0, len(sample), batch_size):
+        chunk = sample[begin : begin + batch_size]
+        serve(question=tf.constant([e.question for e in chunk]),
+              context=tf.constant([e.context for e in chunk]))
+    return round(len(sample) / (time.perf_counter() - started), 1)
