@@ -83,10 +83,6 @@ def preprocessor_for(cfg, train, out):
     return preprocessor
 
 
-def encode(preprocessor, text):
-    return preprocessor.tokenize([text]).flat_values.numpy()
-
-
 def main(argv=None):
     run = Run.start(common.parse_recipe_config(Config, argv, __doc__, "generate"), SMOKE)
     cfg, out = run.cfg, run.out
@@ -96,12 +92,14 @@ def main(argv=None):
     with run.scope():
         model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
     bos = model.bos_token_id
+    train_ids, validation_ids = (
+        preprocessor.tokenize([text]).flat_values.numpy() for text in (train_text, validation_text)
+    )
     # Window boundaries move each epoch (random_offset): augmentation against overfitting.
     train_batches = lm_batches(
-        encode(preprocessor, train_text), length, cfg.batch_size, bos_token_id=bos, shuffle=True,
-        seed=cfg.seed, random_offset=True,
+        train_ids, length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
+        random_offset=True,
     )
-    validation_ids = encode(preprocessor, validation_text)
     validation_batches = lm_batches(validation_ids, length, cfg.batch_size, bos_token_id=bos)
     steps_per_epoch = int(train_batches.cardinality())
     with run.scope():
@@ -127,13 +125,13 @@ def main(argv=None):
     )
 
     # === Save and export, each parity-checked ===
-    special = ("bos_token_id", "end_token_id", "pad_token_id")
-    generation = {key: getattr(model, key) for key in special}
-    generation.update(max_length=model.sequence_length, vocabulary="characters.txt")
-    run.write_json("generation.json", generation)
+    ids = {key: getattr(model, key) for key in ("bos_token_id", "end_token_id", "pad_token_id")}
+    layout = {"max_length": model.sequence_length, "vocabulary": "characters.txt"}
+    run.write_json("generation.json", {**ids, **layout})
     exports = run.export(model, {"prompt": np.array(prompts, dtype=object)})
     speed = decode_speed(model, exports, prompts[0])
 
+    tokens_per_epoch = steps_per_epoch * cfg.batch_size * length
     metrics = {
         "data": cfg.data,
         "preset": cfg.preset,
@@ -151,9 +149,7 @@ def main(argv=None):
         "exports": exports,
         "decode_tokens_per_second": speed,
         **run.timing(),
-        "train_tokens_per_second": run.per_training_second(
-            steps_per_epoch * cfg.batch_size * length
-        ),
+        "train_tokens_per_second": run.per_training_second(tokens_per_epoch),
     }
     run.write_json("metrics.json", metrics)
     print_summary(metrics, cfg, samples)
@@ -171,14 +167,12 @@ def print_summary(metrics, cfg, samples):
     speed = ", ".join(f"{k} {v:,.0f}" for k, v in metrics["decode_tokens_per_second"].items())
     print(f"greedy decoding, batch 1, new tokens/s: {speed}")
     print(f"samples (top-p {cfg.top_p}, temperature {cfg.temperature}, seed {cfg.seed}):")
-    for sample in samples:
-        print("  " + sample.replace("\n", "\n  "))
+    print("\n".join("  " + sample.replace("\n", "\n  ") for sample in samples))
     print(f"total {metrics['seconds']:.0f}s", flush=True)
 
 
 def decode_speed(model, exports, prompt):
-    """Greedy new tokens/s at batch 1 filling every position after `prompt`: Keras (KV cache)
-    and each `prefill_decode` TFLite file in `tflite_generate`'s loop, the one an app runs."""
+    """Greedy new tokens/s after `prompt`, batch 1: Keras (KV cache), each prefill_decode TFLite."""
     token_ids, padding_mask = model.pack_prompts([prompt])
     new_tokens = model.sequence_length - token_ids.shape[1]
     inputs = {"token_ids": token_ids, "padding_mask": padding_mask}

@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from recipes import common
 from recipes.common import Run, TrainConfig, option
-from recipes.qa_evaluate import evaluate, evaluate_tflite, print_results, sample_inputs
-from recipes.qa_evaluate import saved_model_speed, window_layout
+from recipes.qa_evaluate import evaluate, evaluate_tflite, predictions, print_results
+from recipes.qa_evaluate import sample_inputs, saved_model_speed, window_layout
 from zoo.data.squad import load_squad, load_tfds_squad, split_by_article
 from zoo.models import QuestionAnswerer, preset_names
 from zoo.tokenizers import save_vocabulary
@@ -94,23 +94,19 @@ def load_examples(cfg):
 
 
 def build_model(cfg, train, out):
-    layout = dict(max_question_length=cfg.max_question_length, stride=cfg.stride,
-                  max_answer_length=cfg.max_answer_length)
-    if cfg.init == "scratch":
+    layout = dict(sequence_length=cfg.sequence_length, max_question_length=cfg.max_question_length,
+                  stride=cfg.stride, max_answer_length=cfg.max_answer_length)
+    scratch = cfg.init == "scratch"
+    if scratch:
         texts = sorted({e.context for e in train}) + [e.question for e in train]
         preprocessor = common.learn_or_reuse(
             "wordpiece", texts, out / "vocabulary.txt", vocabulary_size=cfg.vocabulary_size,
             sequence_length=cfg.sequence_length, resume=cfg.resume,
         )
-        model = QuestionAnswerer.from_preset(
-            cfg.preset, preprocessor=preprocessor, sequence_length=cfg.sequence_length, **layout
-        )
+        model = QuestionAnswerer.from_preset(cfg.preset, preprocessor=preprocessor, **layout)
     else:
-        model = QuestionAnswerer.from_checkpoint(
-            cfg.init, sequence_length=cfg.sequence_length, dropout=0.1, **layout
-        )
+        model = QuestionAnswerer.from_checkpoint(cfg.init, dropout=0.1, **layout)
         save_vocabulary(model.preprocessor.vocabulary, out / "vocabulary.txt")
-    scratch = cfg.init == "scratch"
     origin = f"preset {cfg.preset!r} from scratch" if scratch else f"from {cfg.init!r}"
     print(f"model QuestionAnswerer {origin}: {model.count_params():,} parameters, windows of "
           f"{model.sequence_length} tokens ({model.packer.budget} context tokens, stride "
@@ -146,10 +142,8 @@ def main(argv=None):
         model = build_model(cfg, train, out)
     train_batches, train_windows = window_batches(model, train, cfg.batch_size, True, cfg.seed)
     test_batches, _ = window_batches(model, test, 64, False, cfg.seed)
-    steps_per_epoch = -(-train_windows // cfg.batch_size)
-    optimizer = common.warmup_cosine_adamw(
-        cfg, steps_per_epoch, warmup_fraction=cfg.warmup_fraction
-    )
+    steps = -(-train_windows // cfg.batch_size)  # per epoch
+    optimizer = common.warmup_cosine_adamw(cfg, steps, warmup_fraction=cfg.warmup_fraction)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     with run.scope():
         model.compile(
@@ -167,11 +161,7 @@ def main(argv=None):
     scores = evaluate(answers, test)
     print(f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
           f"({len(test) / answer_seconds:.1f} questions/s in Keras)", flush=True)
-    run.write_json("predictions.json", {
-        e.id: {"question": e.question, "prediction": a["text"], "score": a["score"],
-               "answers": list(e.answers)}
-        for e, a in zip(test, answers)
-    })
+    run.write_json("predictions.json", predictions(test, answers))
 
     # === Save and export, each parity-checked ===
     run.write_json("qa.json", window_layout(model))
@@ -199,12 +189,7 @@ def main(argv=None):
         **run.timing(),
     }
     run.write_json("metrics.json", metrics)
-    examples = [
-        f"Q: {e.question[:60]}\n   predicted {a['text'][:40]!r} (score {a['score']:.1f}); "
-        f"reference {e.answers[0][:40]!r}"
-        for e, a in zip(test[:5], answers[:5])
-    ]
-    print_results(metrics, examples)
+    print_results(metrics, test, answers)
     return metrics
 
 

@@ -58,17 +58,32 @@ def evaluate_tflite(model, exports, on_device, answers):
               f"{entry['questions_per_second']} questions/s", flush=True)
 
 
-def print_results(metrics, examples):
+def predictions(test, answers):
+    """`predictions.json`: each held-out question's predicted answer, score and references."""
+    return {
+        e.id: {"question": e.question, "prediction": a["text"], "score": a["score"],
+               "answers": list(e.answers)}
+        for e, a in zip(test, answers)
+    }
+
+
+def print_results(metrics, test, answers):
+    """Scores of Keras and each export, sizes and speeds, the first answers, how to serve."""
+    examples = [
+        f"Q: {e.question[:60]}\n   predicted {a['text'][:40]!r} (score {a['score']:.1f}); "
+        f"reference {e.answers[0][:40]!r}"
+        for e, a in zip(test[:5], answers[:5])
+    ]
     print("\n=== results ===")
-    print(f"held-out ({metrics['test_questions']:,} questions, {metrics['test_articles']} articles): "
-          f"exact match {metrics['exact_match']:.1f}, F1 {metrics['f1']:.1f}")
+    print(f"held-out ({metrics['test_questions']:,} questions, {metrics['test_articles']} "
+          f"articles): exact match {metrics['exact_match']:.1f}, F1 {metrics['f1']:.1f}")
     for name, entry in metrics["exports"]["tflite"].items():
         print(f"TFLite {name:<22} F1 {entry['tflite_f1']:5.1f} on {entry['evaluated_questions']} "
               f"questions   {entry['bytes'] / 1e6:7.2f} MB   {entry['questions_per_second']:6.1f} "
               "questions/s")
     saved = metrics["exports"]["saved_model"]
-    print(f"SavedModel {saved['bytes'] / 1e6:.2f} MB, {saved['questions_per_second']} questions/s   "
-          f"{saved['path']}")
+    print(f"SavedModel {saved['bytes'] / 1e6:.2f} MB, {saved['questions_per_second']} "
+          f"questions/s   {saved['path']}")
     for line in examples:
         print(f"  {line}")
     print(f"serve: {docker_command(saved['path'], 'qa')}")

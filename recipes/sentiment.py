@@ -35,7 +35,6 @@ from recipes import common
 from recipes.common import Run, TrainConfig, option
 from zoo.data import load_text_dataset
 from zoo.data.pipelines import text_batches
-from zoo.export import export_run
 from zoo.models import CNNClassifier, LSTMClassifier, TextClassifier, get_preset, preset_names
 from zoo.models.baselines import LSTM_POOLINGS
 from zoo.tokenizers import save_vocabulary
@@ -49,10 +48,6 @@ ARCHITECTURES = {
     "bilstm": ("lstm_classifier", LSTMClassifier, {"bidirectional": True}, LSTM_POOLINGS),
     "cnn": ("cnn_classifier", CNNClassifier, {}, ()),  # max over time, always
 }
-POOLING_HELP = (
-    "transformer: mean (default) or class_token; lstm, bilstm: last (default), mean or max; "
-    "cnn: none"
-)
 
 
 @dataclasses.dataclass
@@ -77,7 +72,10 @@ class Config(TrainConfig):
     tokenizer: str = option("wordpiece", "wordpiece or sentencepiece")
     vocabulary_size: int = option(8000, "largest vocabulary to learn")
     sequence_length: int | None = option(None, "tokens per example (default: preset's)")
-    pooling: str | None = option(None, POOLING_HELP)
+    pooling: str | None = option(
+        None, "transformer: mean (default) or class_token; lstm, bilstm: last (default), mean or "
+        "max; cnn: none",
+    )
     token_dropout: float = option(0.2, "fraction of training word pieces replaced by [UNK]")
     epochs: int = 8
     warmup_epochs: int = 1
@@ -187,14 +185,10 @@ def main(argv=None):
     # === Evaluate on the held-out split, save and export (each parity-checked) ===
     result = model.classify(test.texts)
     report = common.evaluate_classifier(result["class_ids"], test, out)
-    run.save_model(model)
     inputs = {"text": np.array(test.texts, dtype=object)}
     inputs.update({name: value.numpy() for name, value in preprocessor(test.texts).items()})
-    samples = {name: value[:8] for name, value in inputs.items()}
-    exports = export_run(model, out, sample_inputs=samples, quantizations=common.quantizations(cfg))
-    common.add_tflite_accuracy(model, exports, inputs, test.labels)
+    exports = common.export_classifier(run, model, inputs, test.labels)
 
-    scores = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
     metrics = {
         "data": cfg.data,
         "architecture": cfg.architecture,
@@ -207,7 +201,7 @@ def main(argv=None):
         "train_examples": len(train),
         "test_examples": len(test),
         "epochs": len(history.get("loss", [])),
-        **{key: report[key] for key in scores},
+        **report,
         "exports": exports,
         **run.timing(),
         # Padded tokens through the model per second of training epochs (this process only).

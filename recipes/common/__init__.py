@@ -26,6 +26,7 @@ from recipes.common.report import (
     add_tflite_latency,
     docker_command,
     evaluate_classifier,
+    export_classifier,
     print_summary,
     smoke_subsets,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "check_tokenizer",
     "docker_command",
     "evaluate_classifier",
+    "export_classifier",
     "learn_or_reuse",
     "option",
     "parse_recipe_config",

@@ -20,15 +20,22 @@ def smoke_subsets(train, test, sizes, seed):
     )
 
 
+SCORES = ("accuracy", "precision", "recall", "f1", "confusion_matrix")
+
+
 def evaluate_classifier(class_ids, test, out):
-    """Accuracy, macro precision/recall/F1 and `confusion_matrix.png` of `test`'s predictions."""
+    """Accuracy, macro precision/recall/F1 and `confusion_matrix.png` of `test`'s predictions.
+
+    Returns:
+        Those scores and the confusion matrix (`SCORES`, in that order), for metrics.json.
+    """
     report = classification_report(test.labels, class_ids, test.class_names)
     plot_confusion_matrix(
         report["confusion_matrix"], test.class_names, pathlib.Path(out) / "confusion_matrix.png"
     )
     print(f"held-out accuracy {report['accuracy']:.4f} (macro F1 {report['f1']:.4f}) on "
           f"{len(test)} examples", flush=True)
-    return report
+    return {key: report[key] for key in SCORES}
 
 
 def add_tflite_accuracy(model, exports, inputs, labels):
@@ -36,6 +43,25 @@ def add_tflite_accuracy(model, exports, inputs, labels):
     for entry in exports["tflite"].values():
         probabilities = tflite_probabilities(model, entry["path"], entry["variant"], inputs)
         entry["accuracy"] = float(np.mean(probabilities.argmax(-1) == labels))
+
+
+def export_classifier(run, model, inputs, labels, **options):
+    """`run.export` checked on the first 8 of `inputs`, then each TFLite file's accuracy on all.
+
+    Args:
+        run: the `Run`.
+        model: a trained classifier.
+        inputs: dict name -> held-out inputs of every exported variant (e.g. texts and their
+            token ids).
+        labels: the held-out labels.
+        **options: more `zoo.export.export_run` arguments.
+
+    Returns:
+        The exports summary, each TFLite entry with its `accuracy`.
+    """
+    exports = run.export(model, {name: value[:8] for name, value in inputs.items()}, **options)
+    add_tflite_accuracy(model, exports, inputs, labels)
+    return exports
 
 
 def add_tflite_latency(exports, inputs, repeats=50):
