@@ -37,6 +37,17 @@ def test_keras_round_trip(model, tmp_path):
     np.testing.assert_allclose(loaded.predict(IMAGES, verbose=0), model.predict(IMAGES, verbose=0), atol=1e-6)
 
 
+@pytest.mark.parametrize("pooling", ["class_token", "mean"])
+def test_pooling_reads_the_class_token_or_the_mean_of_the_final_hidden_states(pooling):
+    model = ImageClassifier.from_preset("tiny", pooling=pooling)
+    hidden = to_numpy(keras.Model(model.inputs, model.get_layer("final_norm").output)(IMAGES))  # (B, T, D)
+    pooled = hidden[:, 0] if pooling == "class_token" else hidden.mean(1)  # [CLS], or every patch
+    head = model.get_layer("logits")
+    expected = pooled @ to_numpy(head.kernel) + to_numpy(head.bias)
+    np.testing.assert_allclose(to_numpy(model(IMAGES)), expected, atol=1e-5)
+    assert hidden.shape[1] == (1 if pooling == "class_token" else 0) + (8 // 4) ** 2
+
+
 def test_mean_pooling_variant_has_no_class_token():
     model = ImageClassifier.from_preset("tiny", pooling="mean")
     assert model(IMAGES).shape == (5, 10)
