@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test test-slow bench bench-quick clean
+.PHONY: demo test bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,7 @@ demo: $(STAMP)
 	$(PY) -m recipes.translate --epochs 2 --test-size 500 --out saved_models/translate-demo
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow"
-
-test-slow: $(STAMP)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest
 
 # Every benchmark, then benchmarks/results/bench.md (see benchmarks/README.md);
 # run it on an idle machine. `make bench-quick` checks the suite in a few minutes.
