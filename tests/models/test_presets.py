@@ -196,10 +196,13 @@ def decoder_backbone_parameters(num_layers, use_embedding_norm=False, use_final_
 
 
 def encoder_decoder_backbone_parameters(
-    num_encoder_layers, num_decoder_layers, use_embedding_norm=False, use_final_norm=True, **config
+    num_encoder_layers, num_decoder_layers, use_embedding_norm=False, use_final_norm=True,
+    share_token_embeddings=False, **config
 ):
-    """Two embeddings (same sizes here), encoder blocks, decoder blocks with cross-attention, norms."""
+    """Two embeddings (same sizes here; one token table if shared), blocks with cross-attention
+    on the decoder side, norms."""
     total = 2 * text_embedding_parameters(**config)
+    total -= share_token_embeddings * config["vocabulary_size"] * config["hidden_dim"]
     total += 2 * (use_embedding_norm + use_final_norm) * norm_parameters(**config)
     total += num_encoder_layers * block_parameters(**config)
     return total + num_decoder_layers * block_parameters(**config, cross_attention=True)
@@ -290,10 +293,11 @@ EXPECTED = {
     ("decoder_backbone", "gpt2"): 124_439_808,
     # tiny: two tables (1000 + 16) * 16; encoder block 2,224; decoder block 2,224 + 1,088 + 32; 4 norms.
     ("encoder_decoder_backbone", "tiny"): 38_144,
-    # tiny_bart: tables (1000 + 2 + 16) * 16 each; 2 + 2 blocks; two embedding norms, no final norms.
-    ("encoder_decoder_backbone", "tiny_bart"): 43_776,
-    # tiny_marian: two 16,000 token tables (sinusoids have no weights); 2 + 2 blocks.
-    ("encoder_decoder_backbone", "tiny_marian"): 43_136,
+    # tiny_bart: one shared 16,000 token table, (2 + 16) * 16 positions per side; 2 + 2 blocks;
+    # two embedding norms, no final norms.
+    ("encoder_decoder_backbone", "tiny_bart"): 27_776,
+    # tiny_marian: one shared 16,000 token table (sinusoids have no weights); 2 + 2 blocks.
+    ("encoder_decoder_backbone", "tiny_marian"): 27_136,
     # tiny: patches 16*16 + 16, class token 16, 5 positions * 16; 2 blocks of 2,224; final norm 32.
     ("vit_backbone", "tiny"): 4_848,
     # ViT-B/16 (224x224) without a head: timm's vit_base_patch16_224 has 86,567,656 with its

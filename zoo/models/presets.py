@@ -202,19 +202,22 @@ PRESETS = {
             vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=1,
             num_decoder_layers=1, num_heads=2, intermediate_dim=32, embedding_scale=4.0,
         ),
-        # BART-like: post-LN, embedding norms, learned positions from row 2, gelu, tied.
+        # BART-like: post-LN, embedding norms, learned positions from row 2, gelu, one shared
+        # and tied token table.
         "tiny_bart": dict(
             vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=2,
             num_decoder_layers=2, num_heads=2, intermediate_dim=32, activation="gelu",
             normalize_first=False, use_final_norm=False, use_embedding_norm=True, position_offset=2,
-            tie_word_embeddings=True,
+            tie_word_embeddings=True, share_token_embeddings=True,
         ),
-        # Marian-like: post-LN, concatenated sinusoids, sqrt(D)-scaled embeddings, silu, tied.
+        # Marian-like: post-LN, concatenated sinusoids, sqrt(D)-scaled embeddings, silu, one
+        # shared and tied token table.
         "tiny_marian": dict(
             vocabulary_size=1000, sequence_length=16, hidden_dim=16, num_encoder_layers=2,
             num_decoder_layers=2, num_heads=2, intermediate_dim=32, activation="silu",
             normalize_first=False, use_final_norm=False, position_encoding="sinusoidal",
             sinusoidal_layout="concatenated", embedding_scale=4.0, tie_word_embeddings=True,
+            share_token_embeddings=True,
         ),
     },
     "vit_backbone": {

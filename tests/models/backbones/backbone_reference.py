@@ -192,9 +192,9 @@ def sinusoids(length, dim, layout):
     return table
 
 
-def embed(weights, path, config, token_ids):
-    """`table[ids] * scale + positions` (no positions with rotary)."""
-    x = weights[f"{path}/token_embedding/embeddings"][token_ids]
+def embed(weights, path, config, token_ids, table_path=None):
+    """`table[ids] * scale + positions` (no positions with rotary); the table may be another's."""
+    x = weights[f"{table_path or path}/token_embedding/embeddings"][token_ids]
     if config["embedding_scale"] is not None:
         x = x * config["embedding_scale"]
     length = token_ids.shape[1]
@@ -270,7 +270,8 @@ def encoder_decoder_backbone(model, inputs):
                   rotary_positions(config, source.shape[1]))
     if config["use_final_norm"]:
         x = norm(weights, "encoder_norm", config, x)
-    y = embed(weights, "decoder_embedding", config, target)
+    shared = "encoder_embedding" if config["share_token_embeddings"] else None
+    y = embed(weights, "decoder_embedding", config, target, table_path=shared)
     if config["use_embedding_norm"]:
         y = norm(weights, "decoder_embedding_norm", config, y)
     target_mask = key_mask(inputs["decoder_padding_mask"], target.shape[1], causal=True)

@@ -129,9 +129,8 @@ def test_tied_logits_use_the_transposed_token_table():
 
 def test_tied_logits_work_inside_a_functional_task_graph():
     model = build("qwen2_like")
-    inputs = {
-        name: keras.Input((None,), dtype="int32", name=name) for name in ("token_ids", "padding_mask")
-    }
+    names = ("token_ids", "padding_mask")
+    inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in names}
     task = keras.Model(inputs, model.logits(model(inputs)))
     data = batch(model)
     expected = to_numpy(model.logits(model(data)))

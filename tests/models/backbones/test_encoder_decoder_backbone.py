@@ -115,7 +115,27 @@ def test_tied_logits_use_the_decoder_table():
     hidden = outputs_of(model, batch(model))["decoder_sequence_output"]
     table = to_numpy(model.token_embedding.embeddings)
     np.testing.assert_allclose(to_numpy(model.logits(hidden)), hidden @ table.T, atol=1e-4)
-    assert model.encoder_token_embedding is not model.token_embedding
+
+
+def test_shared_token_table_serves_both_sides():
+    shared, separate = build("bart_like"), build("transformer_base_like")
+    assert shared.encoder_token_embedding is shared.token_embedding
+    assert separate.encoder_token_embedding is not separate.token_embedding
+    paths = [v.path for v in shared.weights]
+    assert [p for p in paths if p.endswith("token_embedding/embeddings")] == [
+        "encoder_embedding/token_embedding/embeddings"
+    ]
+    assert "decoder_embedding/position_embedding/embeddings" in paths
+    # Moving the one table moves both sides' embeddings.
+    inputs = batch(shared)
+    before = outputs_of(shared, inputs)
+    table = shared.token_embedding.embeddings
+    table.assign(table + np.random.default_rng(3).normal(size=table.shape).astype("float32"))
+    after = outputs_of(shared, inputs)
+    for key in ("encoder_sequence_output", "decoder_sequence_output"):
+        assert np.abs(after[key] - before[key]).max() > 1e-3, key
+    with pytest.raises(ValueError, match="vocabulary_size=1000, decoder_vocabulary_size=300"):
+        EncoderDecoderBackbone.from_preset("tiny_bart", decoder_vocabulary_size=300)
 
 
 def test_decoder_sizes_default_to_the_encoders():

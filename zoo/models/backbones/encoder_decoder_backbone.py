@@ -6,6 +6,7 @@ from keras import ops
 from zoo.layers import TransformerDecoder, TransformerEncoder
 from zoo.models.backbones.backbone import Backbone
 from zoo.models.backbones.stack import (
+    SharedTableEmbedding,
     block_arguments,
     check_options,
     check_positive_integers,
@@ -29,7 +30,8 @@ class EncoderDecoderBackbone(Backbone):
     `use_embedding_norm=True`, `position_offset=2`, `activation="gelu"`.
     Marian: post-LN, `position_encoding="sinusoidal"`,
     `sinusoidal_layout="concatenated"`, `embedding_scale=sqrt(hidden_dim)`,
-    `activation="silu"`. The layer names are `Seq2SeqLM`'s
+    `activation="silu"`. Both share one token table between their sides
+    (`share_token_embeddings=True`) and tie it to the output. The layer names are `Seq2SeqLM`'s
     (`encoder_embedding`, `encoder_0`, `encoder_norm`, `decoder_embedding`,
     `decoder_0`, `decoder_norm`).
 
@@ -71,6 +73,10 @@ class EncoderDecoderBackbone(Backbone):
             of both sides (`sqrt(hidden_dim)` for `scale_embedding`).
         tie_word_embeddings: bool, whether the task's output projection is
             the transposed decoder token table (`logits`).
+        share_token_embeddings: bool, one token table for both sides (BART's
+            and Marian's `shared`), held by `encoder_embedding`; the decoder
+            keeps its own positions. Needs `decoder_vocabulary_size ==
+            vocabulary_size`.
 
     Raises:
         ValueError: for a non-positive size, `num_heads` not dividing
@@ -113,6 +119,7 @@ class EncoderDecoderBackbone(Backbone):
         use_mlp_bias=True,
         embedding_scale=None,
         tie_word_embeddings=False,
+        share_token_embeddings=False,
         **kwargs,
     ):
         decoder_vocabulary_size = decoder_vocabulary_size or vocabulary_size
@@ -125,16 +132,28 @@ class EncoderDecoderBackbone(Backbone):
             num_heads=num_heads, intermediate_dim=intermediate_dim,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
+        if share_token_embeddings and decoder_vocabulary_size != vocabulary_size:
+            raise ValueError(
+                "share_token_embeddings needs one vocabulary for both sides. Received: "
+                f"vocabulary_size={vocabulary_size}, "
+                f"decoder_vocabulary_size={decoder_vocabulary_size}"
+            )
 
         # === Layers ===
         sides = {"encoder": (vocabulary_size, sequence_length)}
         sides["decoder"] = (decoder_vocabulary_size, decoder_sequence_length)
         embeddings, embedding_norms = {}, {}
         for side, (vocabulary, length) in sides.items():
-            embeddings[side] = token_embedding(
-                f"{side}_embedding", vocabulary, length, hidden_dim, position_encoding,
-                position_offset, sinusoidal_layout, embedding_scale,
-            )
+            if side == "decoder" and share_token_embeddings:
+                embeddings[side] = SharedTableEmbedding(
+                    embeddings["encoder"].token_embedding, length, position_encoding,
+                    position_offset, sinusoidal_layout, embedding_scale, name="decoder_embedding",
+                )
+            else:
+                embeddings[side] = token_embedding(
+                    f"{side}_embedding", vocabulary, length, hidden_dim, position_encoding,
+                    position_offset, sinusoidal_layout, embedding_scale,
+                )
             embedding_norms[side] = optional_norm(
                 use_embedding_norm, norm_type, layer_norm_epsilon, f"{side}_embedding_norm"
             )
@@ -213,6 +232,7 @@ class EncoderDecoderBackbone(Backbone):
         self.use_mlp_bias = use_mlp_bias
         self.embedding_scale = embedding_scale
         self.tie_word_embeddings = tie_word_embeddings
+        self.share_token_embeddings = share_token_embeddings
 
     @property
     def token_embedding(self):

@@ -6,8 +6,9 @@ weight paths are the task models' own.
 """
 
 import keras
+from keras import ops
 
-from zoo.layers import TokenAndPositionEmbedding
+from zoo.layers import PositionEmbedding, SinusoidalPositionEncoding, TokenAndPositionEmbedding
 from zoo.layers.normalization import NORM_TYPES, normalization_layer
 
 POSITION_ENCODINGS = ("learned", "sinusoidal", "rotary")
@@ -61,6 +62,61 @@ def token_embedding(
         sinusoidal_layout=sinusoidal_layout,
         name=name,
     )
+
+
+class SharedTableEmbedding(keras.layers.Layer):
+    """Another stack's token table (a `keras.layers.Embedding`) with positions of its own.
+
+    The decoder embedding of an encoder-decoder that shares one table
+    between its sides (BART, Marian). It is built and rebuilt by its
+    backbone, never deserialized alone. Its position table has the path a
+    `TokenAndPositionEmbedding`'s would (`<name>/position_embedding/...`).
+
+    Args:
+        token_embedding: the shared `keras.layers.Embedding`.
+        sequence_length, position_encoding, position_offset,
+        sinusoidal_layout, embedding_scale: as `TokenAndPositionEmbedding`.
+    """
+
+    def __init__(
+        self,
+        token_embedding,
+        sequence_length,
+        position_encoding,
+        position_offset,
+        sinusoidal_layout,
+        embedding_scale,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.token_embedding = token_embedding
+        self.embedding_scale = embedding_scale
+        self.position_embedding = None
+        if position_encoding == "learned":
+            self.position_embedding = PositionEmbedding(
+                sequence_length, offset=position_offset, name="position_embedding"
+            )
+        elif position_encoding == "sinusoidal":
+            self.position_embedding = SinusoidalPositionEncoding(
+                layout=sinusoidal_layout, name="position_embedding"
+            )
+
+    def build(self, token_ids_shape):
+        if self.position_embedding is not None:
+            dim = self.token_embedding.output_dim
+            self.position_embedding.build(tuple(token_ids_shape) + (dim,))
+        self.built = True
+
+    def call(self, token_ids, start_index=0):
+        embedded = self.token_embedding(token_ids)  # (B, T, D)
+        if self.embedding_scale is not None:
+            embedded = embedded * ops.cast(self.embedding_scale, embedded.dtype)
+        if self.position_embedding is not None:
+            embedded = embedded + self.position_embedding(embedded, start_index=start_index)
+        return embedded
+
+    def compute_output_shape(self, token_ids_shape):
+        return tuple(token_ids_shape) + (self.token_embedding.output_dim,)
 
 
 def optional_norm(use_norm, norm_type, epsilon, name):
