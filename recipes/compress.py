@@ -24,18 +24,15 @@ import dataclasses
 import pathlib
 import tempfile
 import time
-import warnings
 
-import keras
-
-from recipes.common import add_tflite_latency, option, start_run
+from recipes.common import option, start_run
+from recipes.compress_measure import measure, recover
 from recipes.compress_report import report_markdown
 from recipes.compress_runs import load_run, smoke_run
 from zoo.compress import EMBEDDING_PATTERN, PROJECTION_PATTERNS, factorize, singular_values
 from zoo.compress.plots import plot_metric_vs_compression, plot_spectra
-from zoo.export import export_tflite
 from zoo.io import atomic_file, atomic_write_json
-from zoo.training import WarmupCosineDecay, parse_config
+from zoo.training import parse_config
 from zoo.training.cli import run_main
 
 SETTINGS = {"projections": PROJECTION_PATTERNS, "embeddings": (EMBEDDING_PATTERN,), "all": ("*",)}
@@ -90,49 +87,6 @@ def include_patterns(include):
     for item in include:
         patterns.extend(SETTINGS.get(item, (item,)))
     return tuple(patterns)
-
-
-# === Measurements ===
-
-
-def measure(model, run, cfg, scratch, name):
-    """Parameters, float32 TFLite bytes, batch-1 TFLite latency (ms) and the task metric of `model`."""
-    started = time.perf_counter()
-    tflite_path = scratch / f"{name}.tflite"
-    export_tflite(model, tflite_path, variant=run.variant, sample_inputs=run.sample_inputs())
-    entry = {"path": str(tflite_path), "variant": run.variant}
-    exports = {"tflite": {name: entry}}
-    add_tflite_latency(exports, run.inputs, repeats=cfg.latency_repeats)
-    result = {
-        "parameters": int(model.count_params()),
-        "tflite_bytes": tflite_path.stat().st_size,
-        "tflite_ms_per_example": entry["ms_per_example"],
-        "metric": run.evaluate(model),
-    }
-    tflite_path.unlink()
-    print(
-        f"{name}: {result['parameters']:,} parameters, TFLite {result['tflite_bytes'] / 1e6:.2f} MB, "
-        f"{result['tflite_ms_per_example']:.1f} ms/example, {run.metric_name} {result['metric']:.4g} "
-        f"({time.perf_counter() - started:.0f}s)",
-        flush=True,
-    )
-    return result
-
-
-def recover(model, run, cfg, learning_rate):
-    """Fine-tune `model` for `cfg.recover_steps` steps on the recipe's training data; returns seconds."""
-    started = time.perf_counter()
-    schedule = WarmupCosineDecay(peak_learning_rate=learning_rate, warmup_steps=0, total_steps=cfg.recover_steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=run.cfg.weight_decay, clipnorm=1.0),
-                  **run.loss_and_metrics())
-    batches = run.train_batches().repeat().take(cfg.recover_steps)
-    with warnings.catch_warnings():  # the batches are shuffled by the recipe's pipeline
-        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-        history = model.fit(batches, epochs=1, verbose=0)
-    seconds = time.perf_counter() - started
-    print(f"  recovery: {cfg.recover_steps} steps, final loss {history.history['loss'][-1]:.4f} ({seconds:.0f}s)",
-          flush=True)
-    return seconds
 
 
 def settings(cfg):

@@ -24,10 +24,8 @@ import time
 import keras
 import tensorflow as tf
 
-from recipes import common
+from recipes import common, qa_evaluate
 from recipes.common import Run, TrainConfig, option
-from recipes.qa_evaluate import evaluate, evaluate_tflite, predictions, print_results
-from recipes.qa_evaluate import sample_inputs, saved_model_speed, window_layout
 from zoo.data.squad import load_squad, load_tfds_squad, split_by_article
 from zoo.models import QuestionAnswerer, preset_names
 from zoo.tokenizers import save_vocabulary
@@ -158,17 +156,17 @@ def main(argv=None):
     started = time.perf_counter()
     answers = model.answer([e.question for e in test], [e.context for e in test])
     answer_seconds = time.perf_counter() - started
-    scores = evaluate(answers, test)
+    scores = qa_evaluate.evaluate(answers, test)
     print(f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
           f"({len(test) / answer_seconds:.1f} questions/s in Keras)", flush=True)
-    run.write_json("predictions.json", predictions(test, answers))
+    run.write_json("predictions.json", qa_evaluate.predictions(test, answers))
 
     # === Save and export, each parity-checked ===
-    run.write_json("qa.json", window_layout(model))
-    exports = run.export(model, sample_inputs(model, test[:8]))
+    run.write_json("qa.json", qa_evaluate.window_layout(model))
+    exports = run.export(model, qa_evaluate.sample_inputs(model, test[:8]))
     saved = exports["saved_model"]
-    saved["questions_per_second"] = saved_model_speed(saved["path"], test)
-    evaluate_tflite(model, exports, test[:TFLITE_EVAL_QUESTIONS], answers)
+    saved["questions_per_second"] = qa_evaluate.saved_model_speed(saved["path"], test)
+    qa_evaluate.evaluate_tflite(model, exports, test[:TFLITE_EVAL_QUESTIONS], answers)
 
     metrics = {
         "data": cfg.data,
@@ -189,7 +187,7 @@ def main(argv=None):
         **run.timing(),
     }
     run.write_json("metrics.json", metrics)
-    print_results(metrics, test, answers)
+    qa_evaluate.print_results(metrics, test, answers)
     return metrics
 
 

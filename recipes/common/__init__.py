@@ -19,7 +19,7 @@ from recipes.common.config import (
     quantizations,
     with_data_defaults,
 )
-from recipes.common.lifecycle import Run, save_keras_model, start_run, write_metrics
+from recipes.common.lifecycle import Run, save_keras_model, start_run
 from recipes.common.optimizer import warmup_cosine_adamw
 from recipes.common.report import (
     add_tflite_accuracy,
@@ -55,5 +55,4 @@ __all__ = [
     "start_run",
     "warmup_cosine_adamw",
     "with_data_defaults",
-    "write_metrics",
 ]

@@ -147,8 +147,3 @@ def save_keras_model(model, out):
     with atomic_file(path) as temporary:
         model.save(temporary)
     return path
-
-
-def write_metrics(out, metrics):
-    """`out/metrics.json`, written atomically."""
-    atomic_write_json(pathlib.Path(out) / "metrics.json", metrics)

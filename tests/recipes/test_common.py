@@ -37,7 +37,7 @@ def test_a_recipe_config_keeps_shared_flags_and_lists_its_own_first(tmp_path, ca
     assert "--out OUT run folder (default: saved_models/toy)" in help_text
     assert "--resume, --no-resume continue the interrupted run in --out (default: False)" in help_text
     # config.json has the same order as --help.
-    run = Run.start(dataclasses.replace(cfg, out=str(tmp_path), strategy="default"), {})
+    Run.start(dataclasses.replace(cfg, out=str(tmp_path), strategy="default"), {})
     assert list(json.loads((tmp_path / "config.json").read_text())) == flags
 
 
