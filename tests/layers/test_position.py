@@ -45,6 +45,38 @@ def test_rotary_matches_complex_reference():
     )
 
 
+def reference_scaled_rotary(x, start, max_wavelength, scaling_factor):
+    """RoPE written as 2x2 rotations of the feature pairs (j, j + D/2), with loops.
+
+    Pair j at position p turns by `(start + p) / scaling_factor * max_wavelength**(-2j / D)`.
+    """
+    out = np.array(x, "float64")
+    half = x.shape[-1] // 2
+    for position in range(x.shape[1]):
+        for j in range(half):
+            angle = (start + position) / scaling_factor * max_wavelength ** (-2.0 * j / x.shape[-1])
+            first, second = x[:, position, ..., j], x[:, position, ..., j + half]
+            out[:, position, ..., j] = first * np.cos(angle) - second * np.sin(angle)
+            out[:, position, ..., j + half] = first * np.sin(angle) + second * np.cos(angle)
+    return out
+
+
+@pytest.mark.parametrize("max_wavelength,scaling_factor", [(500.0, 1.0), (10000.0, 4.0), (50.0, 2.5)])
+@pytest.mark.parametrize("start_index", [0, 6])
+def test_rotary_max_wavelength_and_scaling_factor_match_a_reference(
+    max_wavelength, scaling_factor, start_index
+):
+    x = np.random.default_rng(2).normal(size=(2, 7, 3, 8)).astype("float32")
+    rope = RotaryEmbedding(max_wavelength=max_wavelength, scaling_factor=scaling_factor)
+    expected = reference_scaled_rotary(x, start_index, max_wavelength, scaling_factor)
+    np.testing.assert_allclose(to_numpy(rope(x, start_index=start_index)), expected, atol=1e-5)
+    # Linear scaling: position p with factor s turns as position p / s does without it.
+    if scaling_factor == 4.0:
+        plain = RotaryEmbedding(max_wavelength=max_wavelength)
+        scaled = to_numpy(rope(x[:, :1], start_index=4 * (start_index + 1)))
+        np.testing.assert_allclose(scaled, to_numpy(plain(x[:, :1], start_index=start_index + 1)), atol=1e-5)
+
+
 def test_rotary_dot_products_depend_only_on_relative_position():
     rng = np.random.default_rng(1)
     q = np.broadcast_to(rng.normal(size=(1, 1, 1, 16)), (1, 20, 1, 16)).astype("float32")
