@@ -82,10 +82,11 @@ def test_learning_rate_schedule_returns_the_schedule_object():
     np.testing.assert_allclose(float(constant.numpy()), 0.25)
 
 
-# The private names the wrappers hide (attribute access), and Keras's source package.
+# The private names the wrappers hide (attribute access), and imports of Keras's source package
+# (a message that names a class's module, such as keras.src.models.sequential, is no API use).
 PRIVATE = re.compile(
     r"\.(_flatten_layers|_symbolic_build|_convert_input_args|_allow_non_tensor_positional_args"
-    r"|_learning_rate)\b|keras\.src\b"
+    r"|_learning_rate)\b|^\s*(from|import)\s+keras\.src\b"
 )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from recipes import common
 from recipes.common import Run, RunConfig, TrainConfig, option
+from zoo._keras_compat import learning_rate_schedule
 from zoo.training import parse_config
 from zoo.training.config import build_parser
 
@@ -94,7 +95,7 @@ def test_learn_or_reuse_characters_and_unknown_tokenizer(tmp_path):
 def test_warmup_is_cut_to_the_run(epochs, warmup_epochs, warmup_fraction, expected_warmup):
     cfg = ToyConfig(epochs=epochs, warmup_epochs=warmup_epochs, learning_rate=2e-3, weight_decay=0.05)
     optimizer = common.warmup_cosine_adamw(cfg, 10, warmup_fraction=warmup_fraction, clipnorm=1.0)
-    schedule = optimizer._learning_rate
+    schedule = learning_rate_schedule(optimizer)
     assert (schedule.warmup_steps, schedule.total_steps) == (expected_warmup, epochs * 10)
     assert schedule.peak_learning_rate == 2e-3 and optimizer.weight_decay == 0.05 and optimizer.clipnorm == 1.0
 
