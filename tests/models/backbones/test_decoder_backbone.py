@@ -73,6 +73,30 @@ def test_cached_decoding_equals_full_forward(name):
     assert tuple(cache.shape) == (2, model.num_layers, 2, 10, key_value_heads, head_dim)
 
 
+@pytest.mark.parametrize("name", ["gpt2_like", "llama_like", "offset_positions_embedding_norm_silu"])
+def test_cached_steps_in_a_compiled_loop_with_a_tensor_index_equal_the_full_forward(name):
+    """What a generation loop does: one token per step, `cache_index` a loop tensor, in a graph."""
+    import tensorflow as tf
+
+    model = build(name)
+    inputs = batch(model, lengths=(7, 7))
+    full = to_numpy(model(inputs))
+    ids = keras.ops.convert_to_tensor(inputs["token_ids"])
+
+    @tf.function
+    def decode_all(ids):
+        def step(index, state):
+            cache, hidden = state
+            step_ids = keras.ops.slice(ids, (0, index), (2, 1))
+            output, cache = model.call_with_cache(step_ids, cache, index)
+            return cache, keras.ops.slice_update(hidden, (0, index, 0), output)
+
+        initial = (model.empty_cache(2, 7), keras.ops.zeros((2, 7, model.hidden_dim)))
+        return keras.ops.fori_loop(0, 7, step, initial)[1]
+
+    np.testing.assert_allclose(to_numpy(decode_all(ids)), full, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["gpt2_like", "llama_like"])
 def test_cached_decoding_with_a_padding_mask_over_the_cache(name):
     model = build(name)
