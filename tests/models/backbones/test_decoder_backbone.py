@@ -73,7 +73,9 @@ def test_cached_decoding_equals_full_forward(name):
     assert tuple(cache.shape) == (2, model.num_layers, 2, 10, key_value_heads, head_dim)
 
 
-@pytest.mark.parametrize("name", ["gpt2_like", "llama_like", "offset_positions_embedding_norm_silu"])
+@pytest.mark.parametrize(
+    "name", ["gpt2_like", "llama_like", "offset_positions_embedding_norm_silu"]
+)
 def test_cached_steps_in_a_compiled_loop_with_a_tensor_index_equal_the_full_forward(name):
     """What a generation loop does: one token per step, `cache_index` a loop tensor, in a graph."""
     import tensorflow as tf
