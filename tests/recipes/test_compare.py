@@ -31,6 +31,29 @@ def data_files(tmp_path):
     return reviews, pairs_path, text
 
 
+def assert_lstm_widths_are_the_closest(rows, out):
+    """Each size's LSTM has the parameter count closest to that size's Transformer: its width's
+    neighbours (counts grow with width) are no closer."""
+    from zoo.comparison.matching import build_language_model
+    from zoo.tokenizers import CharacterPreprocessor
+
+    settings = compare.SETTINGS["smoke"]["scaling"]
+    length = settings["sequence_length"]
+    characters = CharacterPreprocessor(str(out / "scaling_characters.txt"), sequence_length=length)
+    shape = dict(vocabulary_size=characters.vocabulary_size, sequence_length=length)
+    transformers = [r for r in rows if r["architecture"] == "transformer"]
+    lstms = [r for r in rows if r["architecture"] == "lstm"]
+    assert [r["width"] for r in transformers] == list(settings["widths"]) and len(lstms) == len(transformers)
+    for transformer, lstm in zip(transformers, lstms):  # rows run width by width
+        target = transformer["parameters"]
+        assert build_language_model("transformer", transformer["width"], **shape).count_params() == target
+        assert build_language_model("lstm", lstm["width"], **shape).count_params() == lstm["parameters"]
+        gap = abs(lstm["parameters"] - target)
+        for neighbour in (lstm["width"] - 1, lstm["width"] + 1):
+            neighbour_gap = abs(build_language_model("lstm", neighbour, **shape).count_params() - target)
+            assert neighbour_gap >= gap, (transformer["width"], lstm["width"], neighbour)
+
+
 def test_smoke_runs_every_experiment_and_writes_the_report(data_files, tmp_path, capsys):
     reviews, pairs, text = data_files
     out = tmp_path / "compare"
@@ -66,6 +89,7 @@ def test_smoke_runs_every_experiment_and_writes_the_report(data_files, tmp_path,
     # The LSTM of each size is the width whose parameter count is closest to the Transformer's.
     sizes = sorted(results["scaling"], key=lambda r: (r["architecture"], r["parameters"]))
     assert all(r["validation_loss"] > 0 for r in sizes)
+    assert_lstm_widths_are_the_closest(results["scaling"], out)
     report = (out / "report.md").read_text()
     for heading in ["## 1. Training throughput", "## 2. Long-range", "## 3. Real data", "## 4. Scaling"]:
         assert heading in report
