@@ -169,32 +169,11 @@ class QuestionAnswerer(Task):
     def answer_tensors(self, questions, contexts, num_windows=None):
         """Strings `(B,)` -> the best answer of each pair over all its windows (TensorFlow ops).
 
-        Used eagerly by `answer` and traced into the SavedModel; see
-        `zoo.tokenizers.spans.spans_to_answers` for the outputs.
+        Used eagerly by `answer` and traced into the SavedModel; the
+        packer (`zoo.tokenizers.spans.QuestionContextPacker.answer`) does
+        the string work around this model's call.
         """
-        import tensorflow as tf
-
-        from zoo.tokenizers.spans import spans_to_answers
-
-        questions, contexts = tf.convert_to_tensor(questions, tf.string), tf.convert_to_tensor(contexts, tf.string)
-        # A clear error (in the SavedModel too) instead of a shape clash deep in the packing.
-        with tf.control_dependencies([
-            tf.debugging.assert_equal(
-                tf.size(questions), tf.size(contexts),
-                message="question and context must hold the same number of strings (one context per question)",
-            )
-        ]):
-            questions = tf.identity(questions)
-        windows = self.packer.windows(questions, contexts, num_windows)
-        shape = tf.shape(windows["token_ids"])  # (W, B, L)
-        flat = {
-            name: tf.reshape(windows[name], [-1, self.sequence_length])
-            for name in ("token_ids", "padding_mask", "segment_ids")
-        }
-        outputs = self(flat, training=False)
-        start_logits = tf.reshape(outputs["start_logits"], shape)
-        end_logits = tf.reshape(outputs["end_logits"], shape)
-        return spans_to_answers(contexts, windows, start_logits, end_logits, self.max_answer_length)
+        return self.packer.answer(self, questions, contexts, self.max_answer_length, num_windows)
 
     def answer(self, question, context, batch_size=32):
         """The answer to each question, a span of its context.
@@ -214,8 +193,6 @@ class QuestionAnswerer(Task):
             ValueError: an empty or non-string question or context, or lists
                 of different lengths.
         """
-        import tensorflow as tf
-
         check_integer("batch_size", batch_size)
         single = isinstance(question, (str, bytes)) and isinstance(context, (str, bytes))
         questions = _texts(question, "question")
@@ -224,9 +201,8 @@ class QuestionAnswerer(Task):
             raise ValueError(f"got {len(questions)} questions but {len(contexts)} contexts; pass one context per question")
         results = []
         for begin in range(0, len(questions), batch_size):
-            batch_questions = tf.constant(questions[begin : begin + batch_size])
-            batch_contexts = tf.constant(contexts[begin : begin + batch_size])
-            out = {name: value.numpy() for name, value in self.answer_tensors(batch_questions, batch_contexts).items()}
+            batch = self.answer_tensors(questions[begin : begin + batch_size], contexts[begin : begin + batch_size])
+            out = {name: ops.convert_to_numpy(value) for name, value in batch.items()}
             for i in range(len(out["answer"])):
                 results.append({
                     "text": out["answer"][i].decode("utf-8"),

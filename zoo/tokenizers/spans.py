@@ -148,6 +148,39 @@ class QuestionContextPacker:
             ),
         }
 
+    def answer(self, model, questions, contexts, max_answer_length, num_windows=None):
+        """The best answer of each (question, context) pair over all its windows.
+
+        Args:
+            model: a callable on `{"token_ids", "padding_mask", "segment_ids"}`
+                `(N, sequence_length)` returning `{"start_logits", "end_logits"}`
+                (a `zoo.models.QuestionAnswerer`).
+            questions, contexts: strings `(B,)` (lists or `tf.string` tensors).
+            max_answer_length: int, the longest span in tokens.
+            num_windows: optional int, windows per context (default: enough
+                for the longest context of the batch).
+
+        Returns:
+            `spans_to_answers`'s dict of tensors `(B,)`: `answer`, `score`,
+            `start`, `end`.
+        """
+        questions, contexts = tf.convert_to_tensor(questions, tf.string), tf.convert_to_tensor(contexts, tf.string)
+        # A clear error (in the SavedModel too) instead of a shape clash deep in the packing.
+        with tf.control_dependencies([
+            tf.debugging.assert_equal(
+                tf.size(questions), tf.size(contexts),
+                message="question and context must hold the same number of strings (one context per question)",
+            )
+        ]):
+            questions = tf.identity(questions)
+        windows = self.windows(questions, contexts, num_windows)
+        shape = tf.shape(windows["token_ids"])  # (W, B, L)
+        flat = {name: tf.reshape(windows[name], [-1, self.sequence_length]) for name in ("token_ids", "padding_mask", "segment_ids")}
+        outputs = model(flat, training=False)
+        start_logits = tf.reshape(outputs["start_logits"], shape)
+        end_logits = tf.reshape(outputs["end_logits"], shape)
+        return spans_to_answers(contexts, windows, start_logits, end_logits, max_answer_length)
+
 
 def best_spans(start_logits, end_logits, context_mask, max_answer_length):
     """The best `start <= end < start + max_answer_length` span inside the context of each row.
