@@ -47,9 +47,10 @@ def test_smoke_run_writes_every_artifact(tmp_path, capsys):
 
     # The saved model reproduces the reported held-out accuracy.
     model = keras.saving.load_model(out / "model.keras")
+    from recipes.common import smoke_subsets
     from zoo.data import load_image_dataset
 
-    _, test = vit.smoke_subsets(*load_image_dataset("builtin:digits", seed=0), vit.SMOKE_EXAMPLES, 0)
+    _, test = smoke_subsets(*load_image_dataset("builtin:digits", seed=0), vit.SMOKE_EXAMPLES, 0)
     accuracy = np.mean(model.classify(test.images)["class_ids"] == test.labels)
     assert accuracy == pytest.approx(stored["accuracy"])
     assert stored["exports"]["tflite"]["images/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
