@@ -3,8 +3,9 @@
 Weights are read by path (`"decoder_0/self_attention/query/kernel"`) from
 a `Weights` dict that records what was read: `check_all_used` then fails
 when the model holds a weight the reference never used (an unexpected
-bias or norm), and a missing weight fails with a KeyError. Everything is
-float64.
+bias or norm), and a missing weight fails with a KeyError. A low-rank
+projection (`u_kernel`, `v_kernel`) is read as the product `U V`, reshaped
+as the dense kernel would be. Everything is float64.
 """
 
 import math
@@ -21,10 +22,29 @@ class Weights(dict):
     def __init__(self, model):
         super().__init__({v.path: to_numpy(v).astype("float64") for v in model.weights})
         self.used = set()
+        config = model.get_config()
+        self.hidden_dim, self.num_heads = config["hidden_dim"], config["num_heads"]
+        self.num_key_value_heads = config["num_key_value_heads"] or self.num_heads
 
     def __getitem__(self, path):
+        base = path[: -len("kernel")]
+        if path.endswith("/kernel") and path not in self and f"{base}u_kernel" in self:
+            kernel = self[f"{base}u_kernel"] @ self[f"{base}v_kernel"]  # (D_in, D_out)
+            shape = self._shape(path)
+            return kernel if shape is None else kernel.reshape(shape)
         self.used.add(path)
         return super().__getitem__(path)
+
+    def _shape(self, path):
+        """The dense kernel's shape at `path` (multi-head projections keep their head axes)."""
+        name, head_dim = path.split("/")[-2], self.hidden_dim // self.num_heads
+        if name == "query":
+            return (self.hidden_dim, self.num_heads, head_dim)
+        if name in ("key", "value"):
+            return (self.hidden_dim, self.num_key_value_heads, head_dim)
+        if name == "attention_output":
+            return (self.num_heads, head_dim, self.hidden_dim)
+        return None  # feed-forward kernels are (D_in, D_out) already
 
     def bias(self, path, expected):
         """The bias at `path` if `expected`, else 0 (asserting the model has none there)."""
@@ -193,8 +213,14 @@ def sinusoids(length, dim, layout):
 
 
 def embed(weights, path, config, token_ids, table_path=None):
-    """`table[ids] * scale + positions` (no positions with rotary); the table may be another's."""
-    x = weights[f"{table_path or path}/token_embedding/embeddings"][token_ids]
+    """`table[ids] (@ projection) * scale + positions` (none with rotary).
+
+    The table (and projection) may be another embedding's (`table_path`).
+    """
+    table_path = table_path or path
+    x = weights[f"{table_path}/token_embedding/embeddings"][token_ids]
+    if f"{table_path}/token_projection/kernel" in weights:  # a factorized (V, E) table
+        x = x @ weights[f"{table_path}/token_projection/kernel"]
     if config["embedding_scale"] is not None:
         x = x * config["embedding_scale"]
     length = token_ids.shape[1]

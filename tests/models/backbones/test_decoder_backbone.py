@@ -199,3 +199,41 @@ def test_argument_errors_name_the_value():
     message = r"unknown TransformerDecoderBackbone arguments \['hidden_size'\]"
     with pytest.raises(ValueError, match=message):
         TransformerDecoderBackbone.from_preset("tiny", hidden_size=8)
+
+
+LOW_RANK = {
+    "*/self_attention/*": 3,
+    "decoder_1/self_attention/value": None,  # a later pattern wins: dense again
+    "*/feedforward/intermediate": 4,
+    "embedding/token_embedding": 8,
+}
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny_llama"])
+def test_low_rank_projections_match_the_reference_of_their_product(preset, tmp_path):
+    model = TransformerDecoderBackbone.from_preset(preset, low_rank=LOW_RANK)
+    reference.randomize(model, seed=2)
+    paths = {v.path for v in model.weights}
+    assert "decoder_0/self_attention/query/u_kernel" in paths
+    assert "decoder_1/self_attention/value/kernel" in paths
+    assert "decoder_0/feedforward/output/kernel" in paths
+    assert "embedding/token_projection/kernel" in paths
+    inputs = batch(model, lengths=(7, 7))
+    expected = reference.decoder_backbone(model, inputs)
+    np.testing.assert_allclose(to_numpy(model(inputs)), expected, atol=1e-5)
+    cache = model.empty_cache(2, 7)
+    hidden, _ = model.call_with_cache(inputs["token_ids"], cache, 0)
+    np.testing.assert_allclose(to_numpy(hidden), expected, atol=1e-5)
+    assert_round_trips(model, inputs, tmp_path)
+
+
+def test_tied_logits_of_a_factorized_table_transpose_its_projection():
+    model = TransformerDecoderBackbone.from_preset("tiny", low_rank={"embedding/*": 8})
+    reference.randomize(model, seed=3)
+    hidden = to_numpy(model(batch(model)))
+    table = to_numpy(model.token_embedding.embeddings)  # (V, 8)
+    projection = to_numpy(model.embedding.token_projection.kernel)  # (8, D)
+    expected = hidden @ (table @ projection).T  # the effective (V, D) table, transposed
+    np.testing.assert_allclose(to_numpy(model.logits(model(batch(model)))), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="matches no projection"):
+        TransformerDecoderBackbone.from_preset("tiny", low_rank={"encoder_*/*": 2})

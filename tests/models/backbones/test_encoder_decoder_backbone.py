@@ -144,3 +144,22 @@ def test_decoder_sizes_default_to_the_encoders():
     separate = build("rms_rotary_gqa")
     assert tuple(separate.token_embedding.embeddings.shape) == (300, 16)
     assert tuple(separate.encoder_token_embedding.embeddings.shape) == (1000, 16)
+
+
+def test_low_rank_with_a_shared_factorized_table_matches_the_reference(tmp_path):
+    low_rank = {"*_attention/*": 3, "decoder_*/feedforward/*": 4, "encoder_embedding/*": 6}
+    model = EncoderDecoderBackbone.from_preset("tiny_bart", low_rank=low_rank)
+    reference.randomize(model, seed=4)
+    paths = {v.path for v in model.weights}
+    assert {"decoder_0/cross_attention/key/u_kernel", "encoder_embedding/token_projection/kernel",
+            "encoder_0/feedforward/output/kernel"} <= paths
+    inputs = batch(model)
+    expected = reference.encoder_decoder_backbone(model, inputs)
+    actual = outputs_of(model, inputs)
+    for side in ("encoder", "decoder"):
+        real = inputs[f"{side}_padding_mask"].astype(bool)
+        key = f"{side}_sequence_output"
+        np.testing.assert_allclose(actual[key][real], expected[key][real], atol=1e-5, err_msg=side)
+    assert_round_trips(model, inputs, tmp_path)
+    with pytest.raises(ValueError, match="matches no projection"):
+        EncoderDecoderBackbone.from_preset("tiny_bart", low_rank={"decoder_embedding/*": 6})

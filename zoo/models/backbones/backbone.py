@@ -80,8 +80,16 @@ class Backbone(keras.Model):
                 f"{type(self).__name__}.logits projects onto the input table, but this backbone "
                 "has tie_word_embeddings=False; its task needs its own output layer"
             )
-        table = ops.cast(self.token_embedding.embeddings, hidden_states.dtype)  # (V, D)
+        table = ops.cast(self.token_embedding.embeddings, hidden_states.dtype)  # (V, D) or (V, E)
+        projection = self._token_projection()
+        if projection is not None:  # a factorized table: transpose its E -> D projection too
+            kernel = ops.cast(projection.kernel, hidden_states.dtype)  # (E, D)
+            hidden_states = ops.einsum("btd,ed->bte", hidden_states, kernel)
         return ops.einsum("btd,vd->btv", hidden_states, table)
+
+    def _token_projection(self):
+        """The `E -> D` projection after a factorized token table, or `None`."""
+        return self.embedding.token_projection
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

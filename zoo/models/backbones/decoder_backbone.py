@@ -11,6 +11,7 @@ from zoo.models.backbones.stack import (
     check_positive_integers,
     dropout_layer,
     embed,
+    low_rank_plan,
     optional_norm,
     token_embedding,
 )
@@ -67,6 +68,11 @@ class TransformerDecoderBackbone(Backbone):
         embedding_scale: optional float multiplying the token embeddings.
         tie_word_embeddings: bool, whether the task's output projection is
             the transposed token table (`logits`).
+        low_rank: `None` (dense) or `{fnmatch pattern: rank or None}` over
+            projection paths (`"decoder_0/self_attention/query"`,
+            `"decoder_1/feedforward/output"`, `"embedding/token_embedding"`):
+            low-rank projections and a factorized token table (see
+            `zoo.models.task.low_rank_arguments`).
 
     Raises:
         ValueError: for a non-positive size, `num_heads` not dividing
@@ -106,6 +112,7 @@ class TransformerDecoderBackbone(Backbone):
         use_embedding_norm=False,
         embedding_scale=None,
         tie_word_embeddings=False,
+        low_rank=None,
         **kwargs,
     ):
         check_positive_integers(
@@ -116,18 +123,20 @@ class TransformerDecoderBackbone(Backbone):
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
 
         # === Layers ===
+        names = [f"decoder_{index}" for index in range(num_layers)]
+        ranks, embedding_ranks = low_rank_plan(
+            low_rank, activation, dict.fromkeys(names, False), ["embedding"]
+        )
         embedding = token_embedding(
             "embedding", vocabulary_size, sequence_length, hidden_dim, position_encoding,
-            position_offset, sinusoidal_layout, embedding_scale,
+            position_offset, sinusoidal_layout, embedding_scale, embedding_ranks["embedding"],
         )
         embedding_norm = optional_norm(
             use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm"
         )
         embedding_dropout = dropout_layer(dropout, "embedding_dropout")
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
-        decoder_layers = [
-            TransformerDecoder(name=f"decoder_{index}", **blocks) for index in range(num_layers)
-        ]
+        decoder_layers = [TransformerDecoder(name=name, **blocks, **ranks[name]) for name in names]
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
 
         # === Functional graph ===
@@ -168,6 +177,7 @@ class TransformerDecoderBackbone(Backbone):
         self.use_embedding_norm = use_embedding_norm
         self.embedding_scale = embedding_scale
         self.tie_word_embeddings = tie_word_embeddings
+        self.low_rank = None if low_rank is None else dict(low_rank)
 
     # === Step-by-step decoding ===
 

@@ -9,6 +9,7 @@ from zoo.models.backbones.stack import (
     check_options,
     check_positive_integers,
     dropout_layer,
+    low_rank_plan,
     optional_norm,
     token_embedding,
 )
@@ -56,6 +57,10 @@ class TransformerEncoderBackbone(Backbone):
             0 for none.
         tie_word_embeddings: bool, whether a task's output projection (a
             masked-LM head) is the transposed token table (`logits`).
+        low_rank: `None` or `{fnmatch pattern: rank or None}` over
+            projection paths (`"encoder_0/self_attention/query"`,
+            `"embedding/token_embedding"`), as in
+            `TransformerDecoderBackbone`.
 
     Raises:
         ValueError: for a non-positive size, `num_heads` not dividing
@@ -94,6 +99,7 @@ class TransformerEncoderBackbone(Backbone):
         embedding_scale=None,
         num_segments=0,
         tie_word_embeddings=False,
+        low_rank=None,
         **kwargs,
     ):
         check_positive_integers(
@@ -109,9 +115,13 @@ class TransformerEncoderBackbone(Backbone):
             )
 
         # === Layers ===
+        names = [f"encoder_{index}" for index in range(num_layers)]
+        ranks, embedding_ranks = low_rank_plan(
+            low_rank, activation, dict.fromkeys(names, False), ["embedding"]
+        )
         embedding = token_embedding(
             "embedding", vocabulary_size, sequence_length, hidden_dim, position_encoding,
-            position_offset, sinusoidal_layout, embedding_scale,
+            position_offset, sinusoidal_layout, embedding_scale, embedding_ranks["embedding"],
         )
         segment_embedding = None
         if num_segments:
@@ -122,9 +132,7 @@ class TransformerEncoderBackbone(Backbone):
             use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm"
         )
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
-        encoder_layers = [
-            TransformerEncoder(name=f"encoder_{index}", **blocks) for index in range(num_layers)
-        ]
+        encoder_layers = [TransformerEncoder(name=name, **blocks, **ranks[name]) for name in names]
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
 
         # === Functional graph ===
@@ -174,3 +182,4 @@ class TransformerEncoderBackbone(Backbone):
         self.embedding_scale = embedding_scale
         self.num_segments = num_segments
         self.tie_word_embeddings = tie_word_embeddings
+        self.low_rank = None if low_rank is None else dict(low_rank)

@@ -12,6 +12,7 @@ from zoo.models.backbones.stack import (
     check_positive_integers,
     dropout_layer,
     embed,
+    low_rank_plan,
     optional_norm,
     token_embedding,
 )
@@ -77,6 +78,12 @@ class EncoderDecoderBackbone(Backbone):
             and Marian's `shared`), held by `encoder_embedding`; the decoder
             keeps its own positions. Needs `decoder_vocabulary_size ==
             vocabulary_size`.
+        low_rank: `None` or `{fnmatch pattern: rank or None}` over
+            projection paths (`"encoder_0/self_attention/query"`,
+            `"decoder_1/cross_attention/value"`,
+            `"decoder_embedding/token_embedding"`), as in
+            `TransformerDecoderBackbone`; a shared table is
+            `"encoder_embedding/token_embedding"`.
 
     Raises:
         ValueError: for a non-positive size, `num_heads` not dividing
@@ -120,6 +127,7 @@ class EncoderDecoderBackbone(Backbone):
         embedding_scale=None,
         tie_word_embeddings=False,
         share_token_embeddings=False,
+        low_rank=None,
         **kwargs,
     ):
         decoder_vocabulary_size = decoder_vocabulary_size or vocabulary_size
@@ -140,31 +148,38 @@ class EncoderDecoderBackbone(Backbone):
             )
 
         # === Layers ===
+        encoder_names = [f"encoder_{index}" for index in range(num_encoder_layers)]
+        decoder_names = [f"decoder_{index}" for index in range(num_decoder_layers)]
+        cross_attention = dict.fromkeys(encoder_names, False) | dict.fromkeys(decoder_names, True)
+        tables = ["encoder_embedding"] + ([] if share_token_embeddings else ["decoder_embedding"])
+        ranks, embedding_ranks = low_rank_plan(low_rank, activation, cross_attention, tables)
         sides = {"encoder": (vocabulary_size, sequence_length)}
         sides["decoder"] = (decoder_vocabulary_size, decoder_sequence_length)
         embeddings, embedding_norms = {}, {}
         for side, (vocabulary, length) in sides.items():
             if side == "decoder" and share_token_embeddings:
+                encoder_embedding = embeddings["encoder"]
                 embeddings[side] = SharedTableEmbedding(
-                    embeddings["encoder"].token_embedding, length, position_encoding,
-                    position_offset, sinusoidal_layout, embedding_scale, name="decoder_embedding",
+                    encoder_embedding.token_embedding, encoder_embedding.token_projection, length,
+                    position_encoding, position_offset, sinusoidal_layout, embedding_scale,
+                    name="decoder_embedding",
                 )
             else:
                 embeddings[side] = token_embedding(
                     f"{side}_embedding", vocabulary, length, hidden_dim, position_encoding,
                     position_offset, sinusoidal_layout, embedding_scale,
+                    embedding_ranks[f"{side}_embedding"],
                 )
             embedding_norms[side] = optional_norm(
                 use_embedding_norm, norm_type, layer_norm_epsilon, f"{side}_embedding_norm"
             )
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
         encoder_layers = [
-            TransformerEncoder(name=f"encoder_{index}", **blocks)
-            for index in range(num_encoder_layers)
+            TransformerEncoder(name=name, **blocks, **ranks[name]) for name in encoder_names
         ]
         decoder_layers = [
-            TransformerDecoder(use_cross_attention=True, name=f"decoder_{index}", **blocks)
-            for index in range(num_decoder_layers)
+            TransformerDecoder(use_cross_attention=True, name=name, **blocks, **ranks[name])
+            for name in decoder_names
         ]
         encoder_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "encoder_norm")
         decoder_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "decoder_norm")
@@ -233,11 +248,15 @@ class EncoderDecoderBackbone(Backbone):
         self.embedding_scale = embedding_scale
         self.tie_word_embeddings = tie_word_embeddings
         self.share_token_embeddings = share_token_embeddings
+        self.low_rank = None if low_rank is None else dict(low_rank)
 
     @property
     def token_embedding(self):
         """The decoder's `keras.layers.Embedding` (what a tied output projection uses)."""
         return self.decoder_embedding.token_embedding
+
+    def _token_projection(self):
+        return self.decoder_embedding.token_projection
 
     @property
     def encoder_token_embedding(self):

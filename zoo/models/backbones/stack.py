@@ -10,6 +10,7 @@ from keras import ops
 
 from zoo.layers import PositionEmbedding, SinusoidalPositionEncoding, TokenAndPositionEmbedding
 from zoo.layers.normalization import NORM_TYPES, normalization_layer
+from zoo.models.task import block_projection_paths, low_rank_arguments
 
 POSITION_ENCODINGS = ("learned", "sinusoidal", "rotary")
 
@@ -50,6 +51,7 @@ def token_embedding(
     position_offset,
     sinusoidal_layout,
     embedding_scale,
+    embedding_rank=None,
 ):
     """A `TokenAndPositionEmbedding`; rotary positions live in attention, so they add none here."""
     return TokenAndPositionEmbedding(
@@ -57,6 +59,7 @@ def token_embedding(
         sequence_length,
         hidden_dim,
         position_encoding="none" if position_encoding == "rotary" else position_encoding,
+        embedding_rank=embedding_rank,
         embedding_scale=embedding_scale,
         position_offset=position_offset,
         sinusoidal_layout=sinusoidal_layout,
@@ -74,6 +77,8 @@ class SharedTableEmbedding(keras.layers.Layer):
 
     Args:
         token_embedding: the shared `keras.layers.Embedding`.
+        token_projection: the shared `E -> D` projection of a factorized
+            table, or `None`.
         sequence_length, position_encoding, position_offset,
         sinusoidal_layout, embedding_scale: as `TokenAndPositionEmbedding`.
     """
@@ -81,6 +86,7 @@ class SharedTableEmbedding(keras.layers.Layer):
     def __init__(
         self,
         token_embedding,
+        token_projection,
         sequence_length,
         position_encoding,
         position_offset,
@@ -90,6 +96,7 @@ class SharedTableEmbedding(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.token_embedding = token_embedding
+        self.token_projection = token_projection
         self.embedding_scale = embedding_scale
         self.position_embedding = None
         if position_encoding == "learned":
@@ -103,12 +110,18 @@ class SharedTableEmbedding(keras.layers.Layer):
 
     def build(self, token_ids_shape):
         if self.position_embedding is not None:
-            dim = self.token_embedding.output_dim
-            self.position_embedding.build(tuple(token_ids_shape) + (dim,))
+            self.position_embedding.build(tuple(token_ids_shape) + (self._output_dim,))
         self.built = True
 
+    @property
+    def _output_dim(self):
+        projection = self.token_projection
+        return self.token_embedding.output_dim if projection is None else projection.units
+
     def call(self, token_ids, start_index=0):
-        embedded = self.token_embedding(token_ids)  # (B, T, D)
+        embedded = self.token_embedding(token_ids)  # (B, T, D), or (B, T, E) factorized
+        if self.token_projection is not None:
+            embedded = self.token_projection(embedded)  # (B, T, D)
         if self.embedding_scale is not None:
             embedded = embedded * ops.cast(self.embedding_scale, embedded.dtype)
         if self.position_embedding is not None:
@@ -116,7 +129,7 @@ class SharedTableEmbedding(keras.layers.Layer):
         return embedded
 
     def compute_output_shape(self, token_ids_shape):
-        return tuple(token_ids_shape) + (self.token_embedding.output_dim,)
+        return tuple(token_ids_shape) + (self._output_dim,)
 
 
 def optional_norm(use_norm, norm_type, epsilon, name):
@@ -154,6 +167,25 @@ def block_arguments(backbone_arguments, use_rotary=False, rope_theta=10000.0):
     arguments = {name: backbone_arguments[name] for name in names}
     arguments.update(use_rotary=use_rotary, rotary_max_wavelength=rope_theta)
     return arguments
+
+
+def low_rank_plan(low_rank, activation, blocks, embedding_names):
+    """The block and embedding ranks `low_rank` selects (see `zoo.models.task.low_rank_arguments`).
+
+    Args:
+        low_rank: `None` or `{fnmatch pattern over projection paths: rank or None}`.
+        activation: the blocks' activation (swiglu blocks have a `gate`).
+        blocks: `{block name: whether it has cross-attention}`.
+        embedding_names: the `TokenAndPositionEmbedding` layers' names.
+
+    Returns:
+        `({block name: {"layer_ranks": ...}}, {embedding name: rank or None})`.
+    """
+    paths = {
+        name: block_projection_paths(name, activation, cross_attention)
+        for name, cross_attention in blocks.items()
+    }
+    return low_rank_arguments(low_rank, paths, embedding_names)
 
 
 def dropout_layer(rate, name):

@@ -9,6 +9,7 @@ from zoo.models.backbones.stack import (
     check_options,
     check_positive_integers,
     dropout_layer,
+    low_rank_plan,
     optional_norm,
 )
 
@@ -53,6 +54,9 @@ class ViTBackbone(Backbone):
         use_class_token: bool, prepend a learned class token.
         use_attention_bias, use_attention_output_bias, use_mlp_bias:
             biases, as in `TransformerDecoderBackbone`.
+        low_rank: `None` or `{fnmatch pattern: rank or None}` over
+            projection paths (`"encoder_0/self_attention/query"`, ...), as in
+            `TransformerDecoderBackbone`.
 
     Raises:
         ValueError: for a non-positive size, `patch_size` not dividing
@@ -86,6 +90,7 @@ class ViTBackbone(Backbone):
         use_attention_bias=True,
         use_attention_output_bias=None,
         use_mlp_bias=True,
+        low_rank=None,
         **kwargs,
     ):
         image_size, patch_size = _pair("image_size", image_size), _pair("patch_size", patch_size)
@@ -101,9 +106,9 @@ class ViTBackbone(Backbone):
             use_class_token=use_class_token, name="patch_embedding",
         )
         blocks = block_arguments(locals())
-        encoder_layers = [
-            TransformerEncoder(name=f"encoder_{index}", **blocks) for index in range(num_layers)
-        ]
+        names = [f"encoder_{index}" for index in range(num_layers)]
+        ranks, _ = low_rank_plan(low_rank, activation, dict.fromkeys(names, False), [])
+        encoder_layers = [TransformerEncoder(name=name, **blocks, **ranks[name]) for name in names]
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
 
         # === Functional graph ===
@@ -138,6 +143,7 @@ class ViTBackbone(Backbone):
         self.use_attention_bias = use_attention_bias
         self.use_attention_output_bias = use_attention_output_bias
         self.use_mlp_bias = use_mlp_bias
+        self.low_rank = None if low_rank is None else dict(low_rank)
 
     @property
     def token_embedding(self):
