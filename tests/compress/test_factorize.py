@@ -141,7 +141,7 @@ def test_projections_that_would_not_shrink_stay_dense():
     weights = {w.path for w in new.weights}
     assert "encoder_0/self_attention/query/kernel" in weights
     assert "encoder_0/feedforward/intermediate/u_kernel" in weights
-    assert set(new.get_config()["low_rank"]) == {"encoder_0/feedforward/intermediate", "encoder_0/feedforward/output"}
+    assert set(new.low_rank) == {"encoder_0/feedforward/intermediate", "encoder_0/feedforward/output"}
     # The kept projections are copied unchanged.
     old = {w.path: to_numpy(w) for w in model.weights}
     np.testing.assert_array_equal(to_numpy(new.get_layer("encoder_0").self_attention.query_dense.kernel),
@@ -217,7 +217,7 @@ def test_a_factorized_model_round_trips_and_factorizes_again(tmp_path):
     small.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(outputs(loaded, inputs)[0], outputs(small, inputs)[0], atol=1e-6)
-    assert loaded.get_config()["low_rank"] == small.get_config()["low_rank"]
+    assert loaded.low_rank == small.low_rank and small.low_rank
     # Already low-rank projections go down to a smaller rank from their product U V.
     smaller, report = factorize(loaded, rank=2)
     assert all(e["factorized"] and e["rank"] == 2 for e in report.layers)
@@ -285,7 +285,7 @@ def test_full_rank_svd_of_the_token_tables_reproduces_the_model(name):
     for path in EMBEDDINGS[name]:
         entry = next(e for e in report.layers if e["path"] == path)
         assert entry["factorized"] and entry["rank"] == 16 == entry["shape"][1]  # min(V, D), D = 16
-        assert new.get_config()["low_rank"][path] == 16
+        assert new.low_rank[path] == 16
     # ALBERT layout: the (V, r) table is U_r S_r, the projection V_r^T has orthonormal rows.
     projection = to_numpy(new.get_layer(EMBEDDINGS[name][0].split("/")[0]).token_projection.kernel)
     np.testing.assert_allclose(projection @ projection.T, np.eye(16), atol=1e-5)
@@ -333,7 +333,7 @@ def test_default_selection_leaves_token_tables_dense_and_only_if_smaller_keeps_t
     new, report = factorize(model, rank=11, include="embedding/token_embedding")
     (entry,) = report.layers
     assert not entry["factorized"] and entry["parameters_after"] == entry["parameters_before"] == 30 * 16
-    assert new.get_config()["low_rank"] is None and new.count_params() == model.count_params()
+    assert new.low_rank is None and new.count_params() == model.count_params()
     new, report = factorize(model, rank=10, include="embedding/token_embedding")
     assert report.layers[0]["factorized"] and new.count_params() == model.count_params() - 480 + 460
 
@@ -351,7 +351,7 @@ def test_per_side_token_table_ranks_round_trip_and_factorize_again(tmp_path):
     assert decoder["rank"] == 4 and decoder["factorized"]  # 1 - 0.25**4 >= 0.99 > 1 - 0.25**3
     # The random encoder table needs a rank > 30 * 16 / 46 to keep 99%: no smaller, so kept dense.
     assert encoder["rank"] > 10 and not encoder["factorized"]
-    assert small.get_config()["low_rank"] == {"decoder_embedding/token_embedding": 4}
+    assert small.low_rank == {"decoder_embedding/token_embedding": 4}
     assert (small.decoder_embedding.embedding_rank, small.encoder_embedding.embedding_rank) == (4, None)
     path = tmp_path / "small.keras"
     small.save(path)

@@ -111,7 +111,13 @@ def test_clear_errors(model):
     with pytest.raises(ValueError, match=r"greater than the longest prompt \(6 tokens\)"):
         model.generate(PROMPTS, max_length=6)
     with pytest.raises(ValueError, match="position must be 'learned' or 'rotary'"):
-        CausalLM(20, 16, position="alibi")
+        CausalLM.from_preset("tiny", vocabulary_size=20, position="alibi")
+    with pytest.raises(ValueError, match="backbone must be a zoo.models.TransformerDecoderBackbone"):
+        CausalLM(20)
+    with pytest.raises(ValueError, match="position must be 'learned' or 'rotary'"):
+        CausalLM(vocabulary_size=20, sequence_length=16, position="alibi")  # the flat arguments of earlier versions
+    with pytest.raises(ValueError, match="pass a backbone or its arguments, not both"):
+        CausalLM(model.backbone, hidden_dim=8)
     with pytest.raises(ValueError, match="needs a preprocessor or vocabulary_size"):
         CausalLM.from_preset("tiny")
     with pytest.raises(ValueError, match="empty list"):

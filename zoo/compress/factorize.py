@@ -300,7 +300,7 @@ def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclud
     """
     _check_rank_and_energy(rank, energy)
     model_class = type(model)
-    if "low_rank" not in inspect.signature(model_class.__init__).parameters:
+    if "low_rank" not in inspect.signature(model_class.__init__).parameters and not _has_backbone_low_rank(model):
         raise ValueError(f"{model_class.__name__} has no low_rank argument, so it cannot hold factorized projections")
     entries, values, replaced = [], {}, set()
     for projection in _select(model, include, exclude):
@@ -325,16 +325,23 @@ def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclud
             }
         )
     config = model.get_config()
-    low_rank = dict(config.get("low_rank") or {})
+    # A task built on a backbone holds `low_rank` in its backbone's config.
+    holder = config["backbone"]["config"] if _has_backbone_low_rank(model) else config
+    low_rank = dict(holder.get("low_rank") or {})
     for entry in entries:
         if entry["factorized"]:
             low_rank.pop(entry["path"], None)  # re-inserted last, so the exact path wins
             low_rank[entry["path"]] = entry["rank"]
-    config["low_rank"] = low_rank or None
+    holder["low_rank"] = low_rank or None
     new_model = model_class.from_config(config)
     _copy_weights(model, new_model, values, replaced)
     report = FactorizationReport(entries, int(model.count_params()), int(new_model.count_params()))
     return new_model, report
+
+
+def _has_backbone_low_rank(model):
+    backbone = getattr(model, "backbone", None)
+    return backbone is not None and "low_rank" in inspect.signature(type(backbone).__init__).parameters
 
 
 def _weights_by_path(model):

@@ -54,15 +54,23 @@ class Task(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "low_rank" in cls.config_arguments():
-            config = upgrade_rank_arguments(config)  # files saved before `low_rank` (issue 20)
-        if any(config.get(name) is not None for name in cls.layer_arguments):
+        config = cls.upgrade_config(dict(config))
+        if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
             # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
             # only when a config holds one; importing zoo.tokenizers registers their classes.
             import zoo.tokenizers  # noqa: F401
 
             for name in cls.layer_arguments:
-                if config.get(name) is not None:
+                if isinstance(config.get(name), dict):
                     config[name] = keras.layers.deserialize(config[name])
         return cls(**config)
+
+    @classmethod
+    def upgrade_config(cls, config):
+        """A config saved by an earlier zoo as today's constructor takes it (subclasses map more).
+
+        Here: the four rank arguments of models before `low_rank` (issue 20).
+        """
+        if "low_rank" in cls.config_arguments():
+            config = upgrade_rank_arguments(config)
+        return config

@@ -4,156 +4,148 @@ import keras
 from keras import ops
 
 from zoo.generation import beam_search, get_sampler, sample_loop
-from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder
-from zoo.models.task import (
-    block_projection_paths,
-    low_rank_arguments,
-    preset_config,
-)
+from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
+from zoo.models.presets import get_preset
+from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
+
+
+# The constructor arguments of CausalLM before it took a backbone (issue 20); still read from old
+# `.keras` files and taken by `from_preset`, mapped to a `TransformerDecoderBackbone`.
+FLAT_ARGUMENTS = {
+    "vocabulary_size": None, "sequence_length": None, "hidden_dim": 256, "num_layers": 4, "num_heads": 4,
+    "intermediate_dim": 1024, "num_key_value_heads": None, "dropout": 0.1, "activation": "gelu",
+    "position": "learned", "low_rank": None,
+}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class CausalLM(GenerativeTask):
-    """Transformer decoder stack predicting the next token (Radford et al. 2018/2019).
+    """A decoder-only backbone with a next-token head (Radford et al. 2018/2019), with KV-cached generation.
 
     Inputs are `token_ids` and `padding_mask` `(B, T)`; the output is
-    next-token logits `(B, T, vocabulary_size)`. `generate` runs the prompt
-    through the model once (prefill, filling every layer's KV cache), then
-    samples token by token with the fixed-size cache inside one compiled
-    loop.
+    next-token logits `(B, T, vocabulary_size)`: the backbone's final
+    hidden states projected by `lm_head` (a `Dense`), or by the transposed
+    token table when the backbone has `tie_word_embeddings` (GPT-2).
+    `generate` runs the prompt through the model once (prefill, filling
+    every block's KV cache), then samples token by token with the
+    fixed-size cache inside one compiled loop.
 
     Args:
-        vocabulary_size: int.
-        sequence_length: int, the longest sequence (prompt + generated).
-        hidden_dim, num_layers, num_heads, intermediate_dim: sizes.
-        num_key_value_heads: int dividing `num_heads` (grouped-query
-            attention; smaller cache), default `num_heads`.
-        dropout: float.
-        activation: feed-forward activation (`"gelu"`, `"relu"`, `"swiglu"`).
-        position: `"learned"` (GPT-2 position table) or `"rotary"` (RoPE in
-            every self-attention, no position table).
+        backbone: a `zoo.models.TransformerDecoderBackbone` (every
+            structural option: sizes, norms, positions, biases, grouped-query
+            heads, `low_rank`, tied embeddings).
         preprocessor: optional tokenizer layer with `tokenize`, `detokenize`,
             `vocabulary_size` and special ids (`cls_id` used as BOS,
             `sep_id` as EOS, `pad_id`), so `generate` takes and returns
             strings.
         bos_token_id, end_token_id, pad_token_id: ints (taken from the
             preprocessor when given).
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"decoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
-            `E -> hidden_dim`).
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
-            `embedding_rank`) are still read from old files and `from_preset`.
+
+    Instead of a backbone, the constructor (and `from_preset`, and files
+    saved before backbones) takes the flat arguments of earlier versions:
+    `vocabulary_size`, `sequence_length`, `hidden_dim`, `num_layers`,
+    `num_heads`, `intermediate_dim`, `num_key_value_heads`, `dropout`,
+    `activation`, `position` (`"learned"` or `"rotary"`) and `low_rank`
+    (see `backbone_from_arguments`); the config then holds the backbone.
 
     Example:
     >>> model = CausalLM.from_preset("tiny", preprocessor=preprocessor)
     >>> model.generate(["To be, or not"], max_length=64, sampler="top_p", p=0.9, seed=1)
+    >>> gpt2_like = CausalLM(TransformerDecoderBackbone.from_preset("tiny_gpt2"))
     """
 
-    layer_arguments = ('preprocessor',)
+    layer_arguments = ("backbone", "preprocessor")
 
-    def __init__(
-        self,
-        vocabulary_size,
-        sequence_length,
-        hidden_dim=256,
-        num_layers=4,
-        num_heads=4,
-        intermediate_dim=1024,
-        num_key_value_heads=None,
-        dropout=0.1,
-        activation="gelu",
-        position="learned",
-        preprocessor=None,
-        bos_token_id=2,
-        end_token_id=3,
-        pad_token_id=0,
-        low_rank=None,
-        **kwargs,
-    ):
-        if position not in ("learned", "rotary"):
-            raise ValueError(f"position must be 'learned' or 'rotary'. Received: position={position!r}")
+    def __init__(self, backbone=None, preprocessor=None, bos_token_id=2, end_token_id=3, pad_token_id=0, **kwargs):
+        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS}
+        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
+            if backbone is not None:
+                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+            if preprocessor is not None:
+                flat.setdefault("vocabulary_size", preprocessor.vocabulary_size)
+            backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
+        if not isinstance(backbone, TransformerDecoderBackbone):
+            raise ValueError(
+                "backbone must be a zoo.models.TransformerDecoderBackbone. "
+                f"Received: backbone of type {type(backbone).__name__}"
+            )
         if preprocessor is not None:
-            if preprocessor.vocabulary_size != vocabulary_size:
+            if preprocessor.vocabulary_size != backbone.vocabulary_size:
                 raise ValueError(
-                    f"the preprocessor has {preprocessor.vocabulary_size} tokens; the model expects {vocabulary_size}"
+                    f"the preprocessor has {preprocessor.vocabulary_size} tokens; the model expects "
+                    f"{backbone.vocabulary_size}"
                 )
             bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
 
-        # === Layers ===
-        block_names = [f"decoder_{i}" for i in range(num_layers)]
-        blocks = {name: block_projection_paths(name, activation) for name in block_names}
-        ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["embedding"])
-        table_rank = embedding_ranks["embedding"]
-        if position == "learned" or table_rank is not None:
-            embedding = TokenAndPositionEmbedding(
-                vocabulary_size, sequence_length, hidden_dim, embedding_rank=table_rank,
-                position_encoding="learned" if position == "learned" else "none", name="embedding",
-            )
-        else:  # rotary: positions live in attention (weights `embedding/embeddings`, as trained checkpoints)
-            embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="embedding")
-        decoder_layers = [
-            TransformerDecoder(
-                num_heads,
-                intermediate_dim,
-                dropout=dropout,
-                activation=activation,
-                normalize_first=True,
-                num_key_value_heads=num_key_value_heads,
-                use_rotary=position == "rotary",
-                name=name,
-                **ranks[name],
-            )
-            for name in block_names
-        ]
-        final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
-        lm_head = keras.layers.Dense(vocabulary_size, name="lm_head")
-
-        # === Functional graph ===
-        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
-        x = keras.layers.Dropout(dropout)(embedding(token_ids))  # (B, T, D)
-        for layer in decoder_layers:
-            x = layer(x, decoder_padding_mask=padding_mask)
-        logits = lm_head(final_norm(x))  # (B, T, V)
-        super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=logits, **kwargs)
-
-        self.embedding, self.decoder_layers, self.final_norm, self.lm_head = embedding, decoder_layers, final_norm, lm_head
+        # === Head ===
+        # The graph is built from the backbone's own inputs and outputs, so the model's layers are
+        # the backbone's layers plus the head: the weight layout of files saved before backbones.
+        lm_head = None if backbone.tie_word_embeddings else keras.layers.Dense(backbone.vocabulary_size, name="lm_head")
+        hidden = backbone.output  # (B, T, D)
+        logits = backbone.logits(hidden) if lm_head is None else lm_head(hidden)  # (B, T, V)
+        super().__init__(inputs=backbone.input, outputs=logits, **kwargs)
+        self.backbone, self.lm_head = backbone, lm_head
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.num_key_value_heads = num_key_value_heads
-        self.dropout = dropout
-        self.activation = activation
-        self.position = position
         self.preprocessor = preprocessor
-        self.low_rank = None if low_rank is None else dict(low_rank)
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
 
     @classmethod
+    def backbone_from_arguments(cls, **arguments):
+        """The `TransformerDecoderBackbone` that the flat arguments of earlier CausalLMs describe.
+
+        Args:
+            **arguments: `vocabulary_size`, `sequence_length` and optionally
+                `hidden_dim`, `num_layers`, `num_heads`, `intermediate_dim`,
+                `num_key_value_heads`, `dropout`, `activation`, `position`
+                (`"learned"` or `"rotary"`), `low_rank`.
+
+        Raises:
+            ValueError: an unknown argument, a missing size, or another `position`.
+        """
+        unknown = sorted(set(arguments) - set(FLAT_ARGUMENTS))
+        if unknown:
+            raise ValueError(f"unknown CausalLM arguments {unknown}; expected some of {sorted(FLAT_ARGUMENTS)}")
+        values = {**FLAT_ARGUMENTS, **arguments}
+        if values["vocabulary_size"] is None or values["sequence_length"] is None:
+            raise ValueError("CausalLM needs vocabulary_size and sequence_length (or a preprocessor)")
+        position = values.pop("position")
+        if position not in ("learned", "rotary"):
+            raise ValueError(f"position must be 'learned' or 'rotary'. Received: position={position!r}")
+        # Earlier CausalLMs were pre-LN with a final LayerNorm (epsilon 1e-5), biases everywhere.
+        return TransformerDecoderBackbone(position_encoding=position, normalize_first=True, **values)
+
+    @classmethod
     def from_preset(cls, name, preprocessor=None, **overrides):
-        """Build from a named preset; the vocabulary size follows the preprocessor when given."""
-        config = preset_config(cls, "causal_lm", name, overrides)
-        if preprocessor is not None:
-            config.setdefault("vocabulary_size", preprocessor.vocabulary_size)
-        if "vocabulary_size" not in config:
+        """Build from a named preset (flat arguments); the vocabulary size follows the preprocessor when given."""
+        config = {**get_preset("causal_lm", name), **overrides}
+        if preprocessor is None and "vocabulary_size" not in config:
             raise ValueError("CausalLM.from_preset needs a preprocessor or vocabulary_size")
         return cls(preprocessor=preprocessor, **config)
+
+    # === The backbone's structure, for generation, exports and inspection ===
+
+    vocabulary_size = property(lambda self: self.backbone.vocabulary_size)
+    sequence_length = property(lambda self: self.backbone.sequence_length)
+    hidden_dim = property(lambda self: self.backbone.hidden_dim)
+    num_layers = property(lambda self: self.backbone.num_layers)
+    num_heads = property(lambda self: self.backbone.num_heads)
+    embedding = property(lambda self: self.backbone.embedding)
+    decoder_layers = property(lambda self: self.backbone.decoder_layers)
+    final_norm = property(lambda self: self.backbone.final_norm)
+    low_rank = property(lambda self: self.backbone.low_rank)
+
+    @property
+    def position(self):
+        """`"learned"`, `"sinusoidal"` or `"rotary"` (the backbone's `position_encoding`)."""
+        return self.backbone.position_encoding
 
     # === Step-by-step decoding ===
 
     def empty_cache(self, batch_size, max_length):
         """Zeroed KV caches of every layer: `(B, L, 2, max_length, H_kv, D_head)`."""
-        return ops.stack([layer.init_cache(batch_size, max_length) for layer in self.decoder_layers], axis=1)
+        return self.backbone.empty_cache(batch_size, max_length)
 
     def call_with_cache(self, token_ids, cache, cache_index):
         """Logits `(B, t, V)` for `token_ids` `(B, t)` at positions `cache_index ...`, and the updated cache.
@@ -162,15 +154,9 @@ class CausalLM(GenerativeTask):
         one decoding step. Keys/values are written into `cache` at
         `cache_index`; every query attends to the cache up to itself.
         """
-        if self.position == "learned":
-            x = self.embedding(token_ids, start_index=cache_index)
-        else:
-            x = self.embedding(token_ids)
-        updated = []
-        for i, layer in enumerate(self.decoder_layers):
-            x, layer_cache = layer(x, self_attention_cache=cache[:, i], self_attention_cache_index=cache_index)
-            updated.append(layer_cache)
-        return self.lm_head(self.final_norm(x)), ops.stack(updated, axis=1)
+        hidden, cache = self.backbone.call_with_cache(token_ids, cache, cache_index)
+        logits = self.backbone.logits(hidden) if self.lm_head is None else self.lm_head(hidden)
+        return logits, cache
 
     def _next_fn(self, use_cache):
         if use_cache:

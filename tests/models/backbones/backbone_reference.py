@@ -218,7 +218,10 @@ def embed(weights, path, config, token_ids, table_path=None):
     The table (and projection) may be another embedding's (`table_path`).
     """
     table_path = table_path or path
-    x = weights[f"{table_path}/token_embedding/embeddings"][token_ids]
+    table = f"{table_path}/token_embedding/embeddings"
+    if table not in weights:  # a plain rotary table is a keras Embedding: `<name>/embeddings`
+        table = f"{table_path}/embeddings"
+    x = weights[table][token_ids]
     if f"{table_path}/token_projection/kernel" in weights:  # a factorized (V, E) table
         x = x @ weights[f"{table_path}/token_projection/kernel"]
     if config["embedding_scale"] is not None:

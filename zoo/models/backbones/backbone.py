@@ -60,6 +60,8 @@ class Backbone(keras.Model):
     @property
     def token_embedding(self):
         """The `keras.layers.Embedding` whose table a tied output projection uses."""
+        if isinstance(self.embedding, keras.layers.Embedding):  # a plain rotary table
+            return self.embedding
         return self.embedding.token_embedding
 
     def logits(self, hidden_states):
@@ -89,7 +91,7 @@ class Backbone(keras.Model):
 
     def _token_projection(self):
         """The `E -> D` projection after a factorized token table, or `None`."""
-        return self.embedding.token_projection
+        return getattr(self.embedding, "token_projection", None)  # a plain rotary table has none
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

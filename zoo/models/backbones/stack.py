@@ -53,7 +53,13 @@ def token_embedding(
     embedding_scale,
     embedding_rank=None,
 ):
-    """A `TokenAndPositionEmbedding`; rotary positions live in attention, so they add none here."""
+    """A `TokenAndPositionEmbedding`; rotary positions live in attention, so they add none here.
+
+    A plain rotary table (no factorization, no scale) is a `keras.layers.Embedding` named `name`
+    (weights `<name>/embeddings`), the layout of rotary `CausalLM` files saved before the backbones.
+    """
+    if position_encoding == "rotary" and embedding_rank is None and embedding_scale is None:
+        return keras.layers.Embedding(vocabulary_size, hidden_dim, name=name)
     return TokenAndPositionEmbedding(
         vocabulary_size,
         sequence_length,
@@ -139,7 +145,10 @@ def optional_norm(use_norm, norm_type, epsilon, name):
 
 def embed(embedding, norm, dropout, token_ids, start_index=0, training=None):
     """Token (+ position) embedding, then the optional norm and dropout: `(B, T, D)`."""
-    x = embedding(token_ids, start_index=start_index)
+    if isinstance(embedding, keras.layers.Embedding):  # a plain rotary table: no positions to offset
+        x = embedding(token_ids)
+    else:
+        x = embedding(token_ids, start_index=start_index)
     if norm is not None:
         x = norm(x)
     return x if dropout is None else dropout(x, training=training)
