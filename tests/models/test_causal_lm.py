@@ -116,6 +116,8 @@ def test_clear_errors(model):
         CausalLM(20)
     with pytest.raises(ValueError, match="position must be 'learned' or 'rotary'"):
         CausalLM(vocabulary_size=20, sequence_length=16, position="alibi")  # the flat arguments of earlier versions
+    with pytest.raises(ValueError, match=r"unknown CausalLM arguments \['hiden_dim'\]"):
+        CausalLM.from_preset("tiny", vocabulary_size=20, hiden_dim=8)
     with pytest.raises(ValueError, match="pass a backbone or its arguments, not both"):
         CausalLM(model.backbone, hidden_dim=8)
     with pytest.raises(ValueError, match="needs a preprocessor or vocabulary_size"):

@@ -6,8 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
-from zoo.models.presets import get_preset
-from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
+from zoo.models.task import RANK_ARGUMENTS, preset_config, upgrade_rank_arguments
 
 
 # The constructor arguments of CausalLM before it took a backbone (issue 20); still read from old
@@ -119,7 +118,7 @@ class CausalLM(GenerativeTask):
     @classmethod
     def from_preset(cls, name, preprocessor=None, **overrides):
         """Build from a named preset (flat arguments); the vocabulary size follows the preprocessor when given."""
-        config = {**get_preset("causal_lm", name), **overrides}
+        config = preset_config(cls, "causal_lm", name, overrides, FLAT_ARGUMENTS)
         if preprocessor is None and "vocabulary_size" not in config:
             raise ValueError("CausalLM.from_preset needs a preprocessor or vocabulary_size")
         return cls(preprocessor=preprocessor, **config)

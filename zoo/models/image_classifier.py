@@ -3,15 +3,9 @@
 import keras
 import numpy as np
 
-from zoo.layers import PatchEmbedding, TransformerEncoder
-from zoo.models.task import (
-    block_projection_paths,
-    checked_class_names,
-    classification_outputs,
-    low_rank_arguments,
-    preset_config,
-)
+from zoo.models.backbones import ViTBackbone
 from zoo.models.base import Task
+from zoo.models.task import checked_class_names, classification_outputs, preset_config, upgrade_rank_arguments
 
 
 def size_pair(name, value):
@@ -66,36 +60,39 @@ class ImageClassifierMixin:
         return classification_outputs(logits, self.class_names)
 
 
+# ImageClassifier's arguments before it took a backbone (issue 20) that describe the backbone; still
+# taken by the constructor, `from_preset` and old `.keras` files (see `backbone_from_arguments`).
+FLAT_ARGUMENTS = {
+    "image_size": None, "patch_size": None, "num_channels": 3, "hidden_dim": 64, "num_layers": 4, "num_heads": 4,
+    "intermediate_dim": 128, "dropout": 0.0, "activation": "gelu", "pixel_scale": 1.0 / 255.0, "low_rank": None,
+}
+OLD_RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks")
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class ImageClassifier(ImageClassifierMixin, Task):
-    """ViT: patches + [CLS] token -> pre-LN Transformer encoder -> linear head.
+    """ViT: a `ViTBackbone` (patches + [CLS] token -> pre-LN Transformer encoder) and a linear head.
 
     The model takes raw pixel values (0..255, uint8 or float) of shape
-    `(B, height, width, num_channels)`, multiplies them by `pixel_scale`
-    inside the graph, and returns class logits `(B, num_classes)`.
+    `(B, height, width, num_channels)`, which the backbone multiplies by its
+    `pixel_scale` inside the graph, and returns class logits
+    `(B, num_classes)` from the class token (or the mean of the patch
+    tokens).
 
     Args:
-        image_size: int or `(height, width)`.
-        patch_size: int or `(height, width)`, must divide `image_size`.
+        backbone: a `zoo.models.ViTBackbone` (sizes, patching, norms,
+            `pixel_scale`, `low_rank`); with `pooling="class_token"` it
+            must have `use_class_token=True`.
         num_classes: int.
-        num_channels: int, 1 for grayscale, 3 for RGB.
-        hidden_dim: int, token width.
-        num_layers: int, number of encoder blocks.
-        num_heads: int, attention heads per block; must divide `hidden_dim`.
-        intermediate_dim: int, feed-forward width.
-        dropout: float, dropout in the blocks and after the embedding.
-        activation: feed-forward activation (`"gelu"` as in ViT).
-        pooling: `"class_token"` (ViT) or `"mean"` over patch tokens.
-        pixel_scale: float, multiplies raw pixels (1/255 maps 0..255 to 0..1).
+        pooling: `"class_token"` (ViT) or `"mean"` over the tokens.
         class_names: list of `num_classes` names; defaults to `"0"`, `"1"`, ...
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`.
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`) are
-            still read from old files and `from_preset`.
+
+    Instead of a backbone, the constructor (and `from_preset`, and files
+    saved before backbones) takes the flat arguments of earlier versions:
+    `image_size`, `patch_size`, `num_channels`, `hidden_dim`, `num_layers`,
+    `num_heads`, `intermediate_dim`, `dropout`, `activation`, `pixel_scale`
+    and `low_rank` (see `backbone_from_arguments`); the config then holds
+    the backbone.
 
     Example:
     >>> model = ImageClassifier.from_preset("tiny")
@@ -103,70 +100,69 @@ class ImageClassifier(ImageClassifierMixin, Task):
     >>> model.classify(np.zeros((2, 8, 8, 1), "uint8"))["labels"]
     """
 
-    def __init__(
-        self,
-        image_size,
-        patch_size,
-        num_classes,
-        num_channels=3,
-        hidden_dim=64,
-        num_layers=4,
-        num_heads=4,
-        intermediate_dim=128,
-        dropout=0.0,
-        activation="gelu",
-        pooling="class_token",
-        pixel_scale=1.0 / 255.0,
-        class_names=None,
-        low_rank=None,
-        **kwargs,
-    ):
+    layer_arguments = ("backbone",)
+
+    def __init__(self, backbone=None, num_classes=None, pooling="class_token", class_names=None, **kwargs):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
+        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in OLD_RANK_ARGUMENTS}
+        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
+            if backbone is not None:
+                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+            backbone = self.backbone_from_arguments(use_class_token=pooling == "class_token", **flat)
+        if not isinstance(backbone, ViTBackbone):
+            raise ValueError(f"backbone must be a zoo.models.ViTBackbone. Received: backbone of type {type(backbone).__name__}")
+        if pooling == "class_token" and not backbone.use_class_token:
+            raise ValueError("pooling='class_token' needs a backbone built with use_class_token=True")
         class_names = checked_class_names(num_classes, class_names)
-        height, width = size_pair("image_size", image_size)
 
-        # === Functional graph ===
-        images = keras.Input(shape=(height, width, num_channels), name="images")
-        x = keras.layers.Rescaling(pixel_scale, name="rescaling")(images)
-        x = PatchEmbedding(
-            (height, width), patch_size, hidden_dim, num_channels,
-            use_class_token=pooling == "class_token", name="patch_embedding",
-        )(x)  # (B, N(+1), D)
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        block_names = [f"encoder_{index}" for index in range(num_layers)]
-        blocks = {name: block_projection_paths(name, activation) for name in block_names}
-        ranks, _ = low_rank_arguments(low_rank, blocks)
-        for name in block_names:
-            x = TransformerEncoder(
-                num_heads, intermediate_dim, dropout=dropout, activation=activation,
-                layer_norm_epsilon=1e-6, normalize_first=True, name=name, **ranks[name],
-            )(x)
-        x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+        # === Head ===
+        # Built from the backbone's own input and output, so the model's layers are the backbone's
+        # plus the head: the weight layout of files saved before backbones.
+        hidden = backbone.output  # (B, 1 + N, D) with the class token first
         if pooling == "class_token":
-            pooled = x[:, 0]  # (B, D): the [CLS] token
+            pooled = hidden[:, 0]  # (B, D): the [CLS] token
         else:
-            pooled = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
+            pooled = keras.layers.GlobalAveragePooling1D(name="mean_pool")(hidden)
         logits = keras.layers.Dense(num_classes, name="logits")(pooled)
-        super().__init__(inputs=images, outputs=logits, **kwargs)
+        super().__init__(inputs=backbone.input["images"], outputs=logits, **kwargs)
+        self.backbone = backbone
 
         # === Config ===
-        self.image_size = (height, width)
-        self.patch_size = size_pair("patch_size", patch_size)
         self.num_classes = num_classes
-        self.num_channels = num_channels
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
         self.pooling = pooling
-        self.pixel_scale = pixel_scale
         self.class_names = class_names
-        self.low_rank = None if low_rank is None else dict(low_rank)
+
+    @classmethod
+    def backbone_from_arguments(cls, use_class_token=True, **arguments):
+        """The `ViTBackbone` that the flat arguments of earlier ImageClassifiers describe.
+
+        Raises:
+            ValueError: an unknown argument, or no `image_size` / `patch_size`.
+        """
+        arguments = upgrade_rank_arguments(arguments)
+        unknown = sorted(set(arguments) - set(FLAT_ARGUMENTS))
+        if unknown:
+            raise ValueError(f"unknown ImageClassifier arguments {unknown}; expected some of {sorted(FLAT_ARGUMENTS)}")
+        values = {**FLAT_ARGUMENTS, **arguments}
+        if values["image_size"] is None or values["patch_size"] is None:
+            raise ValueError("ImageClassifier needs image_size and patch_size (or a backbone)")
+        image_size, patch_size = size_pair("image_size", values.pop("image_size")), values.pop("patch_size")
+        # Earlier ImageClassifiers were pre-LN, layer-norm epsilon 1e-6, with a final norm (the defaults).
+        return ViTBackbone(image_size, patch_size, use_class_token=use_class_token, **values)
+
+    # === The backbone's structure ===
+
+    image_size = property(lambda self: tuple(self.backbone.image_size))
+    patch_size = property(lambda self: tuple(self.backbone.patch_size))
+    num_channels = property(lambda self: self.backbone.num_channels)
+    hidden_dim = property(lambda self: self.backbone.hidden_dim)
+    num_layers = property(lambda self: self.backbone.num_layers)
+    num_heads = property(lambda self: self.backbone.num_heads)
+    pixel_scale = property(lambda self: self.backbone.pixel_scale)
+    low_rank = property(lambda self: self.backbone.low_rank)
 
     @classmethod
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
-        return cls(**preset_config(cls, "image_classifier", name, overrides))
+        return cls(**preset_config(cls, "image_classifier", name, overrides, FLAT_ARGUMENTS))

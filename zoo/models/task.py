@@ -12,10 +12,15 @@ from zoo.layers.feedforward import PROJECTIONS as FEEDFORWARD_PROJECTIONS
 from zoo.models.presets import get_preset
 
 
-def preset_config(model_class, family, name, overrides):
-    """Preset `name` of `family` updated with `overrides`, each a constructor argument of `model_class`."""
+def preset_config(model_class, family, name, overrides, backbone_arguments=()):
+    """Preset `name` of `family` updated with `overrides`, each a constructor argument of `model_class`.
+
+    `backbone_arguments` names the flat arguments a task built on a backbone
+    also takes (they describe its backbone); they are allowed overrides too.
+    """
     config = get_preset(family, name)
     allowed = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
+    allowed |= set(backbone_arguments) | {"name"}
     if "low_rank" in allowed:
         overrides = upgrade_rank_arguments(overrides)
     unknown = sorted(set(overrides) - allowed)

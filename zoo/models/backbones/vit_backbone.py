@@ -26,9 +26,10 @@ def _pair(name, value):
 class ViTBackbone(Backbone):
     """Patches (+ a class token) + positions -> `num_layers` `TransformerEncoder` blocks -> norm.
 
-    The input `images` is `(B, height, width, num_channels)` floats, already
-    scaled as the checkpoint expects (a task or preprocessor rescales raw
-    pixels); the output is the final hidden states `(B, 1 + N, hidden_dim)`
+    The input `images` is `(B, height, width, num_channels)` pixels: with
+    `pixel_scale` raw values (0..255) multiplied inside the graph (a
+    `Rescaling` layer named `rescaling`), without it floats already scaled
+    as the checkpoint expects; the output is the final hidden states `(B, 1 + N, hidden_dim)`
     with the class token first (`(B, N, hidden_dim)` without it), `N` the
     number of patches. The defaults are ViT's (pre-LN, gelu, epsilon 1e-6,
     a final norm, all biases); the layer names are today's
@@ -52,6 +53,8 @@ class ViTBackbone(Backbone):
             ViT: 1e-12).
         use_final_norm: bool, a norm (`final_norm`) after the last block.
         use_class_token: bool, prepend a learned class token.
+        pixel_scale: optional float multiplying the input pixels first
+            (`1 / 255` maps 0..255 to 0..1, as `ImageClassifier` does).
         use_attention_bias, use_attention_output_bias, use_mlp_bias:
             biases, as in `TransformerDecoderBackbone`.
         low_rank: `None` or `{fnmatch pattern: rank or None}` over
@@ -87,6 +90,7 @@ class ViTBackbone(Backbone):
         layer_norm_epsilon=1e-6,
         use_final_norm=True,
         use_class_token=True,
+        pixel_scale=None,
         use_attention_bias=True,
         use_attention_output_bias=None,
         use_mlp_bias=True,
@@ -113,7 +117,8 @@ class ViTBackbone(Backbone):
 
         # === Functional graph ===
         images = keras.Input((*image_size, num_channels), name="images")
-        x = patch_embedding(images)  # (B, N(+1), D)
+        x = images if pixel_scale is None else keras.layers.Rescaling(pixel_scale, name="rescaling")(images)
+        x = patch_embedding(x)  # (B, N(+1), D)
         x = dropout_layer(dropout, "embedding_dropout")(x)
         for layer in encoder_layers:
             x = layer(x)
@@ -140,6 +145,7 @@ class ViTBackbone(Backbone):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.use_final_norm = use_final_norm
         self.use_class_token = use_class_token
+        self.pixel_scale = pixel_scale
         self.use_attention_bias = use_attention_bias
         self.use_attention_output_bias = use_attention_output_bias
         self.use_mlp_bias = use_mlp_bias
