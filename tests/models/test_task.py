@@ -25,6 +25,11 @@ BUILDERS = {
     "image_classifier": lambda **kw: ImageClassifier.from_preset("tiny", **kw),
 }
 FIRST_BLOCK = {"causal_lm": "decoder_0"}
+# The sizes BUILDERS give, as flat arguments of a config saved before backbones.
+FLAT_SIZES = {
+    "seq2seq": {"source_vocabulary_size": 30, "target_vocabulary_size": 25},
+    "text_classifier": {"vocabulary_size": 30, "num_classes": 2},  # num_classes is not in presets
+}
 
 
 def expected_shapes(name, block):
@@ -70,7 +75,8 @@ def test_the_old_rank_arguments_build_the_same_model_from_presets_and_old_config
     assert expected_shapes(name, block).items() <= shapes.items()
     old_config = {key: value for key, value in model.get_config().items() if key != "low_rank"}
     if "backbone" in old_config:  # a config saved before backbones: the flat arguments, no backbone
-        old_config = {"name": old_config["name"], **get_preset(name, "tiny"), "vocabulary_size": 30}
+        sizes = FLAT_SIZES.get(name, {"vocabulary_size": 30})
+        old_config = {"name": old_config["name"], **get_preset(name, "tiny"), **sizes}
     old_config.update(old)  # a config saved before low_rank existed
     assert {w.path: tuple(w.shape) for w in type(model).from_config(old_config).weights} == shapes
 

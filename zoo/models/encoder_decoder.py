@@ -81,15 +81,25 @@ class EncoderDecoderTask(GenerativeTask):
 def encoder_decoder_config(model_class, family, name, source_preprocessor, target_preprocessor, overrides):
     """Preset `name` of `family` with `overrides`; vocabulary sizes and lengths follow the preprocessors when given."""
     config = preset_config(model_class, family, name, overrides)
+    config = sized_by_preprocessors(config, source_preprocessor, target_preprocessor)
+    missing = [key for key in ("source_vocabulary_size", "target_vocabulary_size") if key not in config]
+    if missing:
+        raise ValueError(f"{model_class.__name__}.from_preset needs preprocessors or {missing}")
+    return config
+
+
+def sized_by_preprocessors(config, source_preprocessor, target_preprocessor):
+    """`config` with the sizes the preprocessors give: vocabulary sizes unless set, lengths always.
+
+    The target preprocessor packs `target_length + 1` tokens (decoder inputs and labels).
+    """
+    config = dict(config)
     if source_preprocessor is not None:
         config.setdefault("source_vocabulary_size", source_preprocessor.vocabulary_size)
         config["source_length"] = source_preprocessor.sequence_length
     if target_preprocessor is not None:
         config.setdefault("target_vocabulary_size", target_preprocessor.vocabulary_size)
         config["target_length"] = target_preprocessor.sequence_length - 1
-    missing = [key for key in ("source_vocabulary_size", "target_vocabulary_size") if key not in config]
-    if missing:
-        raise ValueError(f"{model_class.__name__}.from_preset needs preprocessors or {missing}")
     return config
 
 

@@ -3,198 +3,229 @@
 import keras
 from keras import ops
 
-from zoo.layers import TokenAndPositionEmbedding, TransformerDecoder, TransformerEncoder
-from zoo.models.encoder_decoder import EncoderDecoderTask, encoder_decoder_config, special_token_ids
-from zoo.models.task import block_projection_paths, low_rank_arguments
+from zoo.models.backbones import EncoderDecoderBackbone
+from zoo.models.encoder_decoder import EncoderDecoderTask, sized_by_preprocessors, special_token_ids
+from zoo.models.presets import get_preset
+from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
+
+# The constructor arguments of Seq2SeqLM before it took a backbone (issue 20); still read from old
+# `.keras` files and taken by `from_preset`, mapped to an `EncoderDecoderBackbone`.
+FLAT_ARGUMENTS = {
+    "source_vocabulary_size": None, "target_vocabulary_size": None, "source_length": None,
+    "target_length": None, "hidden_dim": 256, "num_encoder_layers": 3, "num_decoder_layers": 3,
+    "num_heads": 4, "intermediate_dim": 512, "dropout": 0.1, "activation": "relu",
+    "normalize_first": True, "low_rank": None,
+}
+SIZES = ("source_vocabulary_size", "target_vocabulary_size", "source_length", "target_length")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Seq2SeqLM(EncoderDecoderTask):
-    """Transformer encoder-decoder (Vaswani et al. 2017) with KV-cached generation.
+    """An encoder-decoder backbone (Vaswani et al. 2017) with a next-token head and KV-cached generation.
 
     Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
     and `decoder_token_ids`/`decoder_padding_mask` `(B, T)` (the target
     shifted right, starting with `[CLS]` as BOS); the output is next-token
-    logits `(B, T, target_vocabulary_size)`. `generate` encodes the source
-    once, projects every decoder layer's cross-attention keys/values once,
-    then decodes token by token with a fixed-size self-attention cache.
+    logits `(B, T, target_vocabulary_size)`: the backbone's decoder hidden
+    states projected by `lm_head` (a `Dense`), or by the transposed decoder
+    token table when the backbone has `tie_word_embeddings` (BART, Marian).
+    `generate` encodes the source once, projects every decoder block's
+    cross-attention keys/values once, then decodes token by token with a
+    fixed-size self-attention cache.
 
     Args:
-        source_vocabulary_size, target_vocabulary_size: ints.
-        source_length: int `S`, source tokens (incl. `[CLS]`/`[SEP]`).
-        target_length: int `T`, decoder positions; generation makes at most
-            `T - 1` tokens after BOS.
-        hidden_dim, num_heads, intermediate_dim: block sizes.
-        num_encoder_layers, num_decoder_layers: ints.
-        dropout: float.
-        activation: feed-forward activation.
-        normalize_first: bool, pre-LN blocks (with final layer norms).
+        backbone: a `zoo.models.EncoderDecoderBackbone` (every structural
+            option: sizes, norms, positions, biases, `low_rank`, shared and
+            tied token tables). Its `vocabulary_size` / `sequence_length`
+            are the source's, `decoder_vocabulary_size` /
+            `decoder_sequence_length` the target's; generation makes at most
+            `decoder_sequence_length - 1` tokens after BOS.
         source_preprocessor, target_preprocessor: `TextPreprocessor`s so
             that `generate` takes and returns strings (the target one packs
             `T + 1` tokens: decoder inputs and labels shifted by one).
         bos_token_id, end_token_id, pad_token_id: target special ids
             (taken from `target_preprocessor` when given).
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"decoder_0/cross_attention/value"`, and `"decoder_embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
-            `E -> hidden_dim`).
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
-            `embedding_rank`) are still read from old files and `from_preset`.
+
+    Instead of a backbone, the constructor (and `from_preset`, and files
+    saved before backbones) takes the flat arguments of earlier versions:
+    `source_vocabulary_size`, `target_vocabulary_size`, `source_length`,
+    `target_length`, `hidden_dim`, `num_encoder_layers`,
+    `num_decoder_layers`, `num_heads`, `intermediate_dim`, `dropout`,
+    `activation`, `normalize_first` and `low_rank` (see
+    `backbone_from_arguments`); the config then holds the backbone.
 
     Example:
     >>> model = Seq2SeqLM.from_preset("tiny", source_preprocessor=src, target_preprocessor=tgt)
     >>> model.generate(["How are you?"], max_length=32, sampler="beam", num_beams=4)
+    >>> bart_like = Seq2SeqLM(EncoderDecoderBackbone.from_preset("tiny_bart"))
     """
 
-    layer_arguments = ('source_preprocessor', 'target_preprocessor')
+    layer_arguments = ("backbone", "source_preprocessor", "target_preprocessor")
 
     def __init__(
         self,
-        source_vocabulary_size,
-        target_vocabulary_size,
-        source_length,
-        target_length,
-        hidden_dim=256,
-        num_encoder_layers=3,
-        num_decoder_layers=3,
-        num_heads=4,
-        intermediate_dim=512,
-        dropout=0.1,
-        activation="relu",
-        normalize_first=True,
+        backbone=None,
         source_preprocessor=None,
         target_preprocessor=None,
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
-        low_rank=None,
         **kwargs,
     ):
-        bos_token_id, end_token_id, pad_token_id = special_token_ids(
-            source_preprocessor, target_preprocessor, source_vocabulary_size, target_vocabulary_size, source_length,
-            target_length, bos_token_id, end_token_id, pad_token_id,
-        )
-
-        # === Layers (kept for step-by-step decoding) ===
-        encoder_names = [f"encoder_{i}" for i in range(num_encoder_layers)]
-        decoder_names = [f"decoder_{i}" for i in range(num_decoder_layers)]
-        blocks = {name: block_projection_paths(name, activation) for name in encoder_names}
-        blocks.update({name: block_projection_paths(name, activation, cross_attention=True) for name in decoder_names})
-        ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["encoder_embedding", "decoder_embedding"])
-        encoder_embedding = TokenAndPositionEmbedding(
-            source_vocabulary_size, source_length, hidden_dim, scale_embeddings=True,
-            embedding_rank=embedding_ranks["encoder_embedding"], name="encoder_embedding",
-        )
-        decoder_embedding = TokenAndPositionEmbedding(
-            target_vocabulary_size, target_length, hidden_dim, scale_embeddings=True,
-            embedding_rank=embedding_ranks["decoder_embedding"], name="decoder_embedding",
-        )
-        block = dict(dropout=dropout, activation=activation, normalize_first=normalize_first)
-        encoder_layers = [
-            TransformerEncoder(num_heads, intermediate_dim, name=name, **block, **ranks[name]) for name in encoder_names
-        ]
-        decoder_layers = [
-            TransformerDecoder(
-                num_heads, intermediate_dim, use_cross_attention=True, name=name, **block, **ranks[name]
-            )
-            for name in decoder_names
-        ]
-        encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
-        decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
-        lm_head = keras.layers.Dense(target_vocabulary_size, name="lm_head")
-
-        # === Functional graph ===
-        # Any length up to source_length / target_length (batches are bucketed by length).
-        encoder_token_ids = keras.Input((None,), dtype="int32", name="encoder_token_ids")
-        encoder_padding_mask = keras.Input((None,), dtype="int32", name="encoder_padding_mask")
-        decoder_token_ids = keras.Input((None,), dtype="int32", name="decoder_token_ids")
-        decoder_padding_mask = keras.Input((None,), dtype="int32", name="decoder_padding_mask")
-        x = keras.layers.Dropout(dropout)(encoder_embedding(encoder_token_ids))  # (B, S, D)
-        for layer in encoder_layers:
-            x = layer(x, padding_mask=encoder_padding_mask)
-        encoded = encoder_norm(x) if normalize_first else x
-        y = keras.layers.Dropout(dropout)(decoder_embedding(decoder_token_ids))  # (B, T, D)
-        for layer in decoder_layers:
-            y = layer(y, encoded, decoder_padding_mask=decoder_padding_mask, encoder_padding_mask=encoder_padding_mask)
-        logits = lm_head(decoder_norm(y) if normalize_first else y)  # (B, T, V)
-        inputs = {
-            "encoder_token_ids": encoder_token_ids,
-            "encoder_padding_mask": encoder_padding_mask,
-            "decoder_token_ids": decoder_token_ids,
-            "decoder_padding_mask": decoder_padding_mask,
+        flat = {
+            name: kwargs.pop(name)
+            for name in list(kwargs)
+            if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS
         }
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
+            if backbone is not None:
+                raise ValueError(
+                    f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}"
+                )
+            flat = {**sized_by_preprocessors({}, source_preprocessor, target_preprocessor), **flat}
+            backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
+        if not isinstance(backbone, EncoderDecoderBackbone):
+            raise ValueError(
+                "backbone must be a zoo.models.EncoderDecoderBackbone. "
+                f"Received: backbone of type {type(backbone).__name__}"
+            )
+        bos_token_id, end_token_id, pad_token_id = special_token_ids(
+            source_preprocessor, target_preprocessor, backbone.vocabulary_size,
+            backbone.decoder_vocabulary_size, backbone.sequence_length,
+            backbone.decoder_sequence_length, bos_token_id, end_token_id, pad_token_id,
+        )
 
-        self.encoder_embedding, self.decoder_embedding = encoder_embedding, decoder_embedding
-        self.encoder_layers, self.decoder_layers = encoder_layers, decoder_layers
-        self.encoder_norm, self.decoder_norm, self.lm_head = encoder_norm, decoder_norm, lm_head
+        # === Head ===
+        # The graph is built from the backbone's own inputs and outputs, so the model's layers are
+        # the backbone's layers plus the head: the weight layout of files saved before backbones.
+        lm_head = None
+        if not backbone.tie_word_embeddings:
+            lm_head = keras.layers.Dense(backbone.decoder_vocabulary_size, name="lm_head")
+        hidden = backbone.output["decoder_sequence_output"]  # (B, T, D)
+        logits = backbone.logits(hidden) if lm_head is None else lm_head(hidden)  # (B, T, V)
+        super().__init__(inputs=backbone.input, outputs=logits, **kwargs)
+        self.backbone, self.lm_head = backbone, lm_head
 
         # === Config ===
-        self.source_vocabulary_size = source_vocabulary_size
-        self.target_vocabulary_size = target_vocabulary_size
-        self.source_length = source_length
-        self.target_length = target_length
-        self.hidden_dim = hidden_dim
-        self.num_encoder_layers = num_encoder_layers
-        self.num_decoder_layers = num_decoder_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.normalize_first = normalize_first
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
-        self.low_rank = None if low_rank is None else dict(low_rank)
         self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
 
     @classmethod
+    def backbone_from_arguments(cls, **arguments):
+        """The `EncoderDecoderBackbone` that the flat arguments of earlier Seq2SeqLMs describe.
+
+        Args:
+            **arguments: `source_vocabulary_size`, `target_vocabulary_size`,
+                `source_length`, `target_length` and optionally
+                `hidden_dim`, `num_encoder_layers`, `num_decoder_layers`,
+                `num_heads`, `intermediate_dim`, `dropout`, `activation`,
+                `normalize_first`, `low_rank`.
+
+        Returns:
+            An `EncoderDecoderBackbone`: learned positions, token
+            embeddings scaled by `sqrt(hidden_dim)`, LayerNorms (epsilon
+            1e-5), biases everywhere, and with `normalize_first` pre-LN
+            blocks and final norms (else post-LN blocks, no final norms).
+
+        Raises:
+            ValueError: an unknown argument or a missing size.
+        """
+        unknown = sorted(set(arguments) - set(FLAT_ARGUMENTS))
+        if unknown:
+            raise ValueError(
+                f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(FLAT_ARGUMENTS)}"
+            )
+        values = {**FLAT_ARGUMENTS, **arguments}
+        missing = [name for name in SIZES if values[name] is None]
+        if missing:
+            raise ValueError(f"Seq2SeqLM needs {missing} (or preprocessors)")
+        return EncoderDecoderBackbone(
+            vocabulary_size=values["source_vocabulary_size"],
+            sequence_length=values["source_length"],
+            decoder_vocabulary_size=values["target_vocabulary_size"],
+            decoder_sequence_length=values["target_length"],
+            hidden_dim=values["hidden_dim"],
+            num_encoder_layers=values["num_encoder_layers"],
+            num_decoder_layers=values["num_decoder_layers"],
+            num_heads=values["num_heads"],
+            intermediate_dim=values["intermediate_dim"],
+            activation=values["activation"],
+            dropout=values["dropout"],
+            normalize_first=values["normalize_first"],
+            use_final_norm=values["normalize_first"],  # earlier post-LN models had no final norms
+            layer_norm_epsilon=1e-5,
+            embedding_scale=values["hidden_dim"] ** 0.5,  # scale_embeddings=True: sqrt(D)
+            low_rank=values["low_rank"],
+        )
+
+    @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
-        """Build from a named preset; sizes and lengths follow the preprocessors when given."""
-        config = encoder_decoder_config(cls, "seq2seq", name, source_preprocessor, target_preprocessor, overrides)
+        """Build from a named preset (flat arguments); sizes and lengths follow the preprocessors when given."""
+        overrides = upgrade_rank_arguments(overrides)
+        allowed = set(FLAT_ARGUMENTS) | {"bos_token_id", "end_token_id", "pad_token_id"}
+        unknown = sorted(set(overrides) - allowed)
+        if unknown:
+            raise ValueError(f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(allowed)}")
+        config = {**get_preset("seq2seq", name), **overrides}
+        config = sized_by_preprocessors(config, source_preprocessor, target_preprocessor)
+        missing = [key for key in SIZES[:2] if key not in config]
+        if missing:
+            raise ValueError(f"Seq2SeqLM.from_preset needs preprocessors or {missing}")
         return cls(source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor, **config)
+
+    # === The backbone's structure, for generation, exports and inspection ===
+
+    source_vocabulary_size = property(lambda self: self.backbone.vocabulary_size)
+    target_vocabulary_size = property(lambda self: self.backbone.decoder_vocabulary_size)
+    source_length = property(lambda self: self.backbone.sequence_length)
+    target_length = property(lambda self: self.backbone.decoder_sequence_length)
+    hidden_dim = property(lambda self: self.backbone.hidden_dim)
+    num_encoder_layers = property(lambda self: self.backbone.num_encoder_layers)
+    num_decoder_layers = property(lambda self: self.backbone.num_decoder_layers)
+    num_heads = property(lambda self: self.backbone.num_heads)
+    intermediate_dim = property(lambda self: self.backbone.intermediate_dim)
+    dropout = property(lambda self: self.backbone.dropout)
+    activation = property(lambda self: self.backbone.activation)
+    normalize_first = property(lambda self: self.backbone.normalize_first)
+    low_rank = property(lambda self: self.backbone.low_rank)
+    encoder_embedding = property(lambda self: self.backbone.encoder_embedding)
+    decoder_embedding = property(lambda self: self.backbone.decoder_embedding)
+    encoder_layers = property(lambda self: self.backbone.encoder_layers)
+    decoder_layers = property(lambda self: self.backbone.decoder_layers)
+    encoder_norm = property(lambda self: self.backbone.encoder_norm)
+    decoder_norm = property(lambda self: self.backbone.decoder_norm)
 
     # === Step-by-step decoding ===
 
     def encode(self, encoder_token_ids, encoder_padding_mask):
         """Encoder outputs `(B, S, D)`."""
-        x = self.encoder_embedding(encoder_token_ids)
-        for layer in self.encoder_layers:
-            x = layer(x, padding_mask=encoder_padding_mask)
-        return self.encoder_norm(x) if self.normalize_first else x
+        return self.backbone.encode(encoder_token_ids, encoder_padding_mask)
 
     def cross_attention_caches(self, encoded):
-        """Every decoder layer's cross-attention keys/values, projected once: `(B, L, 2, S, H, Dh)`."""
-        return ops.stack([layer.compute_cross_attention_cache(encoded) for layer in self.decoder_layers], axis=1)
+        """Every decoder block's cross-attention keys/values, projected once: `(B, L, 2, S, H, Dh)`."""
+        return self.backbone.cross_attention_cache(encoded)
 
     def empty_caches(self, batch_size, max_length):
-        """Zeroed self-attention caches of every decoder layer: `(B, L, 2, max_length, H, Dh)`."""
-        return ops.stack([layer.init_cache(batch_size, max_length) for layer in self.decoder_layers], axis=1)
+        """Zeroed self-attention caches of every decoder block: `(B, L, 2, max_length, H, Dh)`."""
+        return self.backbone.empty_cache(batch_size, max_length)
 
     def decode_step(self, token_ids, index, self_caches, cross_caches, encoder_padding_mask):
         """Logits `(B, V)` for position `index + 1` given the token at `index`, and updated caches."""
-        y = self.decoder_embedding(token_ids, start_index=index)  # (B, 1, D)
-        updated = []
-        for i, layer in enumerate(self.decoder_layers):
-            y, cache = layer(
-                y,
-                encoder_padding_mask=encoder_padding_mask,
-                self_attention_cache=self_caches[:, i],
-                self_attention_cache_index=index,
-                cross_attention_cache=cross_caches[:, i],
-            )
-            updated.append(cache)
-        y = self.decoder_norm(y) if self.normalize_first else y
-        return self.lm_head(y)[:, 0], ops.stack(updated, axis=1)
+        hidden, self_caches = self.backbone.call_with_cache(
+            token_ids, self_caches, index, cross_caches, encoder_padding_mask
+        )  # (B, 1, D)
+        logits = self.backbone.logits(hidden) if self.lm_head is None else self.lm_head(hidden)
+        return logits[:, 0], self_caches
 
     def _next_fn(self, use_cache):
         if use_cache:
 
             def next_fn(token_ids, cache, index):
                 self_caches, cross_caches, encoder_padding_mask = cache
-                logits, self_caches = self.decode_step(token_ids, index, self_caches, cross_caches, encoder_padding_mask)
+                logits, self_caches = self.decode_step(
+                    token_ids, index, self_caches, cross_caches, encoder_padding_mask
+                )
                 return logits, (self_caches, cross_caches, encoder_padding_mask)
 
             return next_fn
@@ -228,7 +259,8 @@ class Seq2SeqLM(EncoderDecoderTask):
         batch_size = ops.shape(encoder_token_ids)[0]
         if use_cache:
             encoded = self.encode(encoder_token_ids, encoder_padding_mask)
-            cache = (self.empty_caches(batch_size, max_length), self.cross_attention_caches(encoded), encoder_padding_mask)
+            self_caches = self.empty_caches(batch_size, max_length)
+            cache = (self_caches, self.cross_attention_caches(encoded), encoder_padding_mask)
         else:  # the whole decoder input, rerun at every step
             cache = (self.start_tokens(batch_size, self.target_length), encoder_token_ids, encoder_padding_mask)
         return self.decode_from_bos(

@@ -1,17 +1,10 @@
 """The base of the backbones: presets, a config made from the constructor, the tied token table."""
 
-import inspect
-
 import keras
 from keras import ops
 
+from zoo.models.base import constructor_arguments
 from zoo.models.presets import get_preset
-
-
-def constructor_arguments(cls):
-    """Names of `cls.__init__`'s arguments, without `self` and `**kwargs`."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    return [p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -82,12 +75,15 @@ class Backbone(keras.Model):
                 f"{type(self).__name__}.logits projects onto the input table, but this backbone "
                 "has tie_word_embeddings=False; its task needs its own output layer"
             )
-        table = ops.cast(self.token_embedding.embeddings, hidden_states.dtype)  # (V, D) or (V, E)
+        # The variables themselves go into the einsums: a functional task graph then reads their
+        # values at every call (a cast of a variable would freeze today's value into the graph).
+        table = self.token_embedding.embeddings  # (V, D) or (V, E)
+        dtype = hidden_states.dtype
+        hidden_states = ops.cast(hidden_states, table.dtype)
         projection = self._token_projection()
         if projection is not None:  # a factorized table: transpose its E -> D projection too
-            kernel = ops.cast(projection.kernel, hidden_states.dtype)  # (E, D)
-            hidden_states = ops.einsum("btd,ed->bte", hidden_states, kernel)
-        return ops.einsum("btd,vd->btv", hidden_states, table)
+            hidden_states = ops.einsum("btd,ed->bte", hidden_states, projection.kernel)  # (E, D)
+        return ops.cast(ops.einsum("btd,vd->btv", hidden_states, table), dtype)
 
     def _token_projection(self):
         """The `E -> D` projection after a factorized token table, or `None`."""
