@@ -7,6 +7,13 @@ import keras
 from zoo.models.task import upgrade_rank_arguments
 
 
+def constructor_arguments(cls):
+    """The names of `cls.__init__`'s named arguments, in order (not `self`, `*args`, `**kwargs`)."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return tuple(p.name for p in parameters if p.name != "self" and p.kind not in variadic)
+
+
 class Task(keras.Model):
     """A zoo task model: a functional `keras.Model` whose config is written once, here.
 
@@ -39,9 +46,7 @@ class Task(keras.Model):
     @classmethod
     def config_arguments(cls):
         """The names of the constructor's arguments, in order: the fields of `get_config`."""
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        return tuple(p.name for p in parameters if p.name != "self" and p.kind not in variadic)
+        return constructor_arguments(cls)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
