@@ -97,7 +97,10 @@ def test_full_rank_svd_reproduces_the_model(name):
 @pytest.mark.parametrize("name", ["seq2seq", "causal_lm"])
 def test_full_rank_svd_generates_the_same_tokens_with_the_kv_cache(name):
     model, inputs = tiny_models()[name]
-    perturbed(model, scale=0.3)
+    # Noise seed 2: with seed 0, Seq2SeqLM's initial weights since it holds a backbone (its lm_head
+    # now draws its seed after the blocks) greedily repeat BOS on this file's inputs, which the
+    # last assert refuses as a check of nothing.
+    perturbed(model, scale=0.3, seed=2)
     new, _ = factorize(model, rank=1000, only_if_smaller=False)
     if name == "seq2seq":
         source = {k: inputs[k] for k in ("encoder_token_ids", "encoder_padding_mask")}
