@@ -1,5 +1,6 @@
 """EncoderDecoderBackbone: NumPy reference per option, cached decoding, causality, padding."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -115,6 +116,21 @@ def test_tied_logits_use_the_decoder_table():
     hidden = outputs_of(model, batch(model))["decoder_sequence_output"]
     table = to_numpy(model.token_embedding.embeddings)
     np.testing.assert_allclose(to_numpy(model.logits(hidden)), hidden @ table.T, atol=1e-4)
+
+
+@pytest.mark.parametrize("low_rank", [None, {"encoder_embedding/*": 6}])
+def test_tied_logits_in_a_functional_graph_read_the_weights_of_each_call(low_rank):
+    # A task builds its graph on the backbone's outputs before it trains or loads weights: the
+    # logits must follow the table (and its E -> D projection) as they are at call time.
+    model = EncoderDecoderBackbone.from_preset("tiny_bart", low_rank=low_rank)
+    task_graph = keras.Model(model.input, model.logits(model.output["decoder_sequence_output"]))
+    reference.randomize(model, seed=5)
+    inputs = batch(model)
+    hidden = outputs_of(model, inputs)["decoder_sequence_output"]
+    table = to_numpy(model.token_embedding.embeddings)  # (V, D), or (V, E) factorized
+    if low_rank is not None:
+        hidden = hidden @ to_numpy(model.decoder_embedding.token_projection.kernel).T  # (B, T, E)
+    np.testing.assert_allclose(to_numpy(task_graph(inputs)), hidden @ table.T, atol=1e-4)
 
 
 def test_shared_token_table_serves_both_sides():
