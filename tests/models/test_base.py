@@ -37,7 +37,8 @@ def test_config_holds_every_constructor_argument_and_rebuilds_the_preprocessor()
     )
     config = model.get_config()
     assert set(config) == {"name", "trainable", *model.config_arguments()}
-    assert config["class_names"] == ["x", "y", "z"] and config["low_rank"] == {"*attention/*": 4}
+    assert config["class_names"] == ["x", "y", "z"]
+    assert config["backbone"]["config"]["low_rank"] == {"*attention/*": 4}  # the backbone holds it
     assert config["preprocessor"]["class_name"] == "TextPreprocessor"  # serialized, not the layer
     clone = zoo.models.TextClassifier.from_config(config)
     assert isinstance(clone.preprocessor, TextPreprocessor)

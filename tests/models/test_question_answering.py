@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.models import QuestionAnswerer
+from zoo.models import QuestionAnswerer, TransformerEncoderBackbone
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 from zoo.tokenizers.spans import QuestionContextPacker, best_spans, spans_to_answers, training_windows
 
@@ -222,3 +222,29 @@ def test_from_minilm_takes_the_whole_token_type_table():
     np.testing.assert_array_equal(positions, checkpoint.tensors["embeddings.position_embeddings.weight"][:64])
     result = model.answer("Where was it served?", CONTEXT)  # untrained head: any span, but a real one
     assert CONTEXT[result["start"] : result["end"]] == result["text"]
+
+
+def test_a_question_answerer_is_its_backbone_with_segments_plus_a_span_head():
+    backbone = TransformerEncoderBackbone.from_preset("tiny", vocabulary_size=30)
+    model = QuestionAnswerer(backbone, max_question_length=8, stride=8)
+    # The backbone's layers, in order, then the head (the weight layout of earlier files).
+    assert named_layers(model) == [*named_layers(backbone), "span_logits"]
+    assert set(model.input) == {"token_ids", "padding_mask", "segment_ids"}
+    config = model.get_config()
+    assert set(config) == {
+        "name", "trainable", "backbone", "max_question_length", "stride", "max_answer_length",
+        "preprocessor",
+    }
+    # Flat arguments (old files, from_checkpoint) describe two segments and fixed-width inputs.
+    flat = QuestionAnswerer(vocabulary_size=30, sequence_length=32, hidden_dim=16, num_heads=2)
+    assert flat.backbone.num_segments == 2 and flat.num_layers == 2
+    assert {name: tuple(x.shape) for name, x in flat.input.items()} == dict.fromkeys(
+        ("token_ids", "padding_mask", "segment_ids"), (None, 32)
+    )
+    with pytest.raises(ValueError, match="num_segments >= 2"):
+        QuestionAnswerer(TransformerEncoderBackbone.from_preset("tiny", num_segments=0))
+
+
+def named_layers(model):
+    """The names of `model`'s layers other than its inputs."""
+    return [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]

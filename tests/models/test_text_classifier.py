@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers import to_numpy
-from zoo.models import TextClassifier
+from zoo.models import TextClassifier, TransformerEncoderBackbone
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 VOCABULARY = list(SPECIAL_TOKENS) + "a the film is witty gorgeous dull plot mess , ! .".split()
@@ -153,3 +153,57 @@ def test_low_rank_options_train_save_and_export_to_tflite(tmp_path):
     probabilities = run_tflite(tflite_path.read_bytes(), batch)["probabilities"]
     np.testing.assert_allclose(probabilities, to_numpy(keras.ops.softmax(model(batch))), atol=1e-4)
     assert report.top1_agreement == 1.0
+
+
+def test_a_classifier_is_its_backbone_plus_a_head_and_its_config_holds_the_backbone():
+    backbone = TransformerEncoderBackbone.from_preset("tiny", vocabulary_size=30, num_segments=0)
+    model = TextClassifier(backbone, num_classes=3, pooling="class_token", dropout=0.2)
+    assert model.backbone is backbone
+    # The backbone's layers, in order, then the head (the weight layout of earlier files).
+    assert named_layers(model) == [*named_layers(backbone), "head_dropout", "logits"]
+    assert (model.vocabulary_size, model.sequence_length, model.num_layers) == (30, 32, 2)
+    assert model.dropout == 0.2 and backbone.dropout == 0.0  # the head's own dropout
+    config = model.get_config()
+    assert config["backbone"]["class_name"] == "TransformerEncoderBackbone"
+    assert not set(config) & {"vocabulary_size", "hidden_dim", "low_rank", "normalize_first"}
+    clone = TextClassifier.from_config(config)
+    clone.set_weights(model.get_weights())
+    inputs = {"token_ids": np.full((2, 7), 5, "int32"), "padding_mask": np.ones((2, 7), "int32")}
+    np.testing.assert_allclose(to_numpy(clone(inputs)), to_numpy(model(inputs)), atol=1e-6)
+
+
+def test_the_flat_arguments_of_earlier_versions_describe_the_backbone():
+    model = TextClassifier(
+        vocabulary_size=30, num_classes=2, sequence_length=16, hidden_dim=8, num_layers=1,
+        num_heads=2, intermediate_dim=16, dropout=0.1, normalize_first=True, layer_norm_epsilon=1e-6,
+    )
+    backbone = model.backbone
+    assert (backbone.hidden_dim, backbone.num_layers, backbone.dropout, model.dropout) == (8, 1, 0.1, 0.1)
+    assert backbone.use_final_norm and backbone.use_embedding_norm and backbone.num_segments == 0
+    assert model.layer_norm_epsilon == 1e-6 and model.normalize_first
+    # The inputs keep their fixed width, as before backbones.
+    assert tuple(model.input["token_ids"].shape) == (None, 16)
+    assert backbone.fixed_input_length
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ({"backbone": "bert"}, "backbone must be a zoo.models.TransformerEncoderBackbone"),
+        ({}, "backbone must be a zoo.models.TransformerEncoderBackbone. Received: backbone of type NoneType"),
+        ({"hidden_dim": 8}, "TextClassifier needs \\['vocabulary_size', 'sequence_length'\\]"),
+        (
+            {"backbone": TransformerEncoderBackbone.from_preset("tiny"), "hidden_dim": 8},
+            "pass a backbone or its arguments, not both",
+        ),
+        ({"backbone": TransformerEncoderBackbone.from_preset("tiny")}, "num_segments=0. Received"),
+    ],
+)
+def test_backbone_errors_are_clear(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        TextClassifier(num_classes=2, **arguments)
+
+
+def named_layers(model):
+    """The names of `model`'s layers other than its inputs."""
+    return [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]

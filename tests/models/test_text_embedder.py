@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from zoo.export import export_saved_model, export_tflite, run_tflite, tflite_variants
-from zoo.models import TextEmbedder
+from zoo.models import TextEmbedder, TransformerEncoderBackbone
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 VOCABULARY = list(SPECIAL_TOKENS) + "a the film is witty gorgeous dull plot mess , ! .".split()
@@ -91,3 +91,27 @@ def test_string_in_saved_model_and_tflite_match_keras(model, tmp_path):
     path, report = export_tflite(model, tmp_path / "model.tflite", variant="text")
     outputs = run_tflite(path.read_bytes(), {"text": np.array(TEXTS, dtype=object)})
     np.testing.assert_allclose(outputs["embeddings"], model.embed(TEXTS), atol=1e-4)
+
+
+def test_an_embedder_is_its_backbone_plus_pooling_and_takes_any_width():
+    backbone = TransformerEncoderBackbone.from_preset("tiny", vocabulary_size=30, num_segments=0)
+    model = TextEmbedder(backbone)
+    # The backbone's layers, in order, then the head (the weight layout of earlier files).
+    assert named_layers(model) == [*named_layers(backbone), "mean_pool", "l2_normalize"]
+    assert model.embedding_dim == backbone.hidden_dim == 16
+    config = model.get_config()
+    assert set(config) == {"name", "trainable", "backbone", "normalize", "preprocessor"}
+    # Flat arguments (old files, from_checkpoint) describe a backbone with inputs of any width.
+    flat = TextEmbedder(
+        vocabulary_size=30, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=2,
+        intermediate_dim=32, dropout=0.1,
+    )
+    assert flat.backbone.dropout == flat.dropout == 0.1 and flat.layer_norm_epsilon == 1e-12
+    assert tuple(flat.input["token_ids"].shape) == (None, None) and not flat.backbone.use_final_norm
+    with pytest.raises(ValueError, match="TextEmbedder takes token_ids and padding_mask only"):
+        TextEmbedder(TransformerEncoderBackbone.from_preset("tiny"))
+
+
+def named_layers(model):
+    """The names of `model`'s layers other than its inputs."""
+    return [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]

@@ -60,7 +60,12 @@ class BertCheckpoint:
     tensors: dict
 
     def model_config(self, sequence_length=None):
-        """Constructor arguments of `TextClassifier` / `TextEmbedder` for this architecture."""
+        """Flat constructor arguments of `TextClassifier`, `TextEmbedder`, `QuestionAnswerer` for it.
+
+        They describe the model's `TransformerEncoderBackbone` (post-LN,
+        learned positions, an embedding LayerNorm, see
+        `zoo.models.text_encoder.encoder_backbone`).
+        """
         config = self.hf_config
         return {
             "vocabulary_size": config["vocab_size"],
@@ -95,7 +100,7 @@ class BertCheckpoint:
         return {name: why for name in self.tensors for prefix, why in NOT_USED.items() if name.startswith(prefix)}
 
     def assign(self, model):
-        """Copy the weights into `model`'s encoder stack (a `TextClassifier` or `TextEmbedder`).
+        """Copy the weights into `model`'s encoder backbone (a `TextClassifier`, `TextEmbedder`, ...).
 
         Every tensor is checked first (shape and presence, errors name the
         tensor), then all are assigned, so a failure leaves the model as it
@@ -148,8 +153,9 @@ class BertCheckpoint:
                 return model.get_layer(name)
             except ValueError:
                 raise ValueError(
-                    f"{type(model).__name__} has no layer {name!r}; BERT weights load into models built by "
-                    "zoo.models.text_encoder_stack (TextClassifier, TextEmbedder) with the checkpoint's config"
+                    f"{type(model).__name__} has no layer {name!r}; BERT weights load into models on a "
+                    "zoo.models.TransformerEncoderBackbone (TextClassifier, TextEmbedder, QuestionAnswerer) "
+                    "built with the checkpoint's config"
                 ) from None
 
         if getattr(model, "normalize_first", False):

@@ -4,15 +4,24 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.models.base import Task
 from zoo.models.task import check_integer, check_unicode
 from zoo.models.text_encoder import (
-    check_preprocessor,
+    backbone_property,
+    encoder_backbone,
+    flat_encoder_arguments,
+    pop_flat_arguments,
     preset_with_preprocessor,
-    text_encoder_stack,
 )
-from zoo.models.base import Task
 
 MASKED_LOGIT = -1e9  # start/end logit of padding positions
+
+
+# QuestionAnswerer's encoder arguments before it took a backbone (issue 20); still taken by the
+# constructor, `from_preset`, `BertCheckpoint.model_config` and old `.keras` files.
+FLAT_ARGUMENTS = flat_encoder_arguments(
+    hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256, layer_norm_epsilon=1e-5
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -20,12 +29,13 @@ class QuestionAnswerer(Task):
     """BERT-style span extraction: `[CLS] question [SEP] context [SEP]` -> start and end logits.
 
     `token_ids`, `padding_mask` and `segment_ids` (0 for `[CLS]`, the
-    question and its `[SEP]`; 1 for the context and the last `[SEP]`) ->
-    token + position + segment embeddings -> encoder blocks -> one dense
-    layer giving each token a start logit and an end logit
-    (`{"start_logits", "end_logits"}`, each `(B, T)`, padding at
-    `MASKED_LOGIT`). Trained with cross-entropy on the answer's first and
-    last token (`[CLS]`, position 0, for a window without the answer).
+    question and its `[SEP]`; 1 for the context and the last `[SEP]`) -> a
+    Transformer encoder backbone with segments (token + position + segment
+    embeddings, encoder blocks) -> one dense layer giving each token a
+    start logit and an end logit (`{"start_logits", "end_logits"}`, each
+    `(B, T)`, padding at `MASKED_LOGIT`). Trained with cross-entropy on the
+    answer's first and last token (`[CLS]`, position 0, for a window
+    without the answer).
 
     With a WordPiece `preprocessor`, `answer(question, context)` reads
     contexts of any length in overlapping windows (`stride` context tokens
@@ -33,23 +43,21 @@ class QuestionAnswerer(Task):
     offsets in the original context.
 
     Args:
-        vocabulary_size, sequence_length, hidden_dim, num_layers, num_heads,
-            intermediate_dim, dropout, activation, normalize_first,
-            layer_norm_epsilon: the encoder, as `TextClassifier`.
+        backbone: a `zoo.models.TransformerEncoderBackbone` with
+            `num_segments >= 2`.
         max_question_length: question tokens kept.
         stride: context tokens between consecutive windows.
         max_answer_length: longest answer, in tokens.
         preprocessor: optional WordPiece `TextPreprocessor` (its
-            `sequence_length` must equal the model's).
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
-            `E -> hidden_dim`).
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
-            `embedding_rank`) are still read from old files and `from_preset`.
+            vocabulary and `sequence_length` must be the backbone's).
+
+    Instead of a backbone, the constructor (and `from_preset`,
+    `from_checkpoint`, and files saved before backbones) takes the flat
+    arguments of earlier versions: `vocabulary_size`, `sequence_length`,
+    `hidden_dim`, `num_layers`, `num_heads`, `intermediate_dim`, `dropout`,
+    `activation`, `normalize_first`, `layer_norm_epsilon` and `low_rank`
+    (as `TextClassifier`'s); they describe a backbone with two segments and
+    inputs `(B, sequence_length)`, as before, and the config then holds it.
 
     Example:
     >>> model = QuestionAnswerer.from_checkpoint("minilm", sequence_length=256)
@@ -58,72 +66,69 @@ class QuestionAnswerer(Task):
     # -> {"text": "Ada", "score": <start + end logit>, "start": 18, "end": 21} once trained
     """
 
-    layer_arguments = ('preprocessor',)
+    flat_arguments = FLAT_ARGUMENTS
+
+    layer_arguments = ("backbone", "preprocessor")
 
     def __init__(
         self,
-        vocabulary_size,
-        sequence_length,
-        hidden_dim=128,
-        num_layers=2,
-        num_heads=4,
-        intermediate_dim=256,
-        dropout=0.0,
-        activation="gelu",
-        normalize_first=False,
-        layer_norm_epsilon=1e-5,
+        backbone=None,
         max_question_length=64,
         stride=128,
         max_answer_length=30,
         preprocessor=None,
-        low_rank=None,
         **kwargs,
     ):
-        if preprocessor is not None:
-            check_preprocessor(preprocessor, vocabulary_size, sequence_length)
+        flat = pop_flat_arguments(type(self), kwargs)
+        backbone = encoder_backbone(
+            type(self), backbone, flat, preprocessor, num_segments=2, fixed_input_length=True
+        )
+        if backbone.num_segments < 2:
+            raise ValueError(
+                "QuestionAnswerer needs a backbone with num_segments >= 2 (the question's and the "
+                f"context's segment ids). Received: num_segments={backbone.num_segments}"
+            )
         if not isinstance(max_answer_length, int) or max_answer_length < 1:
-            raise ValueError(f"max_answer_length must be a positive integer. Received: {max_answer_length!r}")
+            raise ValueError(
+                f"max_answer_length must be a positive integer. Received: {max_answer_length!r}"
+            )
 
-        # === Functional graph ===
-        token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input((sequence_length,), dtype="int32", name="padding_mask")
-        segment_ids = keras.Input((sequence_length,), dtype="int32", name="segment_ids")
-        x = text_encoder_stack(
-            token_ids, padding_mask, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
-            dropout=dropout, activation=activation, normalize_first=normalize_first,
-            layer_norm_epsilon=layer_norm_epsilon, segment_ids=segment_ids, num_segments=2,
-            low_rank=low_rank,
-        )  # (B, T, D)
-        logits = keras.layers.Dense(2, name="span_logits")(x)  # (B, T, 2)
-        real = ops.cast(padding_mask, "bool")
+        # === Head ===
+        # Built from the backbone's own inputs and output, so the model's layers are the backbone's
+        # plus the head: the weight layout of files saved before backbones.
+        logits = keras.layers.Dense(2, name="span_logits")(backbone.output)  # (B, T, 2)
+        real = ops.cast(backbone.input["padding_mask"], "bool")
         start_logits = ops.where(real, logits[..., 0], MASKED_LOGIT)
         end_logits = ops.where(real, logits[..., 1], MASKED_LOGIT)
         super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids},
+            inputs=backbone.input,
             outputs={"start_logits": start_logits, "end_logits": end_logits},
             **kwargs,
         )
+        self.backbone = backbone
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.normalize_first = normalize_first
-        self.layer_norm_epsilon = layer_norm_epsilon
         self.max_question_length = max_question_length
         self.stride = stride
         self.max_answer_length = max_answer_length
         self.preprocessor = preprocessor
-        self.low_rank = None if low_rank is None else dict(low_rank)
         self._packer = None
         if preprocessor is not None:
             self.packer  # check the window sizes now, not at the first answer()
+
+    # === The backbone's structure ===
+
+    vocabulary_size = backbone_property("vocabulary_size")
+    sequence_length = backbone_property("sequence_length")
+    hidden_dim = backbone_property("hidden_dim")
+    num_layers = backbone_property("num_layers")
+    num_heads = backbone_property("num_heads")
+    intermediate_dim = backbone_property("intermediate_dim")
+    dropout = backbone_property("dropout")
+    activation = backbone_property("activation")
+    normalize_first = backbone_property("normalize_first")
+    layer_norm_epsilon = backbone_property("layer_norm_epsilon")
+    low_rank = backbone_property("low_rank")
 
     @classmethod
     def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):

@@ -1,19 +1,21 @@
-"""Transformer text classifier (sentiment, topic): encoder + pooled head."""
+"""Transformer text classifier (sentiment, topic): an encoder backbone + a pooled head."""
 
 import keras
 import numpy as np
 
 from zoo.layers import MaskedMeanPooling
+from zoo.models.base import Task
 from zoo.models.task import check_token_inputs, checked_class_names, classification_outputs
 from zoo.models.text_encoder import (
-    check_preprocessor,
+    backbone_property,
+    encoder_backbone,
+    flat_encoder_arguments,
     is_empty_batch,
     is_text_input,
+    pop_flat_arguments,
     preprocess_texts,
     preset_with_preprocessor,
-    text_encoder_stack,
 )
-from zoo.models.base import Task
 
 
 class TextClassifierMixin:
@@ -65,107 +67,117 @@ def checked_id_inputs(model, inputs):
     return {"token_ids": token_ids, "padding_mask": padding_mask}
 
 
+# TextClassifier's encoder arguments before it took a backbone (issue 20); still taken by the
+# constructor, `from_preset`, `BertCheckpoint.model_config` and old `.keras` files.
+FLAT_ARGUMENTS = flat_encoder_arguments(
+    hidden_dim=128, num_layers=2, num_heads=4, intermediate_dim=256, layer_norm_epsilon=1e-5
+)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class TextClassifier(TextClassifierMixin, Task):
-    """Transformer encoder classifier over WordPiece tokens.
+    """A Transformer encoder backbone with a pooled classification head, over WordPiece tokens.
 
-    `token_ids` + `padding_mask` -> token and position embeddings -> layer
-    norm -> `num_layers` encoder blocks -> pooled vector (`[CLS]` token or
-    the mean over real tokens) -> logits `(B, num_classes)`. With a
-    `preprocessor` (`zoo.tokenizers.TextPreprocessor`) the model also takes
-    raw strings in `predict` and `classify`, and its exports take strings.
+    `token_ids` + `padding_mask` -> the backbone's token vectors `(B, T, D)`
+    -> pooled vector (`[CLS]` token or the mean over real tokens) ->
+    dropout -> logits `(B, num_classes)`. With a `preprocessor`
+    (`zoo.tokenizers.TextPreprocessor`) the model also takes raw strings in
+    `predict` and `classify`, and its exports take strings.
 
     Args:
-        vocabulary_size: int.
+        backbone: a `zoo.models.TransformerEncoderBackbone` without
+            segments (`num_segments=0`): sizes, norms, positions, `low_rank`.
         num_classes: int >= 2.
-        sequence_length: int, tokens per example (incl. `[CLS]`/`[SEP]`).
-        hidden_dim, num_layers, num_heads, intermediate_dim: encoder size.
-        dropout: float, in the blocks, after the embeddings and before the head.
-        activation: feed-forward activation.
-        normalize_first: bool, pre-LN blocks (default post-LN, as BERT).
-        layer_norm_epsilon: float (BERT checkpoints use 1e-12).
         pooling: `"class_token"` (position 0, `[CLS]`) or `"mean"`.
         class_names: list of `num_classes` names.
-        preprocessor: optional `TextPreprocessor` turning strings into inputs.
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
-            `E -> hidden_dim`).
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
-            `embedding_rank`) are still read from old files and `from_preset`.
+        dropout: float, before the head.
+        preprocessor: optional `TextPreprocessor` turning strings into
+            inputs; its vocabulary and sequence length are the backbone's.
+
+    Instead of a backbone, the constructor (and `from_preset`,
+    `from_checkpoint`, and files saved before backbones) takes the flat
+    arguments of earlier versions: `vocabulary_size`, `sequence_length`,
+    `hidden_dim`, `num_layers`, `num_heads`, `intermediate_dim`,
+    `activation`, `normalize_first` (pre-LN, with a final LayerNorm),
+    `layer_norm_epsilon` and `low_rank` (`{path pattern: rank}`, e.g.
+    `{"*attention/*": 32}`; the old `projection_rank`, `ffn_rank`,
+    `layer_ranks`, `embedding_rank` are mapped to it). Then `dropout` is
+    also the backbone's (in the blocks and after the embeddings), and the
+    inputs are `(B, sequence_length)`, as before; the config holds the
+    backbone (see `zoo.models.text_encoder.encoder_backbone`).
 
     Example:
     >>> model = TextClassifier.from_preset("small", vocabulary=vocabulary, num_classes=2,
     ...                                    class_names=["negative", "positive"])
     >>> model.classify(["a gorgeous, witty film"])["labels"]
+    >>> model = TextClassifier(TransformerEncoderBackbone.from_preset("tiny", num_segments=0), 3)
     """
 
     preset_family = "text_classifier"
+    flat_arguments = FLAT_ARGUMENTS
 
-    layer_arguments = ('preprocessor',)
+    layer_arguments = ("backbone", "preprocessor")
 
     def __init__(
         self,
-        vocabulary_size,
-        num_classes,
-        sequence_length,
-        hidden_dim=128,
-        num_layers=2,
-        num_heads=4,
-        intermediate_dim=256,
-        dropout=0.0,
-        activation="gelu",
-        normalize_first=False,
-        layer_norm_epsilon=1e-5,
+        backbone=None,
+        num_classes=None,
         pooling="mean",
         class_names=None,
+        dropout=0.0,
         preprocessor=None,
-        low_rank=None,
         **kwargs,
     ):
         if pooling not in ("class_token", "mean"):
-            raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
+            raise ValueError(
+                f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}"
+            )
         class_names = checked_class_names(num_classes, class_names)
-        if preprocessor is not None:
-            check_preprocessor(preprocessor, vocabulary_size, sequence_length)
+        flat = pop_flat_arguments(type(self), kwargs)
+        if flat:  # the earlier `dropout` was the encoder's too
+            flat["dropout"] = dropout
+        backbone = encoder_backbone(
+            type(self), backbone, flat, preprocessor, fixed_input_length=True
+        )
+        if backbone.num_segments:
+            raise ValueError(
+                "TextClassifier takes token_ids and padding_mask only; build its backbone with "
+                f"num_segments=0. Received: a backbone with num_segments={backbone.num_segments}"
+            )
 
-        # === Functional graph ===
-        token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input((sequence_length,), dtype="int32", name="padding_mask")
-        x = text_encoder_stack(
-            token_ids, padding_mask, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
-            dropout=dropout, activation=activation, normalize_first=normalize_first,
-            layer_norm_epsilon=layer_norm_epsilon,
-            low_rank=low_rank,
-        )  # (B, T, D)
+        # === Head ===
+        # Built from the backbone's own inputs and output, so the model's layers are the backbone's
+        # plus the head: the weight layout of files saved before backbones.
+        hidden = backbone.output  # (B, T, D)
         if pooling == "class_token":
-            pooled = x[:, 0]  # (B, D): the [CLS] token
+            pooled = hidden[:, 0]  # (B, D): the [CLS] token
         else:
-            pooled = MaskedMeanPooling(name="mean_pool")(x, padding_mask=padding_mask)  # (B, D)
+            padding_mask = backbone.input["padding_mask"]
+            pooled = MaskedMeanPooling(name="mean_pool")(hidden, padding_mask=padding_mask)
         pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
-        logits = keras.layers.Dense(num_classes, name="logits")(pooled)
-        super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=logits, **kwargs)
+        logits = keras.layers.Dense(num_classes, name="logits")(pooled)  # (B, num_classes)
+        super().__init__(inputs=backbone.input, outputs=logits, **kwargs)
+        self.backbone = backbone
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
         self.num_classes = num_classes
-        self.sequence_length = sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.normalize_first = normalize_first
-        self.layer_norm_epsilon = layer_norm_epsilon
         self.pooling = pooling
         self.class_names = class_names
+        self.dropout = dropout
         self.preprocessor = preprocessor
-        self.low_rank = None if low_rank is None else dict(low_rank)
+
+    # === The backbone's structure ===
+
+    vocabulary_size = backbone_property("vocabulary_size")
+    sequence_length = backbone_property("sequence_length")
+    hidden_dim = backbone_property("hidden_dim")
+    num_layers = backbone_property("num_layers")
+    num_heads = backbone_property("num_heads")
+    intermediate_dim = backbone_property("intermediate_dim")
+    activation = backbone_property("activation")
+    normalize_first = backbone_property("normalize_first")
+    layer_norm_epsilon = backbone_property("layer_norm_epsilon")
+    low_rank = backbone_property("low_rank")
 
     @classmethod
     def from_checkpoint(cls, path, num_classes=2, sequence_length=128, **overrides):

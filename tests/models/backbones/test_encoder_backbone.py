@@ -99,3 +99,18 @@ def test_argument_errors_name_the_value():
         )
     with pytest.raises(ValueError, match="Received: sinusoidal_layout='split'"):
         TransformerEncoderBackbone.from_preset("tiny", sinusoidal_layout="split")
+
+
+def test_fixed_input_length_fixes_the_width_of_every_input_and_round_trips(tmp_path):
+    model = TransformerEncoderBackbone.from_preset("tiny", fixed_input_length=True)
+    reference.randomize(model, 0)
+    assert {name: tuple(x.shape) for name, x in model.input.items()} == dict.fromkeys(
+        ("token_ids", "padding_mask", "segment_ids"), (None, 32)
+    )
+    inputs = batch(model, lengths=(32, 20), total_length=32)
+    variable = TransformerEncoderBackbone.from_preset("tiny")
+    variable.set_weights(model.get_weights())
+    np.testing.assert_allclose(to_numpy(model(inputs)), to_numpy(variable(inputs)), atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        model(batch(model, lengths=(9, 5), total_length=9))
+    assert_round_trips(model, inputs, tmp_path)

@@ -61,6 +61,10 @@ class TransformerEncoderBackbone(Backbone):
             projection paths (`"encoder_0/self_attention/query"`,
             `"embedding/token_embedding"`), as in
             `TransformerDecoderBackbone`.
+        fixed_input_length: bool, inputs of exactly `sequence_length`
+            tokens `(B, sequence_length)` instead of any `T <=
+            sequence_length` (the fixed-width graph of `TextClassifier` and
+            `QuestionAnswerer`).
 
     Raises:
         ValueError: for a non-positive size, `num_heads` not dividing
@@ -100,6 +104,7 @@ class TransformerEncoderBackbone(Backbone):
         num_segments=0,
         tie_word_embeddings=False,
         low_rank=None,
+        fixed_input_length=False,
         **kwargs,
     ):
         check_positive_integers(
@@ -136,13 +141,15 @@ class TransformerEncoderBackbone(Backbone):
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
 
         # === Functional graph ===
+        width = sequence_length if fixed_input_length else None
         inputs = {
-            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-            "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),
+            "token_ids": keras.Input((width,), dtype="int32", name="token_ids"),
+            "padding_mask": keras.Input((width,), dtype="int32", name="padding_mask"),
         }
+        if segment_embedding is not None:
+            inputs["segment_ids"] = keras.Input((width,), dtype="int32", name="segment_ids")
         x = embedding(inputs["token_ids"])  # (B, T, D)
         if segment_embedding is not None:
-            inputs["segment_ids"] = keras.Input((None,), dtype="int32", name="segment_ids")
             x = x + segment_embedding(inputs["segment_ids"])
         if embedding_norm is not None:
             x = embedding_norm(x)
@@ -183,3 +190,4 @@ class TransformerEncoderBackbone(Backbone):
         self.num_segments = num_segments
         self.tie_word_embeddings = tie_word_embeddings
         self.low_rank = None if low_rank is None else dict(low_rank)
+        self.fixed_input_length = fixed_input_length
