@@ -150,11 +150,13 @@ def test_clear_errors(model):
         Seq2SeqLM.from_preset("tiny")
     with pytest.raises(ValueError, match="target preprocessor does not match"):
         Seq2SeqLM(  # the flat arguments of earlier versions
-            source_vocabulary_size=20, target_vocabulary_size=20, source_length=10, target_length=10,
+            source_vocabulary_size=20, target_vocabulary_size=20, source_length=10,
+            target_length=10,
             target_preprocessor=TextPreprocessor(TARGET_VOCABULARY, sequence_length=5),
         )
     with pytest.raises(ValueError, match="target preprocessor does not match"):
-        Seq2SeqLM(bare.backbone, target_preprocessor=TextPreprocessor(TARGET_VOCABULARY, sequence_length=5))
+        short_target = TextPreprocessor(TARGET_VOCABULARY, sequence_length=5)
+        Seq2SeqLM(bare.backbone, target_preprocessor=short_target)
     with pytest.raises(ValueError, match="backbone must be a zoo.models.EncoderDecoderBackbone"):
         Seq2SeqLM(20)
     with pytest.raises(ValueError, match="pass a backbone or its arguments, not both"):
@@ -162,7 +164,9 @@ def test_clear_errors(model):
     with pytest.raises(ValueError, match=r"needs \['source_length', 'target_length'\]"):
         Seq2SeqLM(source_vocabulary_size=20, target_vocabulary_size=20)
     with pytest.raises(ValueError, match=r"unknown Seq2SeqLM arguments \['position'\]"):
-        Seq2SeqLM.from_preset("tiny", source_vocabulary_size=20, target_vocabulary_size=20, position="rotary")
+        Seq2SeqLM.from_preset(
+            "tiny", source_vocabulary_size=20, target_vocabulary_size=20, position="rotary"
+        )
 
 
 def test_the_flat_arguments_describe_the_tiny_encoder_decoder_backbone():
@@ -172,10 +176,10 @@ def test_the_flat_arguments_describe_the_tiny_encoder_decoder_backbone():
     expected = EncoderDecoderBackbone.from_preset("tiny").get_config()
     assert {**model.backbone.get_config(), "name": None} == {**expected, "name": None}
     assert set(model.get_config()) == {
-        "name", "trainable", "backbone", "source_preprocessor", "target_preprocessor", "bos_token_id",
-        "end_token_id", "pad_token_id",
+        "name", "trainable", "backbone", "source_preprocessor", "target_preprocessor",
+        "bos_token_id", "end_token_id", "pad_token_id",
     }
-    # The task's layers are the backbone's plus the head (the layout of files saved before backbones).
+    # The task's layers are the backbone's plus the head (the layout of files saved before).
     assert model.layers[:-1] == model.backbone.layers and model.layers[-1] is model.lm_head
 
 
@@ -190,20 +194,25 @@ def test_a_tied_backbone_decodes_step_by_step_as_the_full_pass_and_round_trips(p
     source = rng.integers(4, 1000, size=(2, 7)).astype("int32")
     source_mask = np.array([[1] * 7, [1] * 4 + [0] * 3], "int32")
     target = rng.integers(4, 1000, size=(2, 6)).astype("int32")
-    inputs = {"encoder_token_ids": source, "encoder_padding_mask": source_mask}
-    full = to_numpy(model({**inputs, "decoder_token_ids": target, "decoder_padding_mask": np.ones_like(target)}))
-    hidden = to_numpy(backbone.token_embedding.embeddings)  # (V, D): logits are hidden @ table^T
-    assert full.shape == (2, 6, hidden.shape[0])
+    inputs = {
+        "encoder_token_ids": source, "encoder_padding_mask": source_mask,
+        "decoder_token_ids": target, "decoder_padding_mask": np.ones_like(target),
+    }
+    full = to_numpy(model(inputs))
+    hidden = to_numpy(backbone(inputs)["decoder_sequence_output"])  # (B, T, D)
+    table = to_numpy(backbone.token_embedding.embeddings)  # (V, D): the head is its transpose
+    np.testing.assert_allclose(full, hidden @ table.T, atol=1e-4)
     cross = model.cross_attention_caches(model.encode(source, source_mask))
     caches = model.empty_caches(2, 6)
     for index in range(6):
-        logits, caches = model.decode_step(target[:, index : index + 1], index, caches, cross, source_mask)
+        step_ids = target[:, index : index + 1]
+        logits, caches = model.decode_step(step_ids, index, caches, cross, source_mask)
         np.testing.assert_allclose(to_numpy(logits), full[:, index], atol=1e-4)
     cached = model.generate_ids(source, source_mask, max_length=8, use_cache=True)
-    np.testing.assert_array_equal(to_numpy(cached), to_numpy(model.generate_ids(source, source_mask, 8, use_cache=False)))
+    uncached = model.generate_ids(source, source_mask, max_length=8, use_cache=False)
+    np.testing.assert_array_equal(to_numpy(cached), to_numpy(uncached))
     path = tmp_path / f"{preset}.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.backbone.get_config() == backbone.get_config()
-    loaded_logits = loaded({**inputs, "decoder_token_ids": target, "decoder_padding_mask": np.ones_like(target)})
-    np.testing.assert_allclose(to_numpy(loaded_logits), full, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(loaded(inputs)), full, atol=1e-6)

@@ -21,7 +21,7 @@ SIZES = ("source_vocabulary_size", "target_vocabulary_size", "source_length", "t
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Seq2SeqLM(EncoderDecoderTask):
-    """An encoder-decoder backbone (Vaswani et al. 2017) with a next-token head and KV-cached generation.
+    """An encoder-decoder backbone (Vaswani et al. 2017), a next-token head, KV-cached generation.
 
     Training inputs are `encoder_token_ids`/`encoder_padding_mask` `(B, S)`
     and `decoder_token_ids`/`decoder_padding_mask` `(B, T)` (the target
@@ -80,7 +80,8 @@ class Seq2SeqLM(EncoderDecoderTask):
         if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
             if backbone is not None:
                 raise ValueError(
-                    f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}"
+                    "pass a backbone or its arguments, not both. "
+                    f"Received: backbone and {sorted(flat)}"
                 )
             flat = {**sized_by_preprocessors({}, source_preprocessor, target_preprocessor), **flat}
             backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
@@ -109,7 +110,8 @@ class Seq2SeqLM(EncoderDecoderTask):
         # === Config ===
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
-        self.bos_token_id, self.end_token_id, self.pad_token_id = bos_token_id, end_token_id, pad_token_id
+        self.bos_token_id, self.end_token_id = bos_token_id, end_token_id
+        self.pad_token_id = pad_token_id
 
     @classmethod
     def backbone_from_arguments(cls, **arguments):
@@ -161,18 +163,22 @@ class Seq2SeqLM(EncoderDecoderTask):
 
     @classmethod
     def from_preset(cls, name, source_preprocessor=None, target_preprocessor=None, **overrides):
-        """Build from a named preset (flat arguments); sizes and lengths follow the preprocessors when given."""
+        """Build from a named preset (flat arguments); preprocessors, if given, set the sizes."""
         overrides = upgrade_rank_arguments(overrides)
         allowed = set(FLAT_ARGUMENTS) | {"bos_token_id", "end_token_id", "pad_token_id"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
-            raise ValueError(f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(allowed)}")
+            raise ValueError(
+                f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(allowed)}"
+            )
         config = {**get_preset("seq2seq", name), **overrides}
         config = sized_by_preprocessors(config, source_preprocessor, target_preprocessor)
         missing = [key for key in SIZES[:2] if key not in config]
         if missing:
             raise ValueError(f"Seq2SeqLM.from_preset needs preprocessors or {missing}")
-        return cls(source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor, **config)
+        config["source_preprocessor"] = source_preprocessor
+        config["target_preprocessor"] = target_preprocessor
+        return cls(**config)
 
     # === The backbone's structure, for generation, exports and inspection ===
 
@@ -203,7 +209,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         return self.backbone.encode(encoder_token_ids, encoder_padding_mask)
 
     def cross_attention_caches(self, encoded):
-        """Every decoder block's cross-attention keys/values, projected once: `(B, L, 2, S, H, Dh)`."""
+        """Cross-attention keys/values of every decoder block, once: `(B, L, 2, S, H, Dh)`."""
         return self.backbone.cross_attention_cache(encoded)
 
     def empty_caches(self, batch_size, max_length):
@@ -211,7 +217,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         return self.backbone.empty_cache(batch_size, max_length)
 
     def decode_step(self, token_ids, index, self_caches, cross_caches, encoder_padding_mask):
-        """Logits `(B, V)` for position `index + 1` given the token at `index`, and updated caches."""
+        """Logits `(B, V)` of position `index + 1` from the token at `index`, and the new caches."""
         hidden, self_caches = self.backbone.call_with_cache(
             token_ids, self_caches, index, cross_caches, encoder_padding_mask
         )  # (B, 1, D)
@@ -234,12 +240,13 @@ class Seq2SeqLM(EncoderDecoderTask):
             buffer, encoder_token_ids, encoder_padding_mask = cache
             buffer = ops.slice_update(buffer, (0, index), token_ids)
             positions = ops.arange(buffer.shape[1])[None, :]
+            written = ops.cast(positions <= index, "int32") * ops.ones_like(buffer)  # (B, T)
             logits = self(
                 {
                     "encoder_token_ids": encoder_token_ids,
                     "encoder_padding_mask": encoder_padding_mask,
                     "decoder_token_ids": buffer,
-                    "decoder_padding_mask": ops.cast(positions <= index, "int32") * ops.ones_like(buffer),
+                    "decoder_padding_mask": written,
                 },
                 training=False,
             )
@@ -249,8 +256,14 @@ class Seq2SeqLM(EncoderDecoderTask):
         return next_fn_uncached
 
     def generate_ids(
-        self, encoder_token_ids, encoder_padding_mask, max_length=None, sampler="greedy", num_beams=4,
-        length_penalty=0.0, use_cache=True,
+        self,
+        encoder_token_ids,
+        encoder_padding_mask,
+        max_length=None,
+        sampler="greedy",
+        num_beams=4,
+        length_penalty=0.0,
+        use_cache=True,
     ):
         """Token ids `(B, max_length)` starting with BOS; see `generate`."""
         max_length = self.checked_max_length(max_length)
@@ -262,7 +275,9 @@ class Seq2SeqLM(EncoderDecoderTask):
             self_caches = self.empty_caches(batch_size, max_length)
             cache = (self_caches, self.cross_attention_caches(encoded), encoder_padding_mask)
         else:  # the whole decoder input, rerun at every step
-            cache = (self.start_tokens(batch_size, self.target_length), encoder_token_ids, encoder_padding_mask)
+            buffer = self.start_tokens(batch_size, self.target_length)
+            cache = (buffer, encoder_token_ids, encoder_padding_mask)
+        next_fn = self._next_fn(use_cache)
         return self.decode_from_bos(
-            self._next_fn(use_cache), cache, batch_size, max_length, sampler, num_beams, length_penalty
+            next_fn, cache, batch_size, max_length, sampler, num_beams, length_penalty
         )
