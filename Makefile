@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo test lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# ruff (settings in pyproject.toml): `make lint` checks formatting, lint rules and import order
+# (.ci/run runs it before the tests); `make format` rewrites the tree to pass it.
+lint: $(STAMP)
+	$(PY) -m ruff format --check --quiet .
+	$(PY) -m ruff check --quiet .
+
+format: $(STAMP)
+	$(PY) -m ruff format --quiet .
+	$(PY) -m ruff check --quiet --fix .
 
 # Every benchmark, then benchmarks/results/bench.md (see benchmarks/README.md);
 # run it on an idle machine. `make bench-quick` checks the suite in a few minutes.

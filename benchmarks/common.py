@@ -63,7 +63,7 @@ def environment(module, argv):
         keras_hub_version = None
     return {
         "command": shlex.join(["python", "-m", module, *argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
@@ -102,10 +102,7 @@ def format_table(header, rows):
     numeric = [all(_is_number(row[i]) for row in cells[1:]) for i in range(len(header))]
 
     def line(row):
-        parts = [
-            cell.rjust(width) if right else cell.ljust(width)
-            for cell, width, right in zip(row, widths, numeric)
-        ]
+        parts = [cell.rjust(width) if right else cell.ljust(width) for cell, width, right in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     rule = "  ".join("-" * width for width in widths)

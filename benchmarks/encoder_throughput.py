@@ -221,8 +221,16 @@ def report(results):
     rows = []
     for precision, summary in results["encoder"]["summary"].items():
         medians, best = summary["median_tokens_per_s"], summary["best_tokens_per_s"]
-        rows.append(["zoo", precision, f"{medians['zoo']:,.0f}", f"{best['zoo']:,.0f}",
-                     spread(summary), f"{summary['best_ratio']:.3f}"])
+        rows.append(
+            [
+                "zoo",
+                precision,
+                f"{medians['zoo']:,.0f}",
+                f"{best['zoo']:,.0f}",
+                spread(summary),
+                f"{summary['best_ratio']:.3f}",
+            ]
+        )
         rows.append(["keras-hub", precision, f"{medians['keras-hub']:,.0f}", f"{best['keras-hub']:,.0f}", "1", "1"])
     print_flush("\nTraining throughput, tokens/s: median round and best step; ratio = zoo/keras-hub,")
     print_flush("median of paired rounds (min-max), and of best steps")
@@ -231,8 +239,17 @@ def report(results):
     rows = []
     for precision, summary in results["attention"]["summary"].items():
         ms, best = summary["median_ms_per_call"], summary["best_ms_per_call"]
-        rows.append([precision, f"{ms['fused']:.2f}", f"{ms['explicit']:.2f}", spread(summary),
-                     f"{best['fused']:.2f}", f"{best['explicit']:.2f}", f"{summary['best_ratio']:.3f}"])
+        rows.append(
+            [
+                precision,
+                f"{ms['fused']:.2f}",
+                f"{ms['explicit']:.2f}",
+                spread(summary),
+                f"{best['fused']:.2f}",
+                f"{best['explicit']:.2f}",
+                f"{summary['best_ratio']:.3f}",
+            ]
+        )
     print_flush("\nzoo MultiHeadAttention forward+backward, ms per call: median round and best call;")
     print_flush("speedup = explicit time / fused time (> 1: dot_product_attention is faster)")
     header = ["precision", "fused ms", "explicit ms", "speedup", "best fused", "best explicit", "best speedup"]

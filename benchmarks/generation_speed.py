@@ -128,7 +128,9 @@ def causal_runners(args, batch_size):
 
     model = build_zoo_causal(args)
     total = PROMPT_LENGTH + args.new_tokens
-    prompt = np.random.default_rng(0).integers(4, args.vocabulary_size, size=(batch_size, PROMPT_LENGTH)).astype("int32")
+    prompt = (
+        np.random.default_rng(0).integers(4, args.vocabulary_size, size=(batch_size, PROMPT_LENGTH)).astype("int32")
+    )
     inputs = {"token_ids": prompt, "padding_mask": np.ones_like(prompt)}
     padded, mask = model._pad_prompts(prompt, np.ones_like(prompt), total)
     uncached = tf.function(lambda ids, m: model.generate_ids(ids, m, max_length=total, use_cache=False))
@@ -171,9 +173,7 @@ def runners(args, batch_size):
     zoo_model = build_zoo(args)
     inputs = inputs_for(args, batch_size)
     encoder = {k: inputs[k] for k in ("encoder_token_ids", "encoder_padding_mask")}
-    uncached = tf.function(
-        lambda ids, mask: zoo_model.generate_ids(ids, mask, use_cache=False), reduce_retracing=True
-    )
+    uncached = tf.function(lambda ids, mask: zoo_model.generate_ids(ids, mask, use_cache=False), reduce_retracing=True)
     result = {
         "zoo cached": lambda: zoo_model.generate(encoder),
         "zoo uncached": lambda: uncached(encoder["encoder_token_ids"], encoder["encoder_padding_mask"]).numpy(),
@@ -206,7 +206,7 @@ def main(argv=None):
         tokens = batch_size * args.new_tokens
         rates = {name: tokens / median(values) for name, values in seconds.items()}
 
-        def paired(a, b):
+        def paired(a, b, seconds=seconds):
             return median([seconds[b][i] / seconds[a][i] for i in range(args.repeats)])
 
         entry = {

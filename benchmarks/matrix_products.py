@@ -53,8 +53,13 @@ def block_tables(configs):
         }
         attention_share = sum(r["flops"] for r in dense if r["parameters"] == 0) / totals["dense"]["flops"]
         print_flush(f"\nQK^T and softmax(.)V: {100 * attention_share:.1f}% of the block's FLOPs; projections the rest")
-        results[name] = {"config": dict(d=d, heads=heads, f=f, T=t), "dense": dense, "factorized": factorized,
-                         "totals": totals, "attention_share": attention_share}
+        results[name] = {
+            "config": dict(d=d, heads=heads, f=f, T=t),
+            "dense": dense,
+            "factorized": factorized,
+            "totals": totals,
+            "attention_share": attention_share,
+        }
     return results
 
 
@@ -70,32 +75,64 @@ def whole_models(quick):
     table = vit.num_layers * sum(
         r["flops"] for r in block_products(vit.hidden_dim, vit.num_heads, vit.intermediate_dim, tokens)
     )
-    table += 2 * patches * (vit.patch_size[0] * vit.patch_size[1] * vit.num_channels) * vit.hidden_dim  # patch projection
+    table += (
+        2 * patches * (vit.patch_size[0] * vit.patch_size[1] * vit.num_channels) * vit.hidden_dim
+    )  # patch projection
     table += 2 * vit.hidden_dim * vit.num_classes  # head on [CLS]
     images = np.zeros((1, height, width, vit.num_channels), "float32")
-    rows.append({"model": f"ImageClassifier `{vit_preset}`", "tokens": tokens, "table_flops": table,
-                 "measured_flops": measured_flops(vit, images), "parameters": vit.count_params()})
+    rows.append(
+        {
+            "model": f"ImageClassifier `{vit_preset}`",
+            "tokens": tokens,
+            "table_flops": table,
+            "measured_flops": measured_flops(vit, images),
+            "parameters": vit.count_params(),
+        }
+    )
 
-    config = dict(vocabulary_size=100, sequence_length=16, hidden_dim=32, num_layers=1, num_heads=4, intermediate_dim=64) if quick else dict(
-        vocabulary_size=30522, sequence_length=128, hidden_dim=384, num_layers=6, num_heads=12, intermediate_dim=1536
+    config = (
+        dict(vocabulary_size=100, sequence_length=16, hidden_dim=32, num_layers=1, num_heads=4, intermediate_dim=64)
+        if quick
+        else dict(
+            vocabulary_size=30522,
+            sequence_length=128,
+            hidden_dim=384,
+            num_layers=6,
+            num_heads=12,
+            intermediate_dim=1536,
+        )
     )
     classifier = TextClassifier(num_classes=2, **config)
     t = config["sequence_length"]
-    table = config["num_layers"] * sum(
-        r["flops"] for r in block_products(config["hidden_dim"], config["num_heads"], config["intermediate_dim"], t)
-    ) + 2 * config["hidden_dim"] * 2
+    table = (
+        config["num_layers"]
+        * sum(
+            r["flops"] for r in block_products(config["hidden_dim"], config["num_heads"], config["intermediate_dim"], t)
+        )
+        + 2 * config["hidden_dim"] * 2
+    )
     inputs = {"token_ids": np.ones((1, t), "int32"), "padding_mask": np.ones((1, t), "int32")}
-    rows.append({"model": "TextClassifier, MiniLM-L6 sizes" if not quick else "TextClassifier tiny", "tokens": t,
-                 "table_flops": table, "measured_flops": measured_flops(classifier, inputs),
-                 "parameters": classifier.count_params()})
+    rows.append(
+        {
+            "model": "TextClassifier, MiniLM-L6 sizes" if not quick else "TextClassifier tiny",
+            "tokens": t,
+            "table_flops": table,
+            "measured_flops": measured_flops(classifier, inputs),
+            "parameters": classifier.count_params(),
+        }
+    )
     print_flush("\n### whole models, one example (random weights)\n")
-    print_flush("| model | tokens | table MFLOPs (matrix products) | TensorFlow-counted MFLOPs | table / counted | parameters |")
+    print_flush(
+        "| model | tokens | table MFLOPs (matrix products) | TensorFlow-counted MFLOPs | table / counted | parameters |"
+    )
     print_flush("|---|---:|---:|---:|---:|---:|")
     for row in rows:
         ratio = row["table_flops"] / row["measured_flops"]
         row["table_over_measured"] = ratio
-        print_flush(f"| {row['model']} | {row['tokens']} | {row['table_flops'] / 1e6:,.1f} | "
-                    f"{row['measured_flops'] / 1e6:,.1f} | {ratio:.3f} | {row['parameters']:,} |")
+        print_flush(
+            f"| {row['model']} | {row['tokens']} | {row['table_flops'] / 1e6:,.1f} | "
+            f"{row['measured_flops'] / 1e6:,.1f} | {ratio:.3f} | {row['parameters']:,} |"
+        )
     return rows
 
 
@@ -103,7 +140,11 @@ def main(argv=None):
     args = parse_args(argv)
     blocks = block_tables(QUICK_CONFIGS if args.quick else CONFIGS)
     models = whole_models(args.quick)
-    results = {"environment": environment(MODULE, sys.argv[1:] if argv is None else argv), "blocks": blocks, "models": models}
+    results = {
+        "environment": environment(MODULE, sys.argv[1:] if argv is None else argv),
+        "blocks": blocks,
+        "models": models,
+    }
     write_json(results, args.out)
     print_flush(f"\nwrote {args.out}")
     return results

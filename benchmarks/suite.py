@@ -34,8 +34,11 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="every benchmark's --quick mode, into <results>/quick")
     parser.add_argument("--results", help="folder of the JSON files and bench.md (default benchmarks/results[/quick])")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, from {', '.join(STEPS)}")
-    parser.add_argument("--sentiment-run", help="recipes.sentiment run folder for text_inference "
-                        "(default saved_models/sentiment; --quick: a --smoke run in a temporary folder)")
+    parser.add_argument(
+        "--sentiment-run",
+        help="recipes.sentiment run folder for text_inference "
+        "(default saved_models/sentiment; --quick: a --smoke run in a temporary folder)",
+    )
     parser.add_argument("--summary-only", action="store_true", help="run nothing; summarize the JSON files there")
     args = parser.parse_args(argv)
     args.steps = [s.strip() for s in args.steps.split(",") if s.strip()]
@@ -61,15 +64,36 @@ def commands(args, sentiment_run):
         "encoder_throughput": [bench("encoder_throughput")],
         "generation_speed": [bench("generation_speed")],
         "generation_speed_causal_lm": [
-            bench("generation_speed", "--model", "causal_lm", *([] if args.quick else ["--new-tokens", "256"]),
-                  out="generation_speed_causal_lm")
+            bench(
+                "generation_speed",
+                "--model",
+                "causal_lm",
+                *([] if args.quick else ["--new-tokens", "256"]),
+                out="generation_speed_causal_lm",
+            )
         ],
-        "text_inference": [["-m", "benchmarks.text_inference", "--run", str(sentiment_run), *inference,
-                            "--out", str(results / "text_inference.json")]],
+        "text_inference": [
+            [
+                "-m",
+                "benchmarks.text_inference",
+                "--run",
+                str(sentiment_run),
+                *inference,
+                "--out",
+                str(results / "text_inference.json"),
+            ]
+        ],
     }
     if not (pathlib.Path(sentiment_run) / "model.keras").is_file():  # train the run first
-        recipe = ["-m", "recipes.sentiment", "--data", RT_POLARITY, *(["--smoke"] if args.quick else []),
-                  "--out", str(sentiment_run)]
+        recipe = [
+            "-m",
+            "recipes.sentiment",
+            "--data",
+            RT_POLARITY,
+            *(["--smoke"] if args.quick else []),
+            "--out",
+            str(sentiment_run),
+        ]
         plan["text_inference"].insert(0, recipe)
     return {step: plan[step] for step in args.steps}
 

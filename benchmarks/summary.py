@@ -40,9 +40,22 @@ def training_rows(record, source):
     for case, summary in record:
         rates = summary["median_tokens_per_s"]
         mfu = summary.get("mfu")
-        mfu_cell = "-" if not mfu else " / ".join("-" if mfu[m] is None else f"{100 * mfu[m]:.0f}%" for m in ("zoo", "keras-hub"))
-        rows.append([source, case, f"{rates['zoo']:,.0f} tok/s", f"{rates['keras-hub']:,.0f} tok/s",
-                     ratio_cell(summary["paired_ratios"]), verdict(summary["ratio"]), mfu_cell])
+        mfu_cell = (
+            "-"
+            if not mfu
+            else " / ".join("-" if mfu[m] is None else f"{100 * mfu[m]:.0f}%" for m in ("zoo", "keras-hub"))
+        )
+        rows.append(
+            [
+                source,
+                case,
+                f"{rates['zoo']:,.0f} tok/s",
+                f"{rates['keras-hub']:,.0f} tok/s",
+                ratio_cell(summary["paired_ratios"]),
+                verdict(summary["ratio"]),
+                mfu_cell,
+            ]
+        )
     return rows
 
 
@@ -53,21 +66,42 @@ def generation_rows(record, source, kind):
         if "keras-hub" not in rates:
             continue
         paired = [hub / zoo for hub, zoo in zip(seconds["keras-hub"], seconds["zoo cached"])]
-        rows.append([source, f"{kind}, batch {entry['batch_size']}, {entry['new_tokens']} new tokens",
-                     f"{rates['zoo cached']:,.0f} tok/s", f"{rates['keras-hub']:,.0f} tok/s",
-                     ratio_cell(paired), verdict(median(paired)), "-"])
+        rows.append(
+            [
+                source,
+                f"{kind}, batch {entry['batch_size']}, {entry['new_tokens']} new tokens",
+                f"{rates['zoo cached']:,.0f} tok/s",
+                f"{rates['keras-hub']:,.0f} tok/s",
+                ratio_cell(paired),
+                verdict(median(paired)),
+                "-",
+            ]
+        )
     return rows
 
 
 def latency_rows(record, source):
-    return [[source, f"{r['runtime']}, batch {r['batch_size']}", f"{1000 / r['examples_per_s']:.3f} ms/example",
-             "-", "-", "-", "-"] for r in record["results"]]
+    return [
+        [
+            source,
+            f"{r['runtime']}, batch {r['batch_size']}",
+            f"{1000 / r['examples_per_s']:.3f} ms/example",
+            "-",
+            "-",
+            "-",
+            "-",
+        ]
+        for r in record["results"]
+    ]
 
 
 def rows_for(name, record):
     if name == "task_training":
-        cases = [(f"{task}, {precision}", summary) for task, entry in record["tasks"].items()
-                 for precision, summary in entry["summary"].items()]
+        cases = [
+            (f"{task}, {precision}", summary)
+            for task, entry in record["tasks"].items()
+            for precision, summary in entry["summary"].items()
+        ]
         return training_rows(cases, name)
     if name == "encoder_throughput":
         return training_rows([(f"encoder block, {p}", s) for p, s in record["encoder"]["summary"].items()], name)
@@ -85,16 +119,24 @@ def summary_table(folder, quick=False, suite=None, failed=None):
     folder, failed = pathlib.Path(folder), failed or {}
     lines = ["# zoo benchmark summary", ""]
     if quick:
-        lines += ["**QUICK RUN: tiny models and one or two rounds, a sanity check of the suite. These are not "
-                  "the benchmark's numbers; run `make bench` on an idle machine for those.**", ""]
+        lines += [
+            "**QUICK RUN: tiny models and one or two rounds, a sanity check of the suite. These are not "
+            "the benchmark's numbers; run `make bench` on an idle machine for those.**",
+            "",
+        ]
     if suite:
-        lines += [f"Made by `{suite['command']}` on {suite['date']}, {suite['cpu_count']} CPUs, load average "
-                  f"{suite['load_average_at_start'][0]:.2f} at the start; ratios > 1 mean zoo is faster.", ""]
+        lines += [
+            f"Made by `{suite['command']}` on {suite['date']}, {suite['cpu_count']} CPUs, load average "
+            f"{suite['load_average_at_start'][0]:.2f} at the start; ratios > 1 mean zoo is faster.",
+            "",
+        ]
     table, sources = [], []
     for name in SOURCES:
         path = folder / f"{name}.json"
         if failed.get(name):
-            table.append([name, f"FAILED (exit status {failed[name]}); see the suite's output", "-", "-", "-", "-", "-"])
+            table.append(
+                [name, f"FAILED (exit status {failed[name]}); see the suite's output", "-", "-", "-", "-", "-"]
+            )
             continue
         if not path.is_file():
             table.append([name, "not run", "-", "-", "-", "-", "-"])
@@ -115,7 +157,12 @@ def _ceiling_line(path):
     if not path.is_file():
         return None
     ceilings = json.loads(path.read_text())["matmul_ceiling"]
-    parts = [f"{dtype} {'unsupported' if c is None else format(c['best_gflops'], ',.0f')} GFLOP/s ({c['size'] if c else '-'}^2)"
-             for dtype, c in ceilings.items()]
-    return ("MFU = training FLOP/s (3x the TensorFlow-counted forward FLOPs per step) / the best measured "
-            "matmul of the run's precision: " + ", ".join(parts) + ".")
+    parts = [
+        f"{dtype} {'unsupported' if c is None else format(c['best_gflops'], ',.0f')} GFLOP/s "
+        f"({c['size'] if c else '-'}^2)"
+        for dtype, c in ceilings.items()
+    ]
+    return (
+        "MFU = training FLOP/s (3x the TensorFlow-counted forward FLOPs per step) / the best measured "
+        "matmul of the run's precision: " + ", ".join(parts) + "."
+    )

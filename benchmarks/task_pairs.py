@@ -8,24 +8,40 @@ products; the small differences that remain are listed per task in `NOTES`
 import numpy as np
 
 NOTES = {
-    "text_classifier": "keras-hub BertTextClassifier (BertBackbone): adds segment embeddings and a d x d tanh pooler",
-    "causal_lm": "keras-hub GPT2CausalLM (GPT2Backbone): ties the output projection to the token table (zoo: own Dense)",
+    "text_classifier": ("keras-hub BertTextClassifier (BertBackbone): adds segment embeddings and a d x d tanh pooler"),
+    "causal_lm": (
+        "keras-hub GPT2CausalLM (GPT2Backbone): ties the output projection to the token table (zoo: own Dense)"
+    ),
     "seq2seq": "keras-hub layers (TokenAndPositionEmbedding, TransformerEncoder/Decoder): no task model of this shape",
     "image_classifier": "keras-hub ViTImageClassifier (ViTBackbone), random weights",
 }
 
 
 def text_classifier(config):
-    """BERT-style classifier: post-LN, GELU, embedding layer norm, [CLS] pooling; zoo TextClassifier vs BertTextClassifier."""
+    """BERT-style classifier: post-LN, GELU, embedding layer norm, [CLS] pooling.
+
+    zoo TextClassifier vs BertTextClassifier.
+    """
     import keras_hub
 
     from zoo.models import TextClassifier
 
-    sizes = dict(num_layers=config["layers"], num_heads=config["heads"], hidden_dim=config["hidden"],
-                 intermediate_dim=config["intermediate"], dropout=0.0)
+    sizes = dict(
+        num_layers=config["layers"],
+        num_heads=config["heads"],
+        hidden_dim=config["hidden"],
+        intermediate_dim=config["intermediate"],
+        dropout=0.0,
+    )
     zoo_model = TextClassifier(
-        vocabulary_size=config["vocabulary"], num_classes=2, sequence_length=config["seq_len"],
-        pooling="class_token", activation="gelu", normalize_first=False, layer_norm_epsilon=1e-12, **sizes,
+        vocabulary_size=config["vocabulary"],
+        num_classes=2,
+        sequence_length=config["seq_len"],
+        pooling="class_token",
+        activation="gelu",
+        normalize_first=False,
+        layer_norm_epsilon=1e-12,
+        **sizes,
     )
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=config["vocabulary"], max_sequence_length=config["seq_len"], **sizes
@@ -44,8 +60,14 @@ def causal_lm(config):
 
     from zoo.models import CausalLM
 
-    sizes = dict(vocabulary_size=config["vocabulary"], num_layers=config["layers"], num_heads=config["heads"],
-                 hidden_dim=config["hidden"], intermediate_dim=config["intermediate"], dropout=0.0)
+    sizes = dict(
+        vocabulary_size=config["vocabulary"],
+        num_layers=config["layers"],
+        num_heads=config["heads"],
+        hidden_dim=config["hidden"],
+        intermediate_dim=config["intermediate"],
+        dropout=0.0,
+    )
     zoo_model = CausalLM(sequence_length=config["seq_len"], **sizes)
     backbone = keras_hub.models.GPT2Backbone(max_sequence_length=config["seq_len"], **sizes)
     hub_model = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
@@ -60,10 +82,18 @@ def seq2seq(config):
 
     length = config["seq_len"]
     zoo_model = Seq2SeqLM(
-        source_vocabulary_size=config["vocabulary"], target_vocabulary_size=config["vocabulary"],
-        source_length=length, target_length=length, hidden_dim=config["hidden"],
-        num_encoder_layers=config["layers"], num_decoder_layers=config["layers"], num_heads=config["heads"],
-        intermediate_dim=config["intermediate"], dropout=0.0, activation="relu", normalize_first=True,
+        source_vocabulary_size=config["vocabulary"],
+        target_vocabulary_size=config["vocabulary"],
+        source_length=length,
+        target_length=length,
+        hidden_dim=config["hidden"],
+        num_encoder_layers=config["layers"],
+        num_decoder_layers=config["layers"],
+        num_heads=config["heads"],
+        intermediate_dim=config["intermediate"],
+        dropout=0.0,
+        activation="relu",
+        normalize_first=True,
     )
     rng = _rng(config)
     source = rng.integers(4, config["vocabulary"], (config["batch_size"], length)).astype("int32")
@@ -83,10 +113,18 @@ def _keras_hub_seq2seq(config):
     import keras_hub
 
     length, hidden = config["seq_len"], config["hidden"]
-    block = dict(intermediate_dim=config["intermediate"], num_heads=config["heads"], dropout=0.0, activation="relu",
-                 normalize_first=True, layer_norm_epsilon=1e-5)
-    inputs = {name: keras.Input((length,), dtype="int32", name=name) for name in
-              ("encoder_token_ids", "encoder_padding_mask", "decoder_token_ids", "decoder_padding_mask")}
+    block = dict(
+        intermediate_dim=config["intermediate"],
+        num_heads=config["heads"],
+        dropout=0.0,
+        activation="relu",
+        normalize_first=True,
+        layer_norm_epsilon=1e-5,
+    )
+    inputs = {
+        name: keras.Input((length,), dtype="int32", name=name)
+        for name in ("encoder_token_ids", "encoder_padding_mask", "decoder_token_ids", "decoder_padding_mask")
+    }
     x = keras_hub.layers.TokenAndPositionEmbedding(config["vocabulary"], length, hidden)(inputs["encoder_token_ids"])
     for _ in range(config["layers"]):
         x = keras_hub.layers.TransformerEncoder(**block)(x, padding_mask=inputs["encoder_padding_mask"])  # (B, S, D)
@@ -94,7 +132,9 @@ def _keras_hub_seq2seq(config):
     y = keras_hub.layers.TokenAndPositionEmbedding(config["vocabulary"], length, hidden)(inputs["decoder_token_ids"])
     for _ in range(config["layers"]):
         y = keras_hub.layers.TransformerDecoder(**block)(
-            y, encoded, decoder_padding_mask=inputs["decoder_padding_mask"],
+            y,
+            encoded,
+            decoder_padding_mask=inputs["decoder_padding_mask"],
             encoder_padding_mask=inputs["encoder_padding_mask"],
         )  # (B, T, D), causal self-attention + cross-attention
     logits = keras.layers.Dense(config["vocabulary"])(keras.layers.LayerNormalization(epsilon=1e-5)(y))
@@ -109,12 +149,22 @@ def image_classifier(config):
 
     size, patch = config["image_size"], config["patch_size"]
     zoo_model = ImageClassifier(
-        image_size=size, patch_size=patch, num_classes=10, num_channels=3, hidden_dim=config["hidden"],
-        num_layers=config["layers"], num_heads=config["heads"], intermediate_dim=config["intermediate"],
+        image_size=size,
+        patch_size=patch,
+        num_classes=10,
+        num_channels=3,
+        hidden_dim=config["hidden"],
+        num_layers=config["layers"],
+        num_heads=config["heads"],
+        intermediate_dim=config["intermediate"],
     )
     backbone = keras_hub.models.ViTBackbone(
-        image_shape=(size, size, 3), patch_size=patch, num_layers=config["layers"], num_heads=config["heads"],
-        hidden_dim=config["hidden"], mlp_dim=config["intermediate"],
+        image_shape=(size, size, 3),
+        patch_size=patch,
+        num_layers=config["layers"],
+        num_heads=config["heads"],
+        hidden_dim=config["hidden"],
+        mlp_dim=config["intermediate"],
     )
     hub_model = keras_hub.models.ViTImageClassifier(backbone=backbone, num_classes=10, preprocessor=None)
     rng = _rng(config)
@@ -132,8 +182,12 @@ def tokens_per_example(task, config):
     return config["seq_len"]
 
 
-PAIRS = {"text_classifier": text_classifier, "causal_lm": causal_lm, "seq2seq": seq2seq,
-         "image_classifier": image_classifier}
+PAIRS = {
+    "text_classifier": text_classifier,
+    "causal_lm": causal_lm,
+    "seq2seq": seq2seq,
+    "image_classifier": image_classifier,
+}
 
 
 def _rng(config):

@@ -43,13 +43,38 @@ MODULE = "benchmarks.task_training"
 TASKS = ("text_classifier", "causal_lm", "seq2seq", "image_classifier")
 MODELS = ("zoo", "keras-hub")
 SIZES = {  # shared by every task unless TASK_SIZES says otherwise
-    "full": dict(layers=4, hidden=256, heads=4, intermediate=1024, vocabulary=8000, batch_size=32, seq_len=128,
-                 steps=5, repeats=8, warmup=3, matmul_size=2048),
-    "quick": dict(layers=1, hidden=64, heads=2, intermediate=128, vocabulary=1000, batch_size=8, seq_len=32,
-                  steps=2, repeats=2, warmup=1, matmul_size=1024),
+    "full": dict(
+        layers=4,
+        hidden=256,
+        heads=4,
+        intermediate=1024,
+        vocabulary=8000,
+        batch_size=32,
+        seq_len=128,
+        steps=5,
+        repeats=8,
+        warmup=3,
+        matmul_size=2048,
+    ),
+    "quick": dict(
+        layers=1,
+        hidden=64,
+        heads=2,
+        intermediate=128,
+        vocabulary=1000,
+        batch_size=8,
+        seq_len=32,
+        steps=2,
+        repeats=2,
+        warmup=1,
+        matmul_size=1024,
+    ),
 }
 TASK_SIZES = {  # seq2seq: layers per side, seq_len per side; ViT: 32x32 RGB in 4x4 patches (65 tokens)
-    "full": {"seq2seq": dict(layers=3, seq_len=64), "image_classifier": dict(image_size=32, patch_size=4, batch_size=64)},
+    "full": {
+        "seq2seq": dict(layers=3, seq_len=64),
+        "image_classifier": dict(image_size=32, patch_size=4, batch_size=64),
+    },
     "quick": {"image_classifier": dict(image_size=16, patch_size=4)},
 }
 
@@ -142,7 +167,9 @@ def benchmark_task(args, task, config, precision):
     flops = forward_flops(models["zoo"], pairs["zoo"][1])
     params = {name: model.count_params() for name, model in models.items()}
     tokens = config["batch_size"] * tokens_per_example(task, config)
-    batches = {name: (tf.nest.map_structure(tf.constant, pairs[name][1]), tf.constant(pairs[name][2])) for name in MODELS}
+    batches = {
+        name: (tf.nest.map_structure(tf.constant, pairs[name][1]), tf.constant(pairs[name][2])) for name in MODELS
+    }
     runs = train_interleaved(models, batches, args, tokens, precision)
     for run in runs:
         run["task"] = task
@@ -176,17 +203,41 @@ def report(results):
         for precision, s in entry["summary"].items():
             mfu = {name: "-" if value is None else f"{100 * value:.0f}%" for name, value in s["mfu"].items()}
             rate = s["median_tokens_per_s"]
-            rows.append([task, precision, f"{rate['zoo']:,.0f}", f"{rate['keras-hub']:,.0f}", spread(s),
-                         f"{s['best_ratio']:.3f}", f"{s['achieved_gflops']['zoo']:.1f}", mfu["zoo"], mfu["keras-hub"]])
+            rows.append(
+                [
+                    task,
+                    precision,
+                    f"{rate['zoo']:,.0f}",
+                    f"{rate['keras-hub']:,.0f}",
+                    spread(s),
+                    f"{s['best_ratio']:.3f}",
+                    f"{s['achieved_gflops']['zoo']:.1f}",
+                    mfu["zoo"],
+                    mfu["keras-hub"],
+                ]
+            )
     print_flush("\nTraining tokens/s (median round); ratio = zoo/keras-hub, median of paired rounds (min-max);")
     print_flush("MFU = training FLOP/s / best measured matmul FLOP/s of the same precision")
-    header = ["task", "precision", "zoo tok/s", "keras-hub tok/s", "ratio", "best ratio", "zoo GFLOP/s",
-              "zoo MFU", "keras-hub MFU"]
+    header = [
+        "task",
+        "precision",
+        "zoo tok/s",
+        "keras-hub tok/s",
+        "ratio",
+        "best ratio",
+        "zoo GFLOP/s",
+        "zoo MFU",
+        "keras-hub MFU",
+    ]
     print_flush(format_table(header, rows))
     ceilings = results["matmul_ceiling"]
-    print_flush("matmul ceiling, GFLOP/s: " + ", ".join(
-        f"{dtype} {'unsupported' if c is None else format(c['best_gflops'], '.0f')}" for dtype, c in ceilings.items()
-    ))
+    print_flush(
+        "matmul ceiling, GFLOP/s: "
+        + ", ".join(
+            f"{dtype} {'unsupported' if c is None else format(c['best_gflops'], '.0f')}"
+            for dtype, c in ceilings.items()
+        )
+    )
 
 
 def measure_ceilings(args, ceilings):
@@ -204,7 +255,6 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     import zoo  # noqa: F401  (imports TensorFlow with its start-up logs captured)
-
     from benchmarks.task_pairs import NOTES, tokens_per_example
 
     config = {k: v for k, v in vars(args).items() if k != "out"}
@@ -215,7 +265,10 @@ def main(argv=None):
     for task in args.tasks:
         sizes = task_config(args, task)
         entry = results["tasks"][task] = {
-            "sizes": sizes, "keras_hub_model": NOTES[task], "runs": [], "summary": {},
+            "sizes": sizes,
+            "keras_hub_model": NOTES[task],
+            "runs": [],
+            "summary": {},
             "tokens_per_step": sizes["batch_size"] * tokens_per_example(task, sizes),
         }
         for precision in args.precisions:

@@ -96,10 +96,17 @@ def measure(args, run, texts):
     text_inputs = {"text": np.array([t.encode("utf-8") for t in texts], dtype=object)}
     serve = tf.saved_model.load(str(run / "saved_model" / "1")).signatures["serving_default"]
     runners = {
-        "keras (predict on strings)": (lambda b: model.predict(list(b["text"]), batch_size=len(b["text"]), verbose=0), text_inputs),
+        "keras (predict on strings)": (
+            lambda b: model.predict(list(b["text"]), batch_size=len(b["text"]), verbose=0),
+            text_inputs,
+        ),
         "SavedModel serving_default": (lambda b: serve(text=tf.constant(b["text"])), text_inputs),
     }
-    sizes = {"SavedModel serving_default": sum(f.stat().st_size for f in (run / "saved_model" / "1").rglob("*") if f.is_file())}
+    sizes = {
+        "SavedModel serving_default": sum(
+            f.stat().st_size for f in (run / "saved_model" / "1").rglob("*") if f.is_file()
+        )
+    }
     for path in sorted(run.glob("model*.tflite")):
         name = f"TFLite {path.name}"
         inputs = token_inputs if "token_ids" in path.name else text_inputs
@@ -109,8 +116,14 @@ def measure(args, run, texts):
     for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
         for name, (function, inputs) in runners.items():
             seconds = timed(function, batches_of(inputs, batch_size), args.repeats)
-            results.append({"runtime": name, "batch_size": batch_size, "examples_per_s": len(texts) / seconds,
-                            "bytes": sizes.get(name)})
+            results.append(
+                {
+                    "runtime": name,
+                    "batch_size": batch_size,
+                    "examples_per_s": len(texts) / seconds,
+                    "bytes": sizes.get(name),
+                }
+            )
             print_flush(f"  {name:<44} batch {batch_size:>3}: {len(texts) / seconds:9.1f} examples/s")
     return results
 
@@ -156,7 +169,9 @@ def main(argv=None):
         "threads": args.threads,
         "tensorflow_threads": tensorflow_threads,
         "results": results,
-        "training": {key: metrics.get(key) for key in ("accuracy", "train_tokens_per_second", "fit_seconds", "parameters")},
+        "training": {
+            key: metrics.get(key) for key in ("accuracy", "train_tokens_per_second", "fit_seconds", "parameters")
+        },
     }
     write_json(record, args.out)
     print_flush(f"wrote {args.out}")

@@ -74,14 +74,18 @@ class Config:
     )
     translation_data: str | None = dataclasses.field(
         default=None,
-        metadata={"help": "a pair source (default: ../shared/data/multi30k de->en if present, else builtin:gettext-es)"},
+        metadata={
+            "help": "a pair source (default: ../shared/data/multi30k de->en if present, else builtin:gettext-es)"
+        },
     )
     translation_test_data: str | None = dataclasses.field(default=None, metadata={"help": "its test source"})
     source_language: str | None = None
     target_language: str | None = None
     lm_data: str | None = dataclasses.field(
         default=None,
-        metadata={"help": "scaling text (default: ../shared/data/tinyshakespeare if present, else builtin:python-docs)"},
+        metadata={
+            "help": "scaling text (default: ../shared/data/tinyshakespeare if present, else builtin:python-docs)"
+        },
     )
     quick: bool = dataclasses.field(default=False, metadata={"help": "reduced settings, ~10 minutes on 2 cores"})
     seed: int = 0
@@ -95,12 +99,16 @@ class Config:
         from zoo.comparison.matching import ARCHITECTURES
         from zoo.data.long_range import KINDS
 
-        for name, values, allowed in (("experiments", self.experiments, EXPERIMENTS),
-                                      ("architectures", self.architectures, ARCHITECTURES),
-                                      ("long_range_kinds", self.long_range_kinds, KINDS)):
+        for name, values, allowed in (
+            ("experiments", self.experiments, EXPERIMENTS),
+            ("architectures", self.architectures, ARCHITECTURES),
+            ("long_range_kinds", self.long_range_kinds, KINDS),
+        ):
             unknown = sorted(set(values) - set(allowed))
             if unknown or not values:
-                raise ValueError(f"unknown --{name.replace('_', '-')} {unknown or 'none given'}; expected some of {list(allowed)}")
+                raise ValueError(
+                    f"unknown --{name.replace('_', '-')} {unknown or 'none given'}; expected some of {list(allowed)}"
+                )
 
     @property
     def mode(self):
@@ -132,12 +140,23 @@ def run_scaling(cfg, settings, out):
     options = dict(settings["scaling"])
     data = cfg.lm_data or _default_lm_data()
     train, validation, vocabulary_size = language_model_batches(
-        data, options.pop("sequence_length"), options.pop("batch_size"), out, smoke=cfg.smoke,
+        data,
+        options.pop("sequence_length"),
+        options.pop("batch_size"),
+        out,
+        smoke=cfg.smoke,
     )
     widths = options.pop("widths")
     architectures = [a for a in cfg.architectures if a in ("transformer", "lstm")]
-    rows = scaling(architectures, widths, train, validation, vocabulary_size=vocabulary_size,
-                   sequence_length=settings["scaling"]["sequence_length"], **options)
+    rows = scaling(
+        architectures,
+        widths,
+        train,
+        validation,
+        vocabulary_size=vocabulary_size,
+        sequence_length=settings["scaling"]["sequence_length"],
+        **options,
+    )
     for row in rows:
         row["data"] = data
     return rows
@@ -159,25 +178,33 @@ def finished_experiments(out, cfg):
     if stored.get("mode") != cfg.mode:
         from zoo.training.loop import InterruptedRunError
 
-        raise InterruptedRunError(f"--resume: {path} holds a {stored.get('mode')} run, not {cfg.mode}; use another --out")
+        raise InterruptedRunError(
+            f"--resume: {path} holds a {stored.get('mode')} run, not {cfg.mode}; use another --out"
+        )
     return stored["results"], stored["seconds"]
 
 
 def main(argv=None):
+    import tensorflow as tf
+
     from recipes.compare_real_data import run_real_data
     from recipes.compare_report import write_report
-
-    import tensorflow as tf
 
     cfg = parse_config(Config, argv, description=__doc__.split("\n")[0], prog="python -m recipes.compare")
     cfg, out = start_run(cfg, {})
     tf.get_logger().setLevel("ERROR")  # "triggered tf.function retracing": every model here is new
     settings = SETTINGS[cfg.mode]
-    print(f"compare: mode {cfg.mode}, experiments {', '.join(cfg.experiments)}, "
-          f"architectures {', '.join(cfg.architectures)}", flush=True)
-    runners = {"throughput": run_throughput, "long_range": run_long_range,
-               "scaling": lambda cfg, settings: run_scaling(cfg, settings, out),
-               "real_data": lambda cfg, settings: run_real_data(cfg, settings, out / "runs")}
+    print(
+        f"compare: mode {cfg.mode}, experiments {', '.join(cfg.experiments)}, "
+        f"architectures {', '.join(cfg.architectures)}",
+        flush=True,
+    )
+    runners = {
+        "throughput": run_throughput,
+        "long_range": run_long_range,
+        "scaling": lambda cfg, settings: run_scaling(cfg, settings, out),
+        "real_data": lambda cfg, settings: run_real_data(cfg, settings, out / "runs"),
+    }
     results, seconds = finished_experiments(out, cfg)
     for experiment in cfg.experiments:
         if experiment in results:

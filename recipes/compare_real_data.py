@@ -27,8 +27,9 @@ def _clean(text):
 
 def write_pair_split(spec, test_spec, out, train_size, test_size, seed, **languages):
     """Load a parallel corpus, keep seeded subsets, write `train.tsv`/`test.tsv` (SOURCE<TAB>TARGET)."""
-    train, test = load_pair_dataset(spec, test_spec=test_spec, test_size=None if test_spec else test_size,
-                                    seed=seed, **languages)
+    train, test = load_pair_dataset(
+        spec, test_spec=test_spec, test_size=None if test_spec else test_size, seed=seed, **languages
+    )
     train, test = _subset(train, train_size, seed), _subset(test, test_size, seed)
     paths = []
     for name, dataset in (("train", train), ("test", test)):
@@ -63,8 +64,11 @@ def language_model_batches(spec, sequence_length, batch_size, out, smoke=False):
     def encode(text):
         return preprocessor.tokenize([text]).flat_values.numpy()
 
-    print(f"scaling data {spec}: {len(train):,} training / {len(validation):,} validation characters, "
-          f"{preprocessor.vocabulary_size} symbols", flush=True)
+    print(
+        f"scaling data {spec}: {len(train):,} training / {len(validation):,} validation characters, "
+        f"{preprocessor.vocabulary_size} symbols",
+        flush=True,
+    )
     return (
         lm_batches(encode(train), sequence_length, batch_size, bos_token_id=bos, shuffle=True, seed=0),
         lm_batches(encode(validation), sequence_length, batch_size, bos_token_id=bos),
@@ -92,8 +96,18 @@ def _run_recipe(main, argv, out, resume):
 
 
 def _recipe_argv(cfg, architecture, epochs, out):
-    argv = ["--architecture", architecture, "--epochs", str(epochs), "--out", str(out), "--seed", str(cfg.seed),
-            "--quantize", "float32"]
+    argv = [
+        "--architecture",
+        architecture,
+        "--epochs",
+        str(epochs),
+        "--out",
+        str(out),
+        "--seed",
+        str(cfg.seed),
+        "--quantize",
+        "float32",
+    ]
     return argv + (["--smoke"] if cfg.smoke else [])
 
 
@@ -116,15 +130,22 @@ def run_sentiment(cfg, settings, runs_dir):
         metrics = _run_recipe(recipes.sentiment.main, argv, out, cfg.resume)
         keras_ms = sentiment_latency(out, texts, metrics)
         entry = tflite_entry(metrics, "token_ids") or tflite_entry(metrics)
-        rows.append({
-            "task": "sentiment", "name": f"sentiment {architecture}", "architecture": architecture,
-            "data": data, "parameters": metrics["parameters"], "accuracy": metrics["accuracy"],
-            "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
-            "keras_ms_per_example": keras_ms,
-            "tflite_ms_per_example": entry.get("ms_per_example") if entry else None,
-            "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
-            "run": str(out),
-        })
+        rows.append(
+            {
+                "task": "sentiment",
+                "name": f"sentiment {architecture}",
+                "architecture": architecture,
+                "data": data,
+                "parameters": metrics["parameters"],
+                "accuracy": metrics["accuracy"],
+                "epochs": metrics["epochs"],
+                "train_seconds": metrics["train_seconds"],
+                "keras_ms_per_example": keras_ms,
+                "tflite_ms_per_example": entry.get("ms_per_example") if entry else None,
+                "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
+                "run": str(out),
+            }
+        )
     return rows
 
 
@@ -168,15 +189,25 @@ def run_translation(cfg, settings, runs_dir):
         sources = [sample["source"] for sample in metrics["samples"]]
         ms_per_sentence, ms_per_token = translation_latency(out, sources)
         entry = tflite_entry(metrics, "generate") or tflite_entry(metrics)
-        rows.append({
-            "task": "translation", "name": f"translation {architecture}", "architecture": architecture,
-            "data": corpus, "train_pairs": metrics["train_pairs"], "test_sources": metrics["test_sources"],
-            "parameters": metrics["parameters"], "bleu": metrics["bleu"], "chrf": metrics["chrf"],
-            "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
-            "ms_per_sentence": ms_per_sentence, "ms_per_token": ms_per_token,
-            "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
-            "run": str(out),
-        })
+        rows.append(
+            {
+                "task": "translation",
+                "name": f"translation {architecture}",
+                "architecture": architecture,
+                "data": corpus,
+                "train_pairs": metrics["train_pairs"],
+                "test_sources": metrics["test_sources"],
+                "parameters": metrics["parameters"],
+                "bleu": metrics["bleu"],
+                "chrf": metrics["chrf"],
+                "epochs": metrics["epochs"],
+                "train_seconds": metrics["train_seconds"],
+                "ms_per_sentence": ms_per_sentence,
+                "ms_per_token": ms_per_token,
+                "tflite_megabytes": round(entry["bytes"] / 1e6, 3) if entry else None,
+                "run": str(out),
+            }
+        )
     return rows
 
 

@@ -10,15 +10,32 @@ from zoo.io import atomic_write_json, atomic_write_text
 
 
 def _throughput(rows, out):
-    plot_lines(rows, "sequence_length", "tokens_per_second", out / "throughput.png", log_x=True, log_y=True,
-               title="training throughput vs sequence length", xlabel="sequence length (tokens)",
-               ylabel="training tokens / second")
+    plot_lines(
+        rows,
+        "sequence_length",
+        "tokens_per_second",
+        out / "throughput.png",
+        log_x=True,
+        log_y=True,
+        title="training throughput vs sequence length",
+        xlabel="sequence length (tokens)",
+        ylabel="training tokens / second",
+    )
     table, columns = pivot(rows, "sequence_length", "architecture", "tokens_per_second")
-    sizes = ", ".join(sorted({f"{r['architecture']} {r['parameters']:,}" for r in rows if r["sequence_length"] == rows[0]["sequence_length"]}))
+    sizes = ", ".join(
+        sorted(
+            {
+                f"{r['architecture']} {r['parameters']:,}"
+                for r in rows
+                if r["sequence_length"] == rows[0]["sequence_length"]
+            }
+        )
+    )
     lines = [
         "## 1. Training throughput vs sequence length",
         "",
-        f"Training tokens per second (forward + backward + Adam update, {rows[0]['batch_size'] * rows[0]['sequence_length']:,} "
+        "Training tokens per second (forward + backward + Adam update, "
+        f"{rows[0]['batch_size'] * rows[0]['sequence_length']:,} "
         f"tokens per batch, random tokens); parameters at the shortest length: {sizes}.",
         "",
         markdown_table(table, [("sequence_length", "length")] + [(c, c) for c in columns]),
@@ -54,12 +71,24 @@ def _long_range(rows, out):
     lines = ["## 2. Long-range dependencies", ""]
     for kind in sorted({r["kind"] for r in rows}):
         chosen = [r for r in rows if r["kind"] == kind]
-        plot_lines(chosen, "distance", "accuracy", out / f"long_range_{kind}.png", log_x=True,
-                   chance=chosen[0]["chance"], title=f"long-range task '{kind}'", xlabel="distance (tokens)",
-                   ylabel="held-out accuracy")
+        plot_lines(
+            chosen,
+            "distance",
+            "accuracy",
+            out / f"long_range_{kind}.png",
+            log_x=True,
+            chance=chosen[0]["chance"],
+            title=f"long-range task '{kind}'",
+            xlabel="distance (tokens)",
+            ylabel="held-out accuracy",
+        )
         table, columns = pivot(chosen, "distance", "architecture", "accuracy")
         table = [{k: (f"{v:.1%}" if k != "distance" else v) for k, v in row.items()} for row in table]
-        sizes = ", ".join(sorted({f"{r['architecture']} {r['parameters']:,}" for r in chosen if r["distance"] == chosen[0]["distance"]}))
+        sizes = ", ".join(
+            sorted(
+                {f"{r['architecture']} {r['parameters']:,}" for r in chosen if r["distance"] == chosen[0]["distance"]}
+            )
+        )
         lines += [
             f"Task `{kind}` (`zoo.data.long_range`), chance {chosen[0]['chance']:.0%}; parameters: {sizes}.",
             "",
@@ -81,11 +110,18 @@ def _real_data(rows, out):
             f"Sentiment (`recipes.sentiment --architecture ...`, data `{sentiment[0]['data']}`, "
             f"{sentiment[0]['epochs']} epochs each):",
             "",
-            markdown_table(sentiment, [("architecture", "architecture"), ("parameters", "parameters"),
-                                       ("accuracy_percent", "held-out accuracy"), ("train_seconds", "training s"),
-                                       ("keras_ms_per_example", "Keras ms / text (batch 1)"),
-                                       ("tflite_ms_per_example", "TFLite ms / text"),
-                                       ("tflite_megabytes", "TFLite MB")]),
+            markdown_table(
+                sentiment,
+                [
+                    ("architecture", "architecture"),
+                    ("parameters", "parameters"),
+                    ("accuracy_percent", "held-out accuracy"),
+                    ("train_seconds", "training s"),
+                    ("keras_ms_per_example", "Keras ms / text (batch 1)"),
+                    ("tflite_ms_per_example", "TFLite ms / text"),
+                    ("tflite_megabytes", "TFLite MB"),
+                ],
+            ),
             "",
         ]
     if translation:
@@ -94,35 +130,71 @@ def _real_data(rows, out):
             f"{translation[0].get('train_pairs', '?')} training pairs, {translation[0].get('test_sources', '?')} "
             f"held-out sources, {translation[0]['epochs']} epochs each, greedy):",
             "",
-            markdown_table(translation, [("architecture", "architecture"), ("parameters", "parameters"),
-                                         ("bleu", "BLEU"), ("chrf", "chrF"), ("train_seconds", "training s"),
-                                         ("ms_per_sentence", "ms / sentence (batch 1)"),
-                                         ("ms_per_token", "ms / generated token"),
-                                         ("tflite_megabytes", "TFLite MB")]),
+            markdown_table(
+                translation,
+                [
+                    ("architecture", "architecture"),
+                    ("parameters", "parameters"),
+                    ("bleu", "BLEU"),
+                    ("chrf", "chrF"),
+                    ("train_seconds", "training s"),
+                    ("ms_per_sentence", "ms / sentence (batch 1)"),
+                    ("ms_per_token", "ms / generated token"),
+                    ("tflite_megabytes", "TFLite MB"),
+                ],
+            ),
             "",
         ]
     if not rows:
         return lines + ["No real-data runs (no data available; see the log).", ""]
     for row in rows:
         row["score"] = row.get("accuracy", row.get("bleu"))
-    plot_bars(rows, [("score", "accuracy / BLEU"), ("train_seconds", "training seconds")], out / "real_data.png",
-              title="real data")
-    plot_bars(rows, [("keras_ms_per_example", "Keras ms / text"), ("ms_per_token", "ms / generated token"),
-                     ("tflite_megabytes", "TFLite MB")], out / "deployment.png", title="deployment")
+    plot_bars(
+        rows,
+        [("score", "accuracy / BLEU"), ("train_seconds", "training seconds")],
+        out / "real_data.png",
+        title="real data",
+    )
+    plot_bars(
+        rows,
+        [
+            ("keras_ms_per_example", "Keras ms / text"),
+            ("ms_per_token", "ms / generated token"),
+            ("tflite_megabytes", "TFLite MB"),
+        ],
+        out / "deployment.png",
+        title="deployment",
+    )
     return lines + ["![real data](real_data.png)", "", "![deployment](deployment.png)", ""]
 
 
 def _scaling(rows, out):
-    plot_lines(rows, "parameters", "validation_loss", out / "scaling.png", log_x=True,
-               title="validation loss vs parameters", xlabel="parameters", ylabel="validation loss (nats / character)")
+    plot_lines(
+        rows,
+        "parameters",
+        "validation_loss",
+        out / "scaling.png",
+        log_x=True,
+        title="validation loss vs parameters",
+        xlabel="parameters",
+        ylabel="validation loss (nats / character)",
+    )
     return [
         "## 4. Scaling",
         "",
         f"Character-level language modelling on `{rows[0]['data']}`, every model trained on the same "
         f"{rows[0]['train_tokens']:,} tokens:",
         "",
-        markdown_table(rows, [("architecture", "architecture"), ("width", "width"), ("parameters", "parameters"),
-                              ("validation_loss", "validation loss"), ("train_seconds", "training s")]),
+        markdown_table(
+            rows,
+            [
+                ("architecture", "architecture"),
+                ("width", "width"),
+                ("parameters", "parameters"),
+                ("validation_loss", "validation loss"),
+                ("train_seconds", "training s"),
+            ],
+        ),
         "",
         "![scaling](scaling.png)",
         "",
@@ -140,17 +212,24 @@ def write_report(out, cfg, settings, results, seconds):
         "",
         f"`python -m recipes.compare` in mode **{cfg.mode}**, {datetime.date.today().isoformat()}, "
         f"{platform.machine()} with {_cores()} CPU cores; seconds per experiment: "
-        + ", ".join(f"{name} {value:.0f}" for name, value in seconds.items()) + ".",
+        + ", ".join(f"{name} {value:.0f}" for name, value in seconds.items())
+        + ".",
         "See docs/why-transformers.md for what these numbers mean.",
         "",
     ]
     for experiment, section in SECTIONS.items():  # in the order of the experiments, however they were run
         if results.get(experiment):
             lines += section(results[experiment], out)
-    atomic_write_json(out / "results.json", {
-        "mode": cfg.mode, "config": dataclasses.asdict(cfg), "settings": settings, "seconds": seconds,
-        "results": results,
-    })
+    atomic_write_json(
+        out / "results.json",
+        {
+            "mode": cfg.mode,
+            "config": dataclasses.asdict(cfg),
+            "settings": settings,
+            "seconds": seconds,
+            "results": results,
+        },
+    )
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path

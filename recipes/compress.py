@@ -40,27 +40,17 @@ SETTINGS = {"projections": PROJECTION_PATTERNS, "embeddings": (EMBEDDING_PATTERN
 
 @dataclasses.dataclass
 class Config:
-    model: str | None = option(
-        None, "RUN_DIR/model.keras of a recipes.sentiment or recipes.translate run"
-    )
+    model: str | None = option(None, "RUN_DIR/model.keras of a recipes.sentiment or recipes.translate run")
     ranks: tuple[int, ...] = option((8, 16, 32, 64), "ranks to try, e.g. 8,16,32")
-    energy: tuple[float, ...] = option(
-        (), "energies to try (per-matrix rank keeping this fraction), e.g. 0.9,0.99"
-    )
+    energy: tuple[float, ...] = option((), "energies to try (per-matrix rank keeping this fraction), e.g. 0.9,0.99")
     include: tuple[str, ...] = option(
         ("all",), "what to factorize: projections, embeddings, all, or fnmatch patterns on paths"
     )
     exclude: tuple[str, ...] = option((), "fnmatch patterns left dense")
     recover_steps: int = option(200, "recovery fine-tune steps (0: none)")
-    recover_learning_rate: float | None = option(
-        None, "peak recovery learning rate (default: the run's / 5)"
-    )
-    eval_examples: int | None = option(
-        None, "evaluate on the first N held-out examples / sources (default: all)"
-    )
-    data: str | None = option(
-        None, "override the run's --data (e.g. a relative path from elsewhere)"
-    )
+    recover_learning_rate: float | None = option(None, "peak recovery learning rate (default: the run's / 5)")
+    eval_examples: int | None = option(None, "evaluate on the first N held-out examples / sources (default: all)")
+    data: str | None = option(None, "override the run's --data (e.g. a relative path from elsewhere)")
     latency_repeats: int = option(30, "batch-1 TFLite calls timed per model")
     seed: int = 0
     out: str = option("saved_models/compress", "output folder")
@@ -101,8 +91,11 @@ def main(argv=None):
     started = time.perf_counter()
     model, run_cfg, run_metrics, run = load_run(cfg)
     patterns = include_patterns(cfg.include)
-    print(f"model {type(model).__name__} from {cfg.model}: {model.count_params():,} parameters; "
-          f"factorizing {list(patterns)}", flush=True)
+    print(
+        f"model {type(model).__name__} from {cfg.model}: {model.count_params():,} parameters; "
+        f"factorizing {list(patterns)}",
+        flush=True,
+    )
     learning_rate = cfg.recover_learning_rate or run_cfg.learning_rate / 5
 
     spectra = singular_values(model, include=patterns, exclude=cfg.exclude)
@@ -113,17 +106,28 @@ def main(argv=None):
         expected = run_metrics.get(run.run_metric_key)
         check = None
         if expected is not None and not cfg.eval_examples:
-            check = {"run_metric": expected, "difference": original["metric"] - expected,
-                     "within_tolerance": abs(original["metric"] - expected) <= run.tolerance}
+            check = {
+                "run_metric": expected,
+                "difference": original["metric"] - expected,
+                "within_tolerance": abs(original["metric"] - expected) <= run.tolerance,
+            }
             verdict = "matches" if check["within_tolerance"] else "DIFFERS FROM"
-            print(f"original {run.metric_name} {original['metric']:.4f} {verdict} the run's metrics.json "
-                  f"({expected:.4f})", flush=True)
+            print(
+                f"original {run.metric_name} {original['metric']:.4f} {verdict} the run's metrics.json "
+                f"({expected:.4f})",
+                flush=True,
+            )
         rows = []
         for kind, value in settings(cfg):
             label = f"{kind} {value}"
             small, report = factorize(model, include=patterns, exclude=cfg.exclude, **{kind: value})
-            row = {"setting": kind, "value": value, "label": label,
-                   "factorized": sum(entry["factorized"] for entry in report.layers), "selected": len(report.layers)}
+            row = {
+                "setting": kind,
+                "value": value,
+                "label": label,
+                "factorized": sum(entry["factorized"] for entry in report.layers),
+                "selected": len(report.layers),
+            }
             row.update(measure(small, run, cfg, scratch, label))
             row["metric_recovered"] = None
             if cfg.recover_steps:

@@ -39,13 +39,17 @@ def recover(model, run, cfg, learning_rate):
     """Fine-tune `model` for `cfg.recover_steps` steps on the recipe's training data; returns seconds."""
     started = time.perf_counter()
     schedule = WarmupCosineDecay(peak_learning_rate=learning_rate, warmup_steps=0, total_steps=cfg.recover_steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=run.cfg.weight_decay, clipnorm=1.0),
-                  **run.loss_and_metrics())
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=run.cfg.weight_decay, clipnorm=1.0),
+        **run.loss_and_metrics(),
+    )
     batches = run.train_batches().repeat().take(cfg.recover_steps)
     with warnings.catch_warnings():  # the batches are shuffled by the recipe's pipeline
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")
         history = model.fit(batches, epochs=1, verbose=0)
     seconds = time.perf_counter() - started
-    print(f"  recovery: {cfg.recover_steps} steps, final loss {history.history['loss'][-1]:.4f} ({seconds:.0f}s)",
-          flush=True)
+    print(
+        f"  recovery: {cfg.recover_steps} steps, final loss {history.history['loss'][-1]:.4f} ({seconds:.0f}s)",
+        flush=True,
+    )
     return seconds

@@ -11,7 +11,8 @@ def report_markdown(summary):
         "",
         f"Factorized: {', '.join(summary['include_given'])} (patterns {', '.join(summary['include'])})"
         + (f" (excluding {', '.join(summary['exclude'])})" if summary["exclude"] else "")
-        + f". {name} on {summary['evaluated_on']} held-out examples of {summary['data']}; latency: {summary['latency']}; "
+        + f". {name} on {summary['evaluated_on']} held-out examples of {summary['data']}; "
+        f"latency: {summary['latency']}; "
         f"recovery: {summary['recover_steps']} steps at learning rate {summary['recover_learning_rate']:.2g}.",
         "",
         f"| setting | matrices factorized | parameters | params ratio | TFLite MB | size ratio | ms/example "

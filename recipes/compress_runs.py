@@ -44,7 +44,11 @@ class SentimentRun:
         from zoo.data.pipelines import text_batches
 
         return text_batches(
-            self.train, self.preprocessor, self.cfg.batch_size, shuffle=True, seed=self.cfg.seed,
+            self.train,
+            self.preprocessor,
+            self.cfg.batch_size,
+            shuffle=True,
+            seed=self.cfg.seed,
             token_dropout=self.cfg.token_dropout,
         )
 
@@ -82,7 +86,11 @@ class TranslateRun:
 
         train = self.data.drop_overlong(self.train, model.source_preprocessor, model.target_preprocessor)
         return pair_batches(
-            train, model.source_preprocessor, model.target_preprocessor, self.cfg.batch_size, shuffle=True,
+            train,
+            model.source_preprocessor,
+            model.target_preprocessor,
+            self.cfg.batch_size,
+            shuffle=True,
             seed=self.cfg.seed,
         )
 
@@ -129,8 +137,18 @@ def load_run(cfg):
 
 
 SMOKE_REVIEWS = {
-    "pos": ["a gorgeous , witty film", "warm and funny", "a moving , beautiful story", "great acting and a sharp script"],
-    "neg": ["a dull , lifeless mess", "boring and far too long", "the plot makes no sense", "flat jokes and bad acting"],
+    "pos": [
+        "a gorgeous , witty film",
+        "warm and funny",
+        "a moving , beautiful story",
+        "great acting and a sharp script",
+    ],
+    "neg": [
+        "a dull , lifeless mess",
+        "boring and far too long",
+        "the plot makes no sense",
+        "flat jokes and bad acting",
+    ],
 }
 
 

@@ -42,13 +42,17 @@ DEFAULT_QUERIES = "edit photos|a web framework for python|play music files|compr
 
 @dataclasses.dataclass
 class Config(RunConfig):
-    checkpoint: str = dataclasses.field(default="minilm", metadata={"help": "BERT-family checkpoint directory, or minilm"})
+    checkpoint: str = dataclasses.field(
+        default="minilm", metadata={"help": "BERT-family checkpoint directory, or minilm"}
+    )
     data: str = dataclasses.field(
         default="builtin:debian-descriptions",
         metadata={"help": "(document, title) pairs: builtin:debian-descriptions, tsv:, jsonl:, parallel:"},
     )
     documents: int = dataclasses.field(default=2000, metadata={"help": "most documents to index (a seeded sample)"})
-    sequence_length: int = dataclasses.field(default=128, metadata={"help": "tokens per document (longer ones are cut)"})
+    sequence_length: int = dataclasses.field(
+        default=128, metadata={"help": "tokens per document (longer ones are cut)"}
+    )
     batch_size: int = 64
     queries: str = dataclasses.field(default=DEFAULT_QUERIES, metadata={"help": "queries to answer, separated by |"})
     top_k: int = dataclasses.field(default=3, metadata={"help": "documents shown per query"})
@@ -107,7 +111,9 @@ def search(embedder, queries, document_vectors, titles, top_k):
     results = []
     for query, row in zip(queries, scores):
         best = np.argsort(-row)[:top_k]
-        results.append({"query": query, "results": [{"title": titles[i], "score": round(float(row[i]), 4)} for i in best]})
+        results.append(
+            {"query": query, "results": [{"title": titles[i], "score": round(float(row[i]), 4)} for i in best]}
+        )
     return results
 
 
@@ -118,15 +124,21 @@ def main(argv=None):
     embedder = TextEmbedder.from_checkpoint(cfg.checkpoint, sequence_length=cfg.sequence_length)
     documents, titles = load_collection(cfg)
     widths = sorted({w for w in cfg.widths if w <= embedder.hidden_dim} | {embedder.hidden_dim}, reverse=True)
-    print(f"model TextEmbedder from {cfg.checkpoint!r}: {embedder.count_params():,} parameters, "
-          f"{embedder.hidden_dim}-dimensional embeddings, {cfg.sequence_length} tokens per text", flush=True)
+    print(
+        f"model TextEmbedder from {cfg.checkpoint!r}: {embedder.count_params():,} parameters, "
+        f"{embedder.hidden_dim}-dimensional embeddings, {cfg.sequence_length} tokens per text",
+        flush=True,
+    )
 
     # === Index ===
     tick = time.perf_counter()
     document_vectors = embedder.embed(documents, batch_size=cfg.batch_size)
     index_seconds = time.perf_counter() - tick
-    print(f"indexed {len(documents)} documents in {index_seconds:.1f}s "
-          f"({len(documents) / index_seconds:.1f} documents/s)", flush=True)
+    print(
+        f"indexed {len(documents)} documents in {index_seconds:.1f}s "
+        f"({len(documents) / index_seconds:.1f} documents/s)",
+        flush=True,
+    )
     tick = time.perf_counter()
     title_vectors = embedder.embed(titles, batch_size=cfg.batch_size)
     query_seconds = time.perf_counter() - tick
@@ -137,7 +149,11 @@ def main(argv=None):
     # === Retrieval quality at each width ===
     retrieval = {}
     for width in widths:
-        truncate = lambda v: v[:, :width] / np.maximum(np.linalg.norm(v[:, :width], axis=1, keepdims=True), 1e-12)  # noqa: E731
+
+        def truncate(vectors, width=width):  # the first `width` dimensions, L2-normalized again
+            kept = vectors[:, :width]
+            return kept / np.maximum(np.linalg.norm(kept, axis=1, keepdims=True), 1e-12)
+
         retrieval[str(width)] = retrieval_scores(truncate(title_vectors), truncate(document_vectors))
         retrieval[str(width)]["index_bytes_float32"] = int(len(documents) * width * 4)
 
@@ -171,8 +187,10 @@ def print_summary(metrics, out):
     print(f"retrieval: each of {metrics['documents']} titles as a query for its own document")
     print(f"{'width':>6} {'recall@1':>9} {'recall@10':>10} {'MRR':>7} {'index size':>11}")
     for width, row in metrics["retrieval"].items():
-        print(f"{width:>6} {row['recall@1']:>9.3f} {row['recall@10']:>10.3f} {row['mrr']:>7.3f} "
-              f"{row['index_bytes_float32'] / 1e6:>8.2f} MB")
+        print(
+            f"{width:>6} {row['recall@1']:>9.3f} {row['recall@10']:>10.3f} {row['mrr']:>7.3f} "
+            f"{row['index_bytes_float32'] / 1e6:>8.2f} MB"
+        )
     for answer in metrics["search"]:
         print(f"query: {answer['query']}")
         for result in answer["results"]:
@@ -180,10 +198,14 @@ def print_summary(metrics, out):
     saved = metrics["exports"]["saved_model"]
     print(f"SavedModel {saved['bytes'] / 1e6:.1f} MB: {saved['path']}")
     for name, entry in metrics["exports"]["tflite"].items():
-        print(f"TFLite {name:<18} {entry['bytes'] / 1e6:6.1f} MB   max diff vs Keras "
-              f"{max(entry['max_abs_diff'].values()):.2g}   {pathlib.Path(entry['path']).name}")
-    print(f"serve: {common.docker_command(saved['path'], 'embed')}; then POST "
-          '{"instances": ["some text"]} to /v1/models/embed:predict')
+        print(
+            f"TFLite {name:<18} {entry['bytes'] / 1e6:6.1f} MB   max diff vs Keras "
+            f"{max(entry['max_abs_diff'].values()):.2g}   {pathlib.Path(entry['path']).name}"
+        )
+    print(
+        f"serve: {common.docker_command(saved['path'], 'embed')}; then POST "
+        '{"instances": ["some text"]} to /v1/models/embed:predict'
+    )
     print(f"wrote {out}/ in {metrics['seconds']:.0f}s")
 
 

@@ -42,9 +42,7 @@ class Config(TrainConfig):
     sequence_length: int | None = option(None, "positions per window (default: preset's)")
     weight_decay: float = 0.1
     warmup_epochs: int = 1
-    prompts: str = option(
-        DEFAULT_PROMPTS, "prompts to sample from, separated by | (commas are text)"
-    )
+    prompts: str = option(DEFAULT_PROMPTS, "prompts to sample from, separated by | (commas are text)")
     sample_length: int = option(200, "positions per sample, prompt included")
     temperature: float = 0.8
     top_p: float = 0.9
@@ -68,8 +66,11 @@ def load_data(cfg):
     train, validation = load_text_corpus(cfg.data, validation_fraction=cfg.validation_fraction)
     if cfg.smoke:
         train, validation = train[: SMOKE_CHARACTERS[0]], validation[: SMOKE_CHARACTERS[1]]
-    print(f"data {cfg.data}: {len(train):,} training / {len(validation):,} validation characters "
-          f"({time.perf_counter() - started:.1f}s)", flush=True)
+    print(
+        f"data {cfg.data}: {len(train):,} training / {len(validation):,} validation characters "
+        f"({time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
     return train, validation
 
 
@@ -78,8 +79,7 @@ def preprocessor_for(cfg, train, out):
     preprocessor = common.learn_or_reuse(
         "characters", [train], out / "characters.txt", sequence_length=length, resume=cfg.resume
     )
-    print(f"tokenizer: {preprocessor.vocabulary_size} characters (incl. special tokens)",
-          flush=True)
+    print(f"tokenizer: {preprocessor.vocabulary_size} characters (incl. special tokens)", flush=True)
     return preprocessor
 
 
@@ -97,7 +97,12 @@ def main(argv=None):
     )
     # Window boundaries move each epoch (random_offset): augmentation against overfitting.
     train_batches = lm_batches(
-        train_ids, length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed,
+        train_ids,
+        length,
+        cfg.batch_size,
+        bos_token_id=bos,
+        shuffle=True,
+        seed=cfg.seed,
         random_offset=True,
     )
     validation_batches = lm_batches(validation_ids, length, cfg.batch_size, bos_token_id=bos)
@@ -109,9 +114,12 @@ def main(argv=None):
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
-    print(f"model CausalLM preset {cfg.preset!r} ({model.position} positions): "
-          f"{model.count_params():,} parameters, {length} positions, {steps_per_epoch} steps per "
-          "epoch", flush=True)
+    print(
+        f"model CausalLM preset {cfg.preset!r} ({model.position} positions): "
+        f"{model.count_params():,} parameters, {length} positions, {steps_per_epoch} steps per "
+        "epoch",
+        flush=True,
+    )
     model, history = run.fit(model, train_batches, validation_data=validation_batches)
     if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
         return None
@@ -120,8 +128,12 @@ def main(argv=None):
     # === Samples (seeded top-p) ===
     prompts = cfg.prompts.split("|")
     samples = model.generate(
-        prompts, max_length=min(cfg.sample_length, length), sampler="top_p", p=cfg.top_p,
-        temperature=cfg.temperature, seed=cfg.seed,
+        prompts,
+        max_length=min(cfg.sample_length, length),
+        sampler="top_p",
+        p=cfg.top_p,
+        temperature=cfg.temperature,
+        seed=cfg.seed,
     )
 
     # === Save and export, each parity-checked ===
@@ -158,8 +170,9 @@ def main(argv=None):
 
 def print_summary(metrics, cfg, samples):
     print("\n=== results ===")
-    print(f"validation loss {metrics['validation_loss']:.4f} nats/char, "
-          f"perplexity {metrics['validation_perplexity']:.2f}")
+    print(
+        f"validation loss {metrics['validation_loss']:.4f} nats/char, perplexity {metrics['validation_perplexity']:.2f}"
+    )
     for name, entry in metrics["exports"]["tflite"].items():
         print(f"TFLite {name:<26} {entry['bytes'] / 1e3:9.1f} kB   {entry['path']}")
     saved = metrics["exports"]["saved_model"]
@@ -189,9 +202,8 @@ def decode_speed(model, exports, prompt):
         if entry["variant"] == "prefill_decode":
             content = pathlib.Path(entry["path"]).read_bytes()
             ids = dict(end_token_id=model.end_token_id, pad_token_id=model.pad_token_id)
-            speed[f"tflite {entry['quantization']}"] = rate(
-                lambda: tflite_generate(content, token_ids, **ids)
-            )
+            run = lambda content=content, ids=ids: tflite_generate(content, token_ids, **ids)  # noqa: E731
+            speed[f"tflite {entry['quantization']}"] = rate(run)
     print(f"decode speed measured over up to {new_tokens} new tokens", flush=True)
     return speed
 

@@ -26,7 +26,6 @@ import pathlib
 
 import numpy as np
 
-from zoo.data.sources import DataError
 from zoo.attention_maps import (
     attention_maps,
     plot_attention_heads,
@@ -34,6 +33,7 @@ from zoo.attention_maps import (
     token_strings,
     translation_attention,
 )
+from zoo.data.sources import DataError
 from zoo.io import atomic_write_json
 from zoo.models import ImageClassifier, Seq2SeqLM, TextClassifier
 from zoo.training import parse_config
@@ -47,7 +47,9 @@ class Config:
     model: str = dataclasses.field(default="", metadata={"help": "a model.keras file written by a recipe (required)"})
     text: str = dataclasses.field(default="", metadata={"help": "input text (text models)"})
     image: tuple[str, ...] = dataclasses.field(default=(), metadata={"help": "image files, comma-separated (ViT)"})
-    count: int = dataclasses.field(default=4, metadata={"help": "held-out images of the model's run when --image is not given (ViT)"})
+    count: int = dataclasses.field(
+        default=4, metadata={"help": "held-out images of the model's run when --image is not given (ViT)"}
+    )
     out: str = dataclasses.field(default="", metadata={"help": "output folder (default: inspect/ beside the model)"})
 
     def __post_init__(self):
@@ -128,7 +130,9 @@ def _held_out_images(model, model_path, count):
 
     config_path = pathlib.Path(model_path).expanduser().parent / "config.json"
     if not config_path.is_file():
-        raise DataError(f"no --image given and no config.json beside {model_path} to find held-out images; pass --image FILE")
+        raise DataError(
+            f"no --image given and no config.json beside {model_path} to find held-out images; pass --image FILE"
+        )
     run = json.loads(config_path.read_text())
     _, test = load_image_dataset(
         run["data"], test_fraction=run.get("test_fraction", 0.2), seed=run.get("seed", 0), image_size=model.image_size
@@ -170,8 +174,12 @@ def main(argv=None):
         maps, tokens, written = inspect_vit(model, cfg, out)
     atomic_write_json(
         out / "attention.json",
-        {"model": str(cfg.model), "text": cfg.text, **tokens,
-         "layers": {path: np.round(scores[0], 5).tolist() for path, scores in maps.items()}},
+        {
+            "model": str(cfg.model),
+            "text": cfg.text,
+            **tokens,
+            "layers": {path: np.round(scores[0], 5).tolist() for path, scores in maps.items()},
+        },
     )
     print(f"wrote {len(written)} PNG files and attention.json into {out}", flush=True)
     return {"out": str(out), "files": written, "layers": list(maps)}

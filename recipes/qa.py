@@ -40,9 +40,7 @@ QUANTIZE = ("float32", "dynamic", "float16")
 @dataclasses.dataclass
 class Config(TrainConfig):
     data: str = option(DEFAULT_DATA, "squad:FILE.json[.gz] or tfds:squad")
-    init: str = option(
-        "minilm", "minilm, a BERT checkpoint directory, or scratch (random --preset)"
-    )
+    init: str = option("minilm", "minilm, a BERT checkpoint directory, or scratch (random --preset)")
     preset: str = option("small", "QuestionAnswerer preset for --init scratch")
     sequence_length: int = option(256, "tokens per window")
     max_question_length: int = option(64, "question tokens kept")
@@ -66,8 +64,16 @@ class Config(TrainConfig):
             raise ValueError(f"--data must be squad:FILE or tfds:squad. Received: {self.data!r}")
 
 
-SMOKE = dict(init="scratch", preset="tiny", epochs=1, sequence_length=64, max_question_length=16,
-             stride=24, vocabulary_size=300, batch_size=16)
+SMOKE = dict(
+    init="scratch",
+    preset="tiny",
+    epochs=1,
+    sequence_length=64,
+    max_question_length=16,
+    stride=24,
+    vocabulary_size=300,
+    batch_size=16,
+)
 SMOKE_QUESTIONS = (200, 40)  # train, test
 SCRATCH_DEFAULTS = dict(learning_rate=5e-4, epochs=4)
 TFLITE_EVAL_QUESTIONS = 300
@@ -85,42 +91,62 @@ def load_examples(cfg):
     if cfg.smoke:
         train, test = train[: SMOKE_QUESTIONS[0]], test[: SMOKE_QUESTIONS[1]]
     articles = [len({e.title for e in split}) for split in (train, test)]
-    print(f"data {cfg.data}: {len(train):,} train questions ({articles[0]} articles) / "
-          f"{len(test):,} test questions ({articles[1]} articles) "
-          f"({time.perf_counter() - started:.1f}s)", flush=True)
+    print(
+        f"data {cfg.data}: {len(train):,} train questions ({articles[0]} articles) / "
+        f"{len(test):,} test questions ({articles[1]} articles) "
+        f"({time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
     return train, test
 
 
 def build_model(cfg, train, out):
-    layout = dict(sequence_length=cfg.sequence_length, max_question_length=cfg.max_question_length,
-                  stride=cfg.stride, max_answer_length=cfg.max_answer_length)
+    layout = dict(
+        sequence_length=cfg.sequence_length,
+        max_question_length=cfg.max_question_length,
+        stride=cfg.stride,
+        max_answer_length=cfg.max_answer_length,
+    )
     scratch = cfg.init == "scratch"
     if scratch:
         texts = sorted({e.context for e in train}) + [e.question for e in train]
         preprocessor = common.learn_or_reuse(
-            "wordpiece", texts, out / "vocabulary.txt", vocabulary_size=cfg.vocabulary_size,
-            sequence_length=cfg.sequence_length, resume=cfg.resume,
+            "wordpiece",
+            texts,
+            out / "vocabulary.txt",
+            vocabulary_size=cfg.vocabulary_size,
+            sequence_length=cfg.sequence_length,
+            resume=cfg.resume,
         )
         model = QuestionAnswerer.from_preset(cfg.preset, preprocessor=preprocessor, **layout)
     else:
         model = QuestionAnswerer.from_checkpoint(cfg.init, dropout=0.1, **layout)
         save_vocabulary(model.preprocessor.vocabulary, out / "vocabulary.txt")
     origin = f"preset {cfg.preset!r} from scratch" if scratch else f"from {cfg.init!r}"
-    print(f"model QuestionAnswerer {origin}: {model.count_params():,} parameters, windows of "
-          f"{model.sequence_length} tokens ({model.packer.budget} context tokens, stride "
-          f"{model.stride}), {model.preprocessor.vocabulary_size} WordPiece tokens", flush=True)
+    print(
+        f"model QuestionAnswerer {origin}: {model.count_params():,} parameters, windows of "
+        f"{model.sequence_length} tokens ({model.packer.budget} context tokens, stride "
+        f"{model.stride}), {model.preprocessor.vocabulary_size} WordPiece tokens",
+        flush=True,
+    )
     return model
 
 
 def window_batches(model, examples, batch_size, shuffle, seed):
     started = time.perf_counter()
     windows = training_windows(
-        model.packer, [e.question for e in examples], [e.context for e in examples],
-        [e.answer_starts[0] for e in examples], [e.answers[0] for e in examples],
+        model.packer,
+        [e.question for e in examples],
+        [e.context for e in examples],
+        [e.answer_starts[0] for e in examples],
+        [e.answers[0] for e in examples],
     )
-    print(f"windows: {len(windows['token_ids']):,} from {len(examples):,} questions, "
-          f"{windows['has_answer'].mean():.0%} holding the answer "
-          f"({time.perf_counter() - started:.1f}s)", flush=True)
+    print(
+        f"windows: {len(windows['token_ids']):,} from {len(examples):,} questions, "
+        f"{windows['has_answer'].mean():.0%} holding the answer "
+        f"({time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
     inputs = {name: windows[name] for name in ("token_ids", "padding_mask", "segment_ids")}
     labels = {"start_logits": windows["start_positions"], "end_logits": windows["end_positions"]}
     data = tf.data.Dataset.from_tensor_slices((inputs, labels))
@@ -145,7 +171,8 @@ def main(argv=None):
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     with run.scope():
         model.compile(
-            optimizer=optimizer, loss={"start_logits": loss, "end_logits": loss},
+            optimizer=optimizer,
+            loss={"start_logits": loss, "end_logits": loss},
             metrics={"start_logits": ["accuracy"], "end_logits": ["accuracy"]},
         )
     model, history = run.fit(model, train_batches, validation_data=test_batches)
@@ -157,8 +184,11 @@ def main(argv=None):
     answers = model.answer([e.question for e in test], [e.context for e in test])
     answer_seconds = time.perf_counter() - started
     scores = qa_evaluate.evaluate(answers, test)
-    print(f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
-          f"({len(test) / answer_seconds:.1f} questions/s in Keras)", flush=True)
+    print(
+        f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
+        f"({len(test) / answer_seconds:.1f} questions/s in Keras)",
+        flush=True,
+    )
     run.write_json("predictions.json", qa_evaluate.predictions(test, answers))
 
     # === Save and export, each parity-checked ===

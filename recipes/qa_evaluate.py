@@ -53,16 +53,18 @@ def evaluate_tflite(model, exports, on_device, answers):
         entry["evaluated_questions"] = len(on_device)
         entry.update({f"tflite_{k}": v for k, v in evaluate(tflite_answers, on_device).items()})
         entry["keras_f1"] = evaluate(answers[: len(on_device)], on_device)["f1"]
-        print(f"TFLite {name}: EM {entry['tflite_exact_match']:.1f} / F1 {entry['tflite_f1']:.1f} "
-              f"on {len(on_device)} questions (Keras F1 {entry['keras_f1']:.1f}), "
-              f"{entry['questions_per_second']} questions/s", flush=True)
+        print(
+            f"TFLite {name}: EM {entry['tflite_exact_match']:.1f} / F1 {entry['tflite_f1']:.1f} "
+            f"on {len(on_device)} questions (Keras F1 {entry['keras_f1']:.1f}), "
+            f"{entry['questions_per_second']} questions/s",
+            flush=True,
+        )
 
 
 def predictions(test, answers):
     """`predictions.json`: each held-out question's predicted answer, score and references."""
     return {
-        e.id: {"question": e.question, "prediction": a["text"], "score": a["score"],
-               "answers": list(e.answers)}
+        e.id: {"question": e.question, "prediction": a["text"], "score": a["score"], "answers": list(e.answers)}
         for e, a in zip(test, answers)
     }
 
@@ -75,15 +77,18 @@ def print_results(metrics, test, answers):
         for e, a in zip(test[:5], answers[:5])
     ]
     print("\n=== results ===")
-    print(f"held-out ({metrics['test_questions']:,} questions, {metrics['test_articles']} "
-          f"articles): exact match {metrics['exact_match']:.1f}, F1 {metrics['f1']:.1f}")
+    print(
+        f"held-out ({metrics['test_questions']:,} questions, {metrics['test_articles']} "
+        f"articles): exact match {metrics['exact_match']:.1f}, F1 {metrics['f1']:.1f}"
+    )
     for name, entry in metrics["exports"]["tflite"].items():
-        print(f"TFLite {name:<22} F1 {entry['tflite_f1']:5.1f} on {entry['evaluated_questions']} "
-              f"questions   {entry['bytes'] / 1e6:7.2f} MB   {entry['questions_per_second']:6.1f} "
-              "questions/s")
+        print(
+            f"TFLite {name:<22} F1 {entry['tflite_f1']:5.1f} on {entry['evaluated_questions']} "
+            f"questions   {entry['bytes'] / 1e6:7.2f} MB   {entry['questions_per_second']:6.1f} "
+            "questions/s"
+        )
     saved = metrics["exports"]["saved_model"]
-    print(f"SavedModel {saved['bytes'] / 1e6:.2f} MB, {saved['questions_per_second']} "
-          f"questions/s   {saved['path']}")
+    print(f"SavedModel {saved['bytes'] / 1e6:.2f} MB, {saved['questions_per_second']} questions/s   {saved['path']}")
     for line in examples:
         print(f"  {line}")
     print(f"serve: {docker_command(saved['path'], 'qa')}")
@@ -97,6 +102,5 @@ def saved_model_speed(path, test, count=200, batch_size=32):
     started = time.perf_counter()
     for begin in range(0, len(sample), batch_size):
         chunk = sample[begin : begin + batch_size]
-        serve(question=tf.constant([e.question for e in chunk]),
-              context=tf.constant([e.context for e in chunk]))
+        serve(question=tf.constant([e.question for e in chunk]), context=tf.constant([e.context for e in chunk]))
     return round(len(sample) / (time.perf_counter() - started), 1)

@@ -52,20 +52,13 @@ ARCHITECTURES = {
 
 @dataclasses.dataclass
 class Config(TrainConfig):
-    architecture: str = option(
-        "transformer", "transformer, lstm, bilstm (bidirectional LSTM) or cnn (Kim 2014)"
-    )
+    architecture: str = option("transformer", "transformer, lstm, bilstm (bidirectional LSTM) or cnn (Kim 2014)")
     preset: str = option(
         "small",
-        "preset of the architecture's family (transformer: tiny, small, base; lstm, bilstm, cnn: "
-        "tiny, small)",
+        "preset of the architecture's family (transformer: tiny, small, base; lstm, bilstm, cnn: tiny, small)",
     )
-    init: str | None = option(
-        None, "start from a pretrained encoder: minilm or a BERT checkpoint directory"
-    )
-    data: str = option(
-        "tfds:imdb_reviews", "tsv:PATH, csv:PATH, jsonl:PATH, rt-polarity:DIR, tfds:NAME"
-    )
+    init: str | None = option(None, "start from a pretrained encoder: minilm or a BERT checkpoint directory")
+    data: str = option("tfds:imdb_reviews", "tsv:PATH, csv:PATH, jsonl:PATH, rt-polarity:DIR, tfds:NAME")
     text_column: str | None = option(None, "text column (name or index)")
     label_column: str | None = option(None, "label column (name or index)")
     max_bad_fraction: float = option(0.01, "fail if more rows are unreadable")
@@ -73,8 +66,8 @@ class Config(TrainConfig):
     vocabulary_size: int = option(8000, "largest vocabulary to learn")
     sequence_length: int | None = option(None, "tokens per example (default: preset's)")
     pooling: str | None = option(
-        None, "transformer: mean (default) or class_token; lstm, bilstm: last (default), mean or "
-        "max; cnn: none",
+        None,
+        "transformer: mean (default) or class_token; lstm, bilstm: last (default), mean or max; cnn: none",
     )
     token_dropout: float = option(0.2, "fraction of training word pieces replaced by [UNK]")
     epochs: int = 8
@@ -96,8 +89,7 @@ class Config(TrainConfig):
         if self.pooling is not None and self.pooling not in poolings:
             expected = " or ".join(poolings) or "none (it always takes the max over time)"
             raise ValueError(
-                f"--pooling for --architecture {self.architecture} must be {expected}. "
-                f"Received: {self.pooling!r}"
+                f"--pooling for --architecture {self.architecture} must be {expected}. Received: {self.pooling!r}"
             )
         common.check_quantize(self.quantize, ("float32", "dynamic", "float16"))
 
@@ -110,13 +102,16 @@ SMOKE_EXAMPLES = (96, 32)  # train, test
 
 def load_data(cfg):
     train, test = load_text_dataset(
-        cfg.data, text_column=cfg.text_column, label_column=cfg.label_column,
-        test_fraction=cfg.test_fraction, seed=cfg.seed, max_bad_fraction=cfg.max_bad_fraction,
+        cfg.data,
+        text_column=cfg.text_column,
+        label_column=cfg.label_column,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.seed,
+        max_bad_fraction=cfg.max_bad_fraction,
     )
     if cfg.smoke:
         train, test = common.smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
-    print(f"data {cfg.data}: {len(train)} train / {len(test)} test texts, "
-          f"classes {train.class_names}", flush=True)
+    print(f"data {cfg.data}: {len(train)} train / {len(test)} test texts, classes {train.class_names}", flush=True)
     return train, test
 
 
@@ -130,15 +125,21 @@ def preprocessor_for(cfg, train, out):
 
         preprocessor = load_bert(cfg.init).preprocessor(length)
         save_vocabulary(preprocessor.vocabulary, out / "vocabulary.txt")
-        print(f"tokenizer: {preprocessor.vocabulary_size} WordPiece tokens of {cfg.init!r}",
-              flush=True)
+        print(f"tokenizer: {preprocessor.vocabulary_size} WordPiece tokens of {cfg.init!r}", flush=True)
         return preprocessor
     preprocessor = common.learn_or_reuse(
-        cfg.tokenizer, train.texts, out / "vocabulary.txt", out / "tokenizer.model",
-        vocabulary_size=cfg.vocabulary_size, sequence_length=length, resume=cfg.resume,
+        cfg.tokenizer,
+        train.texts,
+        out / "vocabulary.txt",
+        out / "tokenizer.model",
+        vocabulary_size=cfg.vocabulary_size,
+        sequence_length=length,
+        resume=cfg.resume,
     )
-    print(f"tokenizer: {preprocessor.vocabulary_size} {cfg.tokenizer} tokens "
-          f"({time.perf_counter() - started:.1f}s)", flush=True)
+    print(
+        f"tokenizer: {preprocessor.vocabulary_size} {cfg.tokenizer} tokens ({time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
     return preprocessor
 
 
@@ -158,8 +159,11 @@ def build_model(cfg, train, preprocessor):
         metrics=["accuracy"],
     )
     origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
-    print(f"model {type(model).__name__} ({cfg.architecture}) {origin}: {model.count_params():,} "
-          f"parameters, {model.sequence_length} tokens per text", flush=True)
+    print(
+        f"model {type(model).__name__} ({cfg.architecture}) {origin}: {model.count_params():,} "
+        f"parameters, {model.sequence_length} tokens per text",
+        flush=True,
+    )
     return model
 
 
@@ -174,7 +178,11 @@ def main(argv=None):
     with run.scope():
         model = build_model(cfg, train, preprocessor)
     train_batches = text_batches(
-        train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed,
+        train,
+        preprocessor,
+        cfg.batch_size,
+        shuffle=True,
+        seed=cfg.seed,
         token_dropout=cfg.token_dropout,
     )
     test_batches = text_batches(test, preprocessor, 256)

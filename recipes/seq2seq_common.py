@@ -19,25 +19,17 @@ from zoo.data.pipelines import pair_batches
 from zoo.models import LSTMSeq2Seq, Seq2SeqLM, get_preset, preset_names
 from zoo.training import SparseCategoricalCrossentropyWithSmoothing
 
-SMOKE = dict(
-    preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source_length=32, target_length=32
-)
+SMOKE = dict(preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source_length=32, target_length=32)
 TFLITE_EVAL_EXAMPLES = 64  # held-out sources each exported single-call TFLite file translates
 # --architecture -> (model class, preset family).
 ARCHITECTURES = {"transformer": (Seq2SeqLM, "seq2seq"), "lstm": (LSTMSeq2Seq, "lstm_seq2seq")}
-DATA_HELP = (
-    "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:, csv:, jsonl:, tfds:"
-)
+DATA_HELP = "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:, csv:, jsonl:, tfds:"
 
 
 @dataclasses.dataclass
 class Seq2SeqConfig(TrainConfig):
-    architecture: str = option(
-        "transformer", "transformer (Seq2SeqLM) or lstm (LSTMSeq2Seq: LSTMs with attention)"
-    )
-    preset: str = option(
-        "small", "preset of the architecture: transformer tiny, small, base; lstm tiny, small"
-    )
+    architecture: str = option("transformer", "transformer (Seq2SeqLM) or lstm (LSTMSeq2Seq: LSTMs with attention)")
+    preset: str = option("small", "preset of the architecture: transformer tiny, small, base; lstm tiny, small")
     data: str = option("builtin:gettext-es", DATA_HELP)
     test_data: str | None = option(None, "a separate test source (same forms)")
     source_language: str | None = option(None, "e.g. de (parallel: file extension)")
@@ -108,9 +100,12 @@ def build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch):
         loss=SparseCategoricalCrossentropyWithSmoothing(cfg.label_smoothing),
         weighted_metrics=["accuracy"],  # token accuracy, padding excluded
     )
-    print(f"model {model_class.__name__} ({cfg.architecture}) preset {cfg.preset!r}: "
-          f"{model.count_params():,} parameters, {model.source_length} source / "
-          f"{model.target_length} target tokens", flush=True)
+    print(
+        f"model {model_class.__name__} ({cfg.architecture}) preset {cfg.preset!r}: "
+        f"{model.count_params():,} parameters, {model.source_length} source / "
+        f"{model.target_length} target tokens",
+        flush=True,
+    )
     return model
 
 
@@ -120,7 +115,10 @@ def run(cfg, task):
     train, test = load_data(cfg)
     preset = get_preset(preset_family(cfg), cfg.preset)
     source_preprocessor, target_preprocessor = preprocessors_for(
-        cfg, train, out, cfg.source_length or preset["source_length"],
+        cfg,
+        train,
+        out,
+        cfg.source_length or preset["source_length"],
         cfg.target_length or preset["target_length"],
     )
     preprocessors = (source_preprocessor, target_preprocessor)

@@ -16,16 +16,20 @@ MAX_TEST_PAIRS = 2000  # default held-out size of a source without a test split 
 def load_data(cfg):
     has_test_split = cfg.test_data is not None or cfg.data.startswith("tfds:")
     train, test = load_pair_dataset(
-        cfg.data, test_spec=cfg.test_data, source_language=cfg.source_language,
-        target_language=cfg.target_language, test_size=None if has_test_split else cfg.test_size,
-        seed=cfg.seed, max_bad_fraction=cfg.max_bad_fraction, reverse=cfg.reverse,
+        cfg.data,
+        test_spec=cfg.test_data,
+        source_language=cfg.source_language,
+        target_language=cfg.target_language,
+        test_size=None if has_test_split else cfg.test_size,
+        seed=cfg.seed,
+        max_bad_fraction=cfg.max_bad_fraction,
+        reverse=cfg.reverse,
     )
     if cfg.test_size is None and not has_test_split:  # the loader held out 10%
         train, test = cap_test_split(train, test, MAX_TEST_PAIRS, cfg.seed)
     if cfg.smoke:
         train, test = common.smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
-    print(f"data {cfg.data}: {len(train)} train / {len(test)} test pairs ({train.name}, "
-          f"{test.name})", flush=True)
+    print(f"data {cfg.data}: {len(train)} train / {len(test)} test pairs ({train.name}, {test.name})", flush=True)
     return train, test
 
 
@@ -46,9 +50,7 @@ def cap_test_split(train, test, max_pairs, seed=0):
             total += counts[groups[position]]
     keep = np.array([source in kept for source in test.sources])
     moved = test.subset(~keep)
-    train = dataclasses.replace(
-        train, sources=train.sources + moved.sources, targets=train.targets + moved.targets
-    )
+    train = dataclasses.replace(train, sources=train.sources + moved.sources, targets=train.targets + moved.targets)
     return train, test.subset(keep)
 
 
@@ -59,17 +61,22 @@ def preprocessors_for(cfg, train, out, source_length, target_length):
     """
     started = time.perf_counter()
     sides = {}
-    for side, texts, length in (
-        ("source", train.sources, source_length), ("target", train.targets, target_length + 1)
-    ):
+    for side, texts, length in (("source", train.sources, source_length), ("target", train.targets, target_length + 1)):
         sides[side] = common.learn_or_reuse(
-            cfg.tokenizer, texts, out / f"{side}_vocabulary.txt", out / f"{side}.model",
-            vocabulary_size=cfg.vocabulary_size, sequence_length=length, resume=cfg.resume,
+            cfg.tokenizer,
+            texts,
+            out / f"{side}_vocabulary.txt",
+            out / f"{side}.model",
+            vocabulary_size=cfg.vocabulary_size,
+            sequence_length=length,
+            resume=cfg.resume,
             lowercase=cfg.lowercase,
         )
-    print(f"tokenizers ({cfg.tokenizer}): source {sides['source'].vocabulary_size}, target "
-          f"{sides['target'].vocabulary_size} tokens ({time.perf_counter() - started:.1f}s)",
-          flush=True)
+    print(
+        f"tokenizers ({cfg.tokenizer}): source {sides['source'].vocabulary_size}, target "
+        f"{sides['target'].vocabulary_size} tokens ({time.perf_counter() - started:.1f}s)",
+        flush=True,
+    )
     return sides["source"], sides["target"]
 
 
@@ -92,7 +99,9 @@ def drop_overlong(train, source_preprocessor, target_preprocessor, truncate_sour
             "raise --target-length" + ("" if truncate_sources else " / --source-length")
         )
     if not keep.all():
-        print(f"dropped {int((~keep).sum())} of {len(train)} training pairs longer than the "
-              f"sequence length(s) (source {source_length}, target {target_length - 1} tokens)",
-              flush=True)
+        print(
+            f"dropped {int((~keep).sum())} of {len(train)} training pairs longer than the "
+            f"sequence length(s) (source {source_length}, target {target_length - 1} tokens)",
+            flush=True,
+        )
     return train.subset(keep)

@@ -67,8 +67,10 @@ def print_summary(metrics, task):
     print("\n=== results ===")
     sources = metrics["test_sources"]
     print(f"{task.headline(metrics)}  ({metrics['decoding']}, {sources} held-out sources)")
-    print(f"architecture {metrics['architecture']} ({metrics['model']} {metrics['preset']!r}, "
-          f"{metrics['parameters']:,} parameters)")
+    print(
+        f"architecture {metrics['architecture']} ({metrics['model']} {metrics['preset']!r}, "
+        f"{metrics['parameters']:,} parameters)"
+    )
     for name, entry in metrics["exports"]["tflite"].items():
         file_name = pathlib.Path(entry["path"]).name
         line = f"TFLite {name:<28} {entry['bytes'] / 1e3:9.1f} kB   {file_name}"

@@ -54,7 +54,8 @@ def headline(metrics):
     lead = metrics["lead_baseline"]
     return (
         f"held-out ROUGE-1/2/L {metrics['rouge1']:.1f} / {metrics['rouge2']:.1f} / {metrics['rougeL']:.1f}"
-        f"   (lead baseline, {lead['max_words']} words: {lead['rouge1']:.1f} / {lead['rouge2']:.1f} / {lead['rougeL']:.1f})"
+        f"   (lead baseline, {lead['max_words']} words: "
+        f"{lead['rouge1']:.1f} / {lead['rouge2']:.1f} / {lead['rougeL']:.1f})"
     )
 
 

@@ -24,7 +24,6 @@ idx: data, flags left at their default take the settings of the README's runs in
 92.8%; MNIST (idx:) ViT 98.6%.
 """
 
-
 import dataclasses
 
 import keras
@@ -51,18 +50,14 @@ QUANTIZE = ("float32", "dynamic", "float16", "int8")
 @dataclasses.dataclass
 class Config(TrainConfig):
     architecture: str = option("vit", "vit (Vision Transformer) or cnn (VGG-style baseline)")
-    preset: str = option(
-        "digits", "preset of the architecture's family (tiny, digits, mnist, cifar)"
-    )
+    preset: str = option("digits", "preset of the architecture's family (tiny, digits, mnist, cifar)")
     data: str = option(
         "builtin:digits",
         "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME",
     )
     epochs: int = option(100, "training epochs")
     batch_size: int = 64
-    dropout: float | None = option(
-        None, "dropout in the blocks (cnn: before the head; default: the preset's)"
-    )
+    dropout: float | None = option(None, "dropout in the blocks (cnn: before the head; default: the preset's)")
     weight_decay: float = 0.05
     warmup_epochs: int = 5
     label_smoothing: float = 0.0
@@ -74,8 +69,7 @@ class Config(TrainConfig):
     quantize: tuple[str, ...] = option(QUANTIZE, "TFLite variants to export")
     attention_maps: int = option(
         4,
-        "held-out images whose [CLS] attention over patches goes into attention.png (0: none; "
-        "vit only)",
+        "held-out images whose [CLS] attention over patches goes into attention.png (0: none; vit only)",
     )
     out: str = option("saved_models/vit", "run folder")
     smoke: bool = option(False, "tiny preset, few batches: a quick end-to-end check")
@@ -103,8 +97,13 @@ DATA_DEFAULTS = {
     ("cnn", "builtin:fashion_mnist"): FASHION_CNN,
     # MNIST-format files (28x28): the MNIST runs' settings; no flip (it turns digits into others).
     ("vit", "idx"): dict(
-        preset="mnist", epochs=30, batch_size=64, warmup_epochs=2,
-        augment=("translate", "rotation"), dropout=0.0, label_smoothing=0.1,
+        preset="mnist",
+        epochs=30,
+        batch_size=64,
+        warmup_epochs=2,
+        augment=("translate", "rotation"),
+        dropout=0.0,
+        label_smoothing=0.1,
     ),
     ("cnn", "idx"): FASHION_CNN,
 }
@@ -118,31 +117,35 @@ def with_data_defaults(cfg):
 def load_data(cfg):
     family = ARCHITECTURES[cfg.architecture][0]
     image_size = get_preset(family, cfg.preset)["image_size"]  # for imagefolder: resized to it
-    train, test = load_image_dataset(
-        cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed, image_size=image_size
-    )
+    train, test = load_image_dataset(cfg.data, test_fraction=cfg.test_fraction, seed=cfg.seed, image_size=image_size)
     if cfg.smoke:
         train, test = common.smoke_subsets(train, test, SMOKE_EXAMPLES, cfg.seed)
-    print(f"data {cfg.data}: {len(train)} train / {len(test)} test images of {train.image_size} "
-          f"x{train.num_channels}, {train.num_classes} classes", flush=True)
+    print(
+        f"data {cfg.data}: {len(train)} train / {len(test)} test images of {train.image_size} "
+        f"x{train.num_channels}, {train.num_classes} classes",
+        flush=True,
+    )
     return train, test
 
 
 def build_model(cfg, train):
     model = ARCHITECTURES[cfg.architecture][1].from_preset(
-        cfg.preset, image_size=train.image_size, num_channels=train.num_channels,
-        num_classes=train.num_classes, class_names=train.class_names,
+        cfg.preset,
+        image_size=train.image_size,
+        num_channels=train.num_channels,
+        num_classes=train.num_classes,
+        class_names=train.class_names,
         **({} if cfg.dropout is None else {"dropout": cfg.dropout}),
     )
     model.compile(
         optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch=-(-len(train) // cfg.batch_size)),
-        loss=keras.losses.CategoricalCrossentropy(
-            from_logits=True, label_smoothing=cfg.label_smoothing
-        ),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
-    print(f"model {type(model).__name__} ({cfg.architecture}) preset {cfg.preset!r}: "
-          f"{model.count_params():,} parameters", flush=True)
+    print(
+        f"model {type(model).__name__} ({cfg.architecture}) preset {cfg.preset!r}: {model.count_params():,} parameters",
+        flush=True,
+    )
     return model
 
 

@@ -32,7 +32,8 @@ def _seed_everything():
     keras.utils.set_random_seed(1234)
     yield
 
-import sys
+
+import sys  # noqa: E402  (the environment variables above come first)
 
 # Shared assertion helpers live in tests/helpers.py (`from helpers import ...`).
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))

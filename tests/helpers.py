@@ -33,8 +33,7 @@ def assert_round_trip(layer, tensors, tmp_path, static=None, atol=1e-6):
     assert clone.get_config() == layer.get_config()
 
     symbolic = {
-        name: keras.Input(shape=value.shape[1:], dtype=str(value.dtype), name=name)
-        for name, value in tensors.items()
+        name: keras.Input(shape=value.shape[1:], dtype=str(value.dtype), name=name) for name, value in tensors.items()
     }
     sym_first = symbolic[names[0]]
     sym_rest = {k: symbolic[k] for k in names[1:]}

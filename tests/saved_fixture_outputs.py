@@ -51,8 +51,6 @@ def plain(value):
     raise TypeError(type(value))
 
 
-
-
 def assert_same_outputs(actual, expected, atol, where=""):
     """Strings and structure equal, numbers within `atol`, recursively."""
     if isinstance(expected, dict):

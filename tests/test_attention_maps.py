@@ -175,12 +175,12 @@ def reference_scores(layer, query, key, mask):
 
 @pytest.mark.parametrize("num_key_value_heads", [None, 1])
 @pytest.mark.parametrize("implementation", ["explicit", "fused"])
-def test_record_scores_equal_a_numpy_softmax_and_change_nothing(
-    num_key_value_heads, implementation
-):
+def test_record_scores_equal_a_numpy_softmax_and_change_nothing(num_key_value_heads, implementation):
     rng = np.random.default_rng(3)
     layer = MultiHeadAttention(
-        num_heads=2, key_dim=4, num_key_value_heads=num_key_value_heads,
+        num_heads=2,
+        key_dim=4,
+        num_key_value_heads=num_key_value_heads,
         attention_implementation=implementation,
     )
     query = rng.normal(size=(2, 3, 8)).astype("float32")

@@ -164,7 +164,8 @@ def test_the_export_core_imports_no_model_and_no_task_module():
     core = {f"zoo.export.{name}" for name in EXPORT_CORE}
     for module in sorted(core):
         outside = {
-            name for name in reachable(graph, module)
+            name
+            for name in reachable(graph, module)
             if name.startswith("zoo.export.") and name not in core or name.startswith("zoo.models")
         }
         assert not outside, f"{module} imports {sorted(outside)}"
@@ -211,8 +212,6 @@ HEAVY = ("tensorflow", "keras", "tensorflow_text", "ai_edge_litert")
 
 def _modules_after(script):
     """The JSON list that `script`, run in a fresh Python, prints last."""
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
-    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

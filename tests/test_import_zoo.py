@@ -19,7 +19,11 @@ def run_python(code, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_DEBUG")}
     env["KERAS_BACKEND"] = "tensorflow"
     child = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert child.returncode == 0, child.stderr[-3000:]
@@ -64,7 +68,9 @@ def test_a_saved_model_loads_after_nothing_but_import_zoo(tmp_path):
         "model = keras.saving.load_model(sys.argv[1])\n"
         "x, expected = np.load(sys.argv[2]), np.load(sys.argv[3])\n"
         "print(type(model.layers[1]).__module__, float(np.abs(model(x) - expected).max()))\n",
-        str(path), str(tmp_path / "x.npy"), str(expected),
+        str(path),
+        str(tmp_path / "x.npy"),
+        str(expected),
     )
     module, difference = child.stdout.split()
     assert module == "zoo.layers.encoder"

@@ -77,38 +77,62 @@ def text_classifier_cases():
         "tiny", vocabulary=VOCABULARY, num_classes=3, class_names=["neg", "neu", "pos"]
     )
     low_rank = TextClassifier.from_preset(
-        "tiny", vocabulary=VOCABULARY, num_classes=2, projection_rank=4, ffn_rank={"intermediate": 4},
+        "tiny",
+        vocabulary=VOCABULARY,
+        num_classes=2,
+        projection_rank=4,
+        ffn_rank={"intermediate": 4},
         embedding_rank=8,
     )
     for name, model in (("text_classifier", classifier), ("text_classifier_low_rank", low_rank)):
         inputs = ids_of(model, TEXTS, model.preprocessor)
-        yield name, perturb(model, 1), {
-            "ids": {"call": inputs},
-            "classify": {"texts": TEXTS},
-        }
+        yield (
+            name,
+            perturb(model, 1),
+            {
+                "ids": {"call": inputs},
+                "classify": {"texts": TEXTS},
+            },
+        )
 
 
 def other_encoder_cases():
     embedder = TextEmbedder.from_preset("tiny", vocabulary=VOCABULARY)
-    yield "text_embedder", perturb(embedder, 2), {
-        "ids": {"call": ids_of(embedder, TEXTS, embedder.preprocessor)},
-        "embed": {"texts": TEXTS},
-    }
+    yield (
+        "text_embedder",
+        perturb(embedder, 2),
+        {
+            "ids": {"call": ids_of(embedder, TEXTS, embedder.preprocessor)},
+            "embed": {"texts": TEXTS},
+        },
+    )
     answerer = QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY)
-    yield "question_answerer", perturb(answerer, 3), {
-        "answer": {"questions": QUESTIONS, "contexts": CONTEXTS},
-    }
+    yield (
+        "question_answerer",
+        perturb(answerer, 3),
+        {
+            "answer": {"questions": QUESTIONS, "contexts": CONTEXTS},
+        },
+    )
     images = np.random.default_rng(4).integers(0, 256, size=(3, 8, 8, 1)).astype("uint8")
     vit = ImageClassifier.from_preset("tiny")
-    yield "image_classifier", perturb(vit, 4), {
-        "ids": {"call": images.astype("float32")},
-        "classify_images": {"images": images.tolist()},
-    }
+    yield (
+        "image_classifier",
+        perturb(vit, 4),
+        {
+            "ids": {"call": images.astype("float32")},
+            "classify_images": {"images": images.tolist()},
+        },
+    )
     cnn_images = CNNImageClassifier.from_preset("tiny")
-    yield "cnn_image_classifier", perturb(cnn_images, 5), {
-        "ids": {"call": images.astype("float32")},
-        "classify_images": {"images": images.tolist()},
-    }
+    yield (
+        "cnn_image_classifier",
+        perturb(cnn_images, 5),
+        {
+            "ids": {"call": images.astype("float32")},
+            "classify_images": {"images": images.tolist()},
+        },
+    )
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=32)
     for name, model_class, family in (
         ("lstm_classifier", LSTMClassifier, "lstm_classifier"),
@@ -118,10 +142,14 @@ def other_encoder_cases():
         model = model_class(
             vocabulary_size=preprocessor.vocabulary_size, num_classes=2, preprocessor=preprocessor, **config
         )
-        yield name, perturb(model, 6), {
-            "ids": {"call": ids_of(model, TEXTS, preprocessor)},
-            "classify": {"texts": TEXTS},
-        }
+        yield (
+            name,
+            perturb(model, 6),
+            {
+                "ids": {"call": ids_of(model, TEXTS, preprocessor)},
+                "classify": {"texts": TEXTS},
+            },
+        )
 
 
 def generative_cases():
@@ -163,13 +191,18 @@ def generative_cases():
     for preset in ("tiny", "tiny_rotary"):
         model = perturb(CausalLM.from_preset(preset, preprocessor=words), 9)
         ids = np.random.default_rng(9).integers(4, model.vocabulary_size, size=(2, 10)).astype("int32")
-        yield f"causal_lm_{preset}", model, {
-            "ids": {"call": {"token_ids": ids, "padding_mask": np.ones_like(ids)}},
-            "generate": sampled,
-        }
+        yield (
+            f"causal_lm_{preset}",
+            model,
+            {
+                "ids": {"call": {"token_ids": ids, "padding_mask": np.ones_like(ids)}},
+                "generate": sampled,
+            },
+        )
     gqa = perturb(
-        CausalLM.from_preset("tiny_rotary", preprocessor=words, num_heads=4, num_key_value_heads=2,
-                             activation="swiglu"),
+        CausalLM.from_preset(
+            "tiny_rotary", preprocessor=words, num_heads=4, num_key_value_heads=2, activation="swiglu"
+        ),
         10,
     )
     yield "causal_lm_gqa_swiglu", gqa, {"generate": sampled[:1]}

@@ -36,7 +36,7 @@ def _attention_layers(model):
 
 def _relative_path(model, layer):
     prefix = model.name + "/"
-    return layer.path[len(prefix):] if layer.path.startswith(prefix) else layer.path
+    return layer.path[len(prefix) :] if layer.path.startswith(prefix) else layer.path
 
 
 @contextlib.contextmanager
@@ -130,7 +130,9 @@ def translation_attention(model, text, max_length=None):
         raise ValueError(f"translation_attention needs a non-empty string; received {text!r}")
     source = model.source_preprocessor([text])
     source_ids, source_mask = np.asarray(source["token_ids"]), np.asarray(source["padding_mask"])
-    generated = np.asarray(model.generate({"encoder_token_ids": source_ids, "encoder_padding_mask": source_mask}, max_length=max_length))
+    generated = np.asarray(
+        model.generate({"encoder_token_ids": source_ids, "encoder_padding_mask": source_mask}, max_length=max_length)
+    )
     target = generated[0]
     ends = np.flatnonzero(target == model.end_token_id)
     length = int(ends[0]) + 1 if len(ends) else int((target != model.pad_token_id).sum())

@@ -109,8 +109,7 @@ def atomic_file(path):
         yield temp_path
         if not temp_path.is_file():
             raise FileNotFoundError(
-                f"atomic_file({str(path)!r}): the body wrote no file at the "
-                f"temporary path {str(temp_path)!r}"
+                f"atomic_file({str(path)!r}): the body wrote no file at the temporary path {str(temp_path)!r}"
             )
         _fsync_file(temp_path)
         os.replace(temp_path, path)

@@ -1,15 +1,15 @@
 """The lifecycle every recipe shares, one step per call, in the order a recipe reads:
 
-    run = Run.start(cfg, SMOKE)      # the strategy first, then --smoke, the run folder, config.json
-    train, test = load_data(run.cfg)
-    with run.scope():                # build and compile under the strategy
-        model = build_model(run.cfg, train)
-    model, history = run.fit(model, train_batches, validation_data=test_batches)
-    if model is None:                # another worker of a multi-worker run: the chief exports
-        return None
-    ...                              # evaluate
-    exports = run.export(model, sample_inputs)   # model.keras, saved_model/1/, *.tflite
-    run.write_json("metrics.json", {..., **run.timing()})
+run = Run.start(cfg, SMOKE)      # the strategy first, then --smoke, the run folder, config.json
+train, test = load_data(run.cfg)
+with run.scope():                # build and compile under the strategy
+    model = build_model(run.cfg, train)
+model, history = run.fit(model, train_batches, validation_data=test_batches)
+if model is None:                # another worker of a multi-worker run: the chief exports
+    return None
+...                              # evaluate
+exports = run.export(model, sample_inputs)   # model.keras, saved_model/1/, *.tflite
+run.write_json("metrics.json", {..., **run.timing()})
 """
 
 import contextlib
@@ -84,8 +84,14 @@ class Run:
         """
         cfg = self.cfg
         history = fit(
-            model, train_data, epochs=cfg.epochs, run_dir=self.out, validation_data=validation_data,
-            resume=cfg.resume, callbacks=[*callbacks, self.timer], strategy=self.strategy,
+            model,
+            train_data,
+            epochs=cfg.epochs,
+            run_dir=self.out,
+            validation_data=validation_data,
+            resume=cfg.resume,
+            callbacks=[*callbacks, self.timer],
+            strategy=self.strategy,
             examples_per_step=cfg.batch_size,
         )
         model = chief_model(model, self.strategy, self.out)
@@ -132,7 +138,10 @@ class Run:
         """
         self.save_model(model)
         return export_run(
-            model, self.out, sample_inputs=sample_inputs, quantizations=quantizations(self.cfg),
+            model,
+            self.out,
+            sample_inputs=sample_inputs,
+            quantizations=quantizations(self.cfg),
             **options,
         )
 

@@ -15,8 +15,7 @@ def smoke_subsets(train, test, sizes, seed):
     """Random subsets of `sizes = (train, test)` examples, so `--smoke` sees every class."""
     rng = np.random.default_rng(seed)
     return tuple(
-        dataset.subset(np.sort(rng.permutation(len(dataset))[:size]))
-        for dataset, size in zip((train, test), sizes)
+        dataset.subset(np.sort(rng.permutation(len(dataset))[:size])) for dataset, size in zip((train, test), sizes)
     )
 
 
@@ -30,11 +29,10 @@ def evaluate_classifier(class_ids, test, out):
         Those scores and the confusion matrix (`SCORES`, in that order), for metrics.json.
     """
     report = classification_report(test.labels, class_ids, test.class_names)
-    plot_confusion_matrix(
-        report["confusion_matrix"], test.class_names, pathlib.Path(out) / "confusion_matrix.png"
+    plot_confusion_matrix(report["confusion_matrix"], test.class_names, pathlib.Path(out) / "confusion_matrix.png")
+    print(
+        f"held-out accuracy {report['accuracy']:.4f} (macro F1 {report['f1']:.4f}) on {len(test)} examples", flush=True
     )
-    print(f"held-out accuracy {report['accuracy']:.4f} (macro F1 {report['f1']:.4f}) on "
-          f"{len(test)} examples", flush=True)
     return {key: report[key] for key in SCORES}
 
 
@@ -90,10 +88,7 @@ def add_tflite_latency(exports, inputs, repeats=50):
 def docker_command(saved_model_path, name):
     """The `docker run` line that serves the SavedModel `.../saved_model/1` as model `name`."""
     model_base = pathlib.Path(saved_model_path).parent.resolve()
-    return (
-        f"docker run -p 8501:8501 -v {model_base}:/models/{name} "
-        f"-e MODEL_NAME={name} tensorflow/serving"
-    )
+    return f"docker run -p 8501:8501 -v {model_base}:/models/{name} -e MODEL_NAME={name} tensorflow/serving"
 
 
 def print_summary(metrics, examples, serve_name):
@@ -105,8 +100,7 @@ def print_summary(metrics, examples, serve_name):
         if "ms_per_example" in entry:
             latency = f"{entry['ms_per_example']:7.2f} ms/example   "
         size = f"{entry['bytes'] / 1e3:8.1f} kB"
-        print(f"TFLite {name:<26} {entry['accuracy']:.4f}   {size}   {latency}"
-              f"{pathlib.Path(entry['path']).name}")
+        print(f"TFLite {name:<26} {entry['accuracy']:.4f}   {size}   {latency}{pathlib.Path(entry['path']).name}")
     saved = metrics["exports"]["saved_model"]
     print(f"{'SavedModel:':<42}{saved['bytes'] / 1e3:8.1f} kB   {saved['path']}")
     print("predictions on the first held-out examples (true -> predicted):")

@@ -15,8 +15,15 @@ TOKENIZERS = ("wordpiece", "sentencepiece", "characters")
 
 
 def learn_or_reuse(
-    tokenizer, texts, vocabulary_path, model_path=None, *, vocabulary_size=None, sequence_length,
-    resume=False, lowercase=True,
+    tokenizer,
+    texts,
+    vocabulary_path,
+    model_path=None,
+    *,
+    vocabulary_size=None,
+    sequence_length,
+    resume=False,
+    lowercase=True,
 ):
     """A preprocessor over a vocabulary learned on `texts`, or over the run's own file on `resume`.
 
@@ -59,12 +66,8 @@ def learn_or_reuse(
         save_vocabulary(preprocessor.vocabulary, vocabulary_path)  # the pieces, for reference
         return preprocessor
     if tokenizer != "wordpiece":
-        raise ValueError(
-            f"tokenizer must be one of {TOKENIZERS}. Received: tokenizer={tokenizer!r}"
-        )
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS}. Received: tokenizer={tokenizer!r}")
     if not (resume and vocabulary_path.is_file()):
         vocabulary = train_wordpiece(texts, vocabulary_size, lowercase=lowercase)
         save_vocabulary(vocabulary, vocabulary_path)
-    return TextPreprocessor(
-        str(vocabulary_path), sequence_length=sequence_length, lowercase=lowercase
-    )
+    return TextPreprocessor(str(vocabulary_path), sequence_length=sequence_length, lowercase=lowercase)

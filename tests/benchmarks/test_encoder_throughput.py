@@ -14,9 +14,30 @@ if str(REPO_ROOT) not in sys.path:  # `benchmarks` is not an installed package
 
 from benchmarks import encoder_throughput  # noqa: E402
 
-TINY = ["--layers", "1", "--hidden", "32", "--heads", "2", "--seq-len", "16", "--batch-size", "4",
-        "--vocab-size", "50", "--steps", "2", "--repeats", "2", "--warmup", "1",
-        "--attention-steps", "2", "--precisions", "float32"]
+TINY = [
+    "--layers",
+    "1",
+    "--hidden",
+    "32",
+    "--heads",
+    "2",
+    "--seq-len",
+    "16",
+    "--batch-size",
+    "4",
+    "--vocab-size",
+    "50",
+    "--steps",
+    "2",
+    "--repeats",
+    "2",
+    "--warmup",
+    "1",
+    "--attention-steps",
+    "2",
+    "--precisions",
+    "float32",
+]
 
 
 def test_tiny_run_writes_complete_json(tmp_path, capsys):
@@ -28,14 +49,15 @@ def test_tiny_run_writes_complete_json(tmp_path, capsys):
         assert key in stored, key
     assert set(stored["versions"]) >= {"tensorflow", "keras", "keras_hub"}
     assert all(stored["versions"][name] for name in ("tensorflow", "keras", "keras_hub"))
-    assert stored["command"] == shlex.join(
-        ["python", "-m", "benchmarks.encoder_throughput", *TINY, "--out", str(out)]
-    )
+    assert stored["command"] == shlex.join(["python", "-m", "benchmarks.encoder_throughput", *TINY, "--out", str(out)])
     assert stored["config"]["hidden"] == 32 and stored["config"]["intermediate"] == 128
 
     runs = stored["encoder"]["runs"]
     assert sorted((run["model"], run["round"]) for run in runs) == [
-        ("keras-hub", 0), ("keras-hub", 1), ("zoo", 0), ("zoo", 1)
+        ("keras-hub", 0),
+        ("keras-hub", 1),
+        ("zoo", 0),
+        ("zoo", 1),
     ]
     assert all(len(run["step_seconds"]) == 2 and min(run["step_seconds"]) > 0 for run in runs)
     assert all(run["best_step_tokens_per_s"] >= run["tokens_per_s"] > 0 for run in runs)
@@ -60,7 +82,12 @@ def test_quick_defaults_yield_to_explicit_flags():
     args = encoder_throughput.parse_args(["--quick", "--steps", "7"])
     assert (args.steps, args.repeats, args.layers) == (7, 1, 2)
     args = encoder_throughput.parse_args([])
-    assert (args.layers, args.hidden, args.intermediate, args.precisions) == (4, 256, 1024, ["float32", "mixed_bfloat16"])
+    assert (args.layers, args.hidden, args.intermediate, args.precisions) == (
+        4,
+        256,
+        1024,
+        ["float32", "mixed_bfloat16"],
+    )
 
 
 def test_rejects_heads_that_do_not_divide_hidden(capsys):

@@ -8,10 +8,9 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `benchmarks` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
+import pytest  # noqa: E402  (after the sys.path entry above)
+
 from benchmarks import generation_speed  # noqa: E402
-
-
-import pytest
 
 
 @pytest.mark.parametrize("model", ["seq2seq", "causal_lm"])
@@ -19,9 +18,28 @@ def test_benchmark_times_cached_uncached_and_keras_hub(tmp_path, model):
     out = tmp_path / "generation.json"
     record = generation_speed.main(
         [
-            "--model", model, "--new-tokens", "6", "--repeats", "2", "--batch-sizes", "1,2", "--hidden-dim", "16",
-            "--num-layers", "1", "--num-heads", "2", "--intermediate-dim", "32", "--vocabulary-size", "50",
-            "--source-length", "8", "--out", str(out),
+            "--model",
+            model,
+            "--new-tokens",
+            "6",
+            "--repeats",
+            "2",
+            "--batch-sizes",
+            "1,2",
+            "--hidden-dim",
+            "16",
+            "--num-layers",
+            "1",
+            "--num-heads",
+            "2",
+            "--intermediate-dim",
+            "32",
+            "--vocabulary-size",
+            "50",
+            "--source-length",
+            "8",
+            "--out",
+            str(out),
         ]
     )
     stored = json.loads(out.read_text())

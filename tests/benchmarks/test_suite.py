@@ -11,9 +11,26 @@ if str(REPO_ROOT) not in sys.path:  # `benchmarks` is not an installed package
 from benchmarks import generation_speed, suite, task_training  # noqa: E402
 from benchmarks.summary import summary_table, verdict  # noqa: E402
 
-TINY_GENERATION = ["--new-tokens", "4", "--repeats", "2", "--batch-sizes", "1", "--hidden-dim", "16",
-                   "--num-layers", "1", "--num-heads", "2", "--intermediate-dim", "32", "--vocabulary-size", "50",
-                   "--source-length", "8"]
+TINY_GENERATION = [
+    "--new-tokens",
+    "4",
+    "--repeats",
+    "2",
+    "--batch-sizes",
+    "1",
+    "--hidden-dim",
+    "16",
+    "--num-layers",
+    "1",
+    "--num-heads",
+    "2",
+    "--intermediate-dim",
+    "32",
+    "--vocabulary-size",
+    "50",
+    "--source-length",
+    "8",
+]
 
 
 def test_quick_plan_runs_every_benchmark_in_quick_mode_into_one_folder(tmp_path):
@@ -33,10 +50,24 @@ def test_quick_plan_runs_every_benchmark_in_quick_mode_into_one_folder(tmp_path)
 
 
 def test_summary_table_of_real_results_marks_every_ratio(tmp_path):
-    task_training.main(["--quick", "--tasks", "text_classifier", "--precisions", "float32", "--repeats", "1", "--steps", "1",
-                        "--out", str(tmp_path / "task_training.json")])
-    generation_speed.main(["--model", "causal_lm", *TINY_GENERATION,
-                           "--out", str(tmp_path / "generation_speed_causal_lm.json")])
+    task_training.main(
+        [
+            "--quick",
+            "--tasks",
+            "text_classifier",
+            "--precisions",
+            "float32",
+            "--repeats",
+            "1",
+            "--steps",
+            "1",
+            "--out",
+            str(tmp_path / "task_training.json"),
+        ]
+    )
+    generation_speed.main(
+        ["--model", "causal_lm", *TINY_GENERATION, "--out", str(tmp_path / "generation_speed_causal_lm.json")]
+    )
     table = summary_table(tmp_path, quick=True, failed={"encoder_throughput": 1})
     assert "QUICK RUN" in table
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ")][1:]

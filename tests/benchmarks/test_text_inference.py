@@ -18,7 +18,9 @@ def test_benchmark_times_every_export_of_a_run(tmp_path):
     run = tmp_path / "run"
     sentiment.main(["--smoke", "--data", f"tsv:{data}", "--out", str(run)])
     out = tmp_path / "bench.json"
-    record = text_inference.main(["--run", str(run), "--examples", "8", "--repeats", "1", "--batch-sizes", "1,4", "--out", str(out)])
+    record = text_inference.main(
+        ["--run", str(run), "--examples", "8", "--repeats", "1", "--batch-sizes", "1,4", "--out", str(out)]
+    )
     stored = json.loads(out.read_text())
     assert stored["results"] == json.loads(json.dumps(record["results"]))
     runtimes = {r["runtime"] for r in stored["results"]}

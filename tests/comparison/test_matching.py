@@ -36,9 +36,13 @@ def test_matched_width_rejects_a_non_positive_budget():
 
 def test_matched_classifiers_are_within_a_few_percent_of_the_budget():
     models = matched_classifiers(
-        ["transformer", "lstm", "bilstm", "cnn"], 40_000, vocabulary_size=500, sequence_length=32, num_classes=3,
+        ["transformer", "lstm", "bilstm", "cnn"],
+        40_000,
+        vocabulary_size=500,
+        sequence_length=32,
+        num_classes=3,
     )
-    for architecture, (model, width) in models.items():
+    for architecture, (model, _width) in models.items():
         assert abs(model.count_params() - 40_000) / 40_000 < 0.03, (architecture, model.count_params())
         assert model.output_shape == (None, 3)
     assert models["transformer"][1] % 4 == 0

@@ -5,8 +5,8 @@ import itertools
 import keras
 import numpy as np
 import pytest
-from helpers import randomize_weights, to_numpy
 
+from helpers import randomize_weights, to_numpy
 from zoo.compress import factorize, singular_values
 from zoo.models import (
     CausalLM,
@@ -48,12 +48,15 @@ def tiny_models():
         "seq2seq": (
             Seq2SeqLM.from_preset("tiny", source_vocabulary_size=30, target_vocabulary_size=25),
             {
-                "encoder_token_ids": ids(2, 12, 30), "encoder_padding_mask": padding(2, 12, [12, 9]),
-                "decoder_token_ids": ids(2, 8, 25), "decoder_padding_mask": padding(2, 8, [8, 5]),
+                "encoder_token_ids": ids(2, 12, 30),
+                "encoder_padding_mask": padding(2, 12, [12, 9]),
+                "decoder_token_ids": ids(2, 8, 25),
+                "decoder_padding_mask": padding(2, 8, [8, 5]),
             },
         ),
         "image_classifier": (
-            ImageClassifier.from_preset("tiny"), {"images": RNG.uniform(0, 255, size=(2, 8, 8, 1)).astype("float32")}
+            ImageClassifier.from_preset("tiny"),
+            {"images": RNG.uniform(0, 255, size=(2, 8, 8, 1)).astype("float32")},
         ),
     }
 
@@ -147,8 +150,10 @@ def test_projections_that_would_not_shrink_stay_dense():
     assert set(new.low_rank) == {"encoder_0/feedforward/intermediate", "encoder_0/feedforward/output"}
     # The kept projections are copied unchanged.
     old = {w.path: to_numpy(w) for w in model.weights}
-    np.testing.assert_array_equal(to_numpy(new.get_layer("encoder_0").self_attention.query_dense.kernel),
-                                  old["encoder_0/self_attention/query/kernel"])
+    np.testing.assert_array_equal(
+        to_numpy(new.get_layer("encoder_0").self_attention.query_dense.kernel),
+        old["encoder_0/self_attention/query/kernel"],
+    )
 
 
 @pytest.mark.parametrize("energy", [0.3, 0.75, 0.95])
@@ -203,7 +208,9 @@ def test_include_and_exclude_patterns():
     model, _ = tiny_models()["seq2seq"]
     _, report = factorize(model, rank=2, include=("*/feedforward/*", "*cross_attention/query"), exclude="encoder_*")
     assert [e["path"] for e in report.layers] == [
-        "decoder_0/feedforward/intermediate", "decoder_0/feedforward/output", "decoder_0/cross_attention/query"
+        "decoder_0/feedforward/intermediate",
+        "decoder_0/feedforward/output",
+        "decoder_0/cross_attention/query",
     ]
     values = singular_values(model, include="*attention*")
     assert len(values) == 12 and all(v.shape == (16,) for v in values.values())
@@ -322,7 +329,10 @@ def test_token_table_parameter_counts_follow_rank_times_vocabulary_plus_width(na
         assert weights[f"{path}/embeddings"] == (vocabulary, rank)
         assert weights[f"{base}/token_projection/kernel"] == (rank, width)
         entry = next(e for e in report.layers if e["path"] == path)
-        assert (entry["parameters_before"], entry["parameters_after"]) == (vocabulary * width, rank * (vocabulary + width))
+        assert (entry["parameters_before"], entry["parameters_after"]) == (
+            vocabulary * width,
+            rank * (vocabulary + width),
+        )
         # Eckart-Young: the table's error is the norm of the dropped singular values.
         singular = np.linalg.svd(table, compute_uv=False)
         error = np.linalg.norm(token_tables(new)[path] - table)
@@ -373,6 +383,7 @@ def test_an_unknown_token_table_path_in_low_rank_is_an_error():
     )
     assert model.get_layer("embedding").token_projection is None  # None, the last match: a dense table
     # The same with the old arguments: layer_ranks overrode embedding_rank.
-    model = TextClassifier.from_preset("tiny", vocabulary_size=30, embedding_rank=4,
-                                       layer_ranks={"embedding/token_embedding": None})
+    model = TextClassifier.from_preset(
+        "tiny", vocabulary_size=30, embedding_rank=4, layer_ranks={"embedding/token_embedding": None}
+    )
     assert model.get_layer("embedding").token_projection is None

@@ -17,7 +17,12 @@ def block_model(**ranks):
 
 @pytest.mark.parametrize(
     "ranks",
-    [{}, {"projection_rank": 4}, {"ffn_rank": 8}, {"projection_rank": {"query": 2, "key": 2}, "ffn_rank": {"output": 3}}],
+    [
+        {},
+        {"projection_rank": 4},
+        {"ffn_rank": 8},
+        {"projection_rank": {"query": 2, "key": 2}, "ffn_rank": {"output": 3}},
+    ],
 )
 def test_parameters_match_the_built_block(ranks):
     rows = block_products(D, HEADS, F, T, **ranks)
@@ -27,8 +32,14 @@ def test_parameters_match_the_built_block(ranks):
 
 def test_flops_match_tensorflows_count():
     ranks = {"projection_rank": 4, "ffn_rank": 8}
-    table = {name: sum(row["flops"] for row in block_products(D, HEADS, F, T, **config)) for name, config in (("dense", {}), ("ranked", ranks))}
-    measured = {name: measured_flops(block_model(**config), np.zeros((1, T, D), "float32")) for name, config in (("dense", {}), ("ranked", ranks))}
+    table = {
+        name: sum(row["flops"] for row in block_products(D, HEADS, F, T, **config))
+        for name, config in (("dense", {}), ("ranked", ranks))
+    }
+    measured = {
+        name: measured_flops(block_model(**config), np.zeros((1, T, D), "float32"))
+        for name, config in (("dense", {}), ("ranked", ranks))
+    }
     # The table lists matrix products only; TF adds softmax/norm/activation element-wise ops ...
     assert table["dense"] <= measured["dense"] <= table["dense"] * 1.15, (table, measured)
     # ... which factorization leaves alone: the saving TF measures is exactly the table's.

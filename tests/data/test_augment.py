@@ -42,7 +42,9 @@ def test_none_and_empty_mean_no_augmentation():
     assert image_augmentation((), (28, 28)) is None
 
 
-@pytest.mark.parametrize("names,message", [(("blur",), "unknown augmentation 'blur'"), (("none", "flip"), "cannot be combined")])
+@pytest.mark.parametrize(
+    "names,message", [(("blur",), "unknown augmentation 'blur'"), (("none", "flip"), "cannot be combined")]
+)
 def test_bad_names_raise(names, message):
     with pytest.raises(ValueError, match=message):
         image_augmentation(names, (28, 28))

@@ -41,7 +41,9 @@ Description-en: delta tool
 """
 
 # Another suite, sorted first: alpha again, epsilon twice without an md5.
-SECURITY = MAIN.split("\n\n")[0] + """
+SECURITY = (
+    MAIN.split("\n\n")[0]
+    + """
 
 
 Package: epsilon
@@ -55,15 +57,17 @@ Description-en: epsilon tool
 Package: zeta
 Description-md5: 66666666666666666666666666666666
 """
+)
 
 EXPECTED_PAIRS = [
-    ("Line one of paragraph one.\nParagraph two continues here.\nverbatim line  second verbatim",
-     "alpha tool: does a things"),
+    (
+        "Line one of paragraph one.\nParagraph two continues here.\nverbatim line  second verbatim",
+        "alpha tool: does a things",
+    ),
     ("Handles epsilons.", "epsilon tool"),
     ("Does delta things.", "delta tool"),
 ]
-COMPRESS = {"": bytes, ".lz4": lz4.frame.compress, ".gz": gzip.compress, ".xz": lzma.compress,
-            ".bz2": bz2.compress}
+COMPRESS = {"": bytes, ".lz4": lz4.frame.compress, ".gz": gzip.compress, ".xz": lzma.compress, ".bz2": bz2.compress}
 
 
 @pytest.fixture(params=[".lz4", ".gz", ".xz", ".bz2"])
@@ -89,9 +93,7 @@ def test_descriptions_are_exact(lists_dir):
         "deb_dists_bookworm_main_i18n_Translation-en",
     ]
     assert stats.num_stanzas == 8 and stats.num_kept == 3
-    assert stats.skipped == {
-        "no long description": 1, "empty synopsis": 1, "no description": 1, "duplicate": 2
-    }
+    assert stats.skipped == {"no long description": 1, "empty synopsis": 1, "no description": 1, "duplicate": 2}
 
 
 @pytest.mark.parametrize(
@@ -131,9 +133,7 @@ def test_builtin_spec(lists_dir, monkeypatch):
     assert (len(train), len(test)) == (2, 1)
     found = zip(train.sources + test.sources, train.targets + test.targets)
     assert sorted(found) == sorted(EXPECTED_PAIRS)
-    assert (train.name, train.source_language, train.target_language) == (
-        "debian-descriptions/train", "en", "en"
-    )
+    assert (train.name, train.source_language, train.target_language) == ("debian-descriptions/train", "en", "en")
 
 
 def test_machine_lists():

@@ -45,24 +45,34 @@ def write_catalog(locale_dir, language, domain, messages):
 def locale_dir(tmp_path):
     """Three Spanish catalogs (es, es_ES) and some that must not be read."""
     root = tmp_path / "locale"
-    write_catalog(root, "es", "a", {
-        "  Save  ": " Guardar\n",  # surrounding whitespace stripped
-        "%s: %d files\n": "%s: %d archivos\n",  # placeholders kept
-        "...": "…",  # no words
-        "Close": "Cerrar",
-        "Delete": "Borrar",  # seen first, but outvoted by b and c
-        "Empty": "",  # untranslated (empty msgstr)
-        "File\0Files": "Archivo\0Archivos",  # plural: singular -> msgstr[0]
-        "Hello, %(name)s {0}": "Hola, %(name)s {0}",
-        "OK": "OK",  # untranslated (same text)
-        "Open": "Abrir",
-        "menu\x04Open": "Abrir",  # context dropped; same pair, counted once
-    })
-    write_catalog(root, "es_ES", "b", {
-        "Close": "Cerrar ventana",  # a tie with a's "Cerrar": a is first
-        "Delete": "Eliminar",
-        "Quit": "Salir",
-    })
+    write_catalog(
+        root,
+        "es",
+        "a",
+        {
+            "  Save  ": " Guardar\n",  # surrounding whitespace stripped
+            "%s: %d files\n": "%s: %d archivos\n",  # placeholders kept
+            "...": "…",  # no words
+            "Close": "Cerrar",
+            "Delete": "Borrar",  # seen first, but outvoted by b and c
+            "Empty": "",  # untranslated (empty msgstr)
+            "File\0Files": "Archivo\0Archivos",  # plural: singular -> msgstr[0]
+            "Hello, %(name)s {0}": "Hola, %(name)s {0}",
+            "OK": "OK",  # untranslated (same text)
+            "Open": "Abrir",
+            "menu\x04Open": "Abrir",  # context dropped; same pair, counted once
+        },
+    )
+    write_catalog(
+        root,
+        "es_ES",
+        "b",
+        {
+            "Close": "Cerrar ventana",  # a tie with a's "Cerrar": a is first
+            "Delete": "Eliminar",
+            "Quit": "Salir",
+        },
+    )
     write_catalog(root, "es_ES", "c", {"Delete": "Eliminar"})
     write_catalog(root, "esx", "z", {"Quit": "Not Spanish"})  # not es_*, es@* or es.*
     write_catalog(root, "et", "z", {"Quit": "Välju"})
@@ -93,7 +103,9 @@ def test_pairs_and_stats_are_exact(locale_dir):
     found, stats = read_gettext_pairs("es", locale_dir)
     assert found == EXPECTED_PAIRS
     assert [pathlib.Path(path).relative_to(locale_dir).as_posix() for path in stats.files] == [
-        "es/LC_MESSAGES/a.mo", "es_ES/LC_MESSAGES/b.mo", "es_ES/LC_MESSAGES/c.mo"
+        "es/LC_MESSAGES/a.mo",
+        "es_ES/LC_MESSAGES/b.mo",
+        "es_ES/LC_MESSAGES/c.mo",
     ]
     assert stats.num_entries == 15 and stats.num_kept == 8 and stats.num_conflicts == 2
     assert stats.skipped == {"empty": 1, "no words": 1, "untranslated": 1, "same source": 4}
@@ -121,7 +133,9 @@ def test_no_readable_catalog_names_the_first_and_why(tmp_path):
     broken = tmp_path / "de" / "LC_MESSAGES" / "app.mo"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(struct.pack("<I", 0x12345678) + bytes(24))  # a wrong magic number
-    with pytest.raises(DataError, match=r"none of the 1 gettext catalogs for 'de' can be read; first: .*app\.mo \(Bad magic number\)"):
+    with pytest.raises(
+        DataError, match=r"none of the 1 gettext catalogs for 'de' can be read; first: .*app\.mo \(Bad magic number\)"
+    ):
         read_gettext_pairs("de", tmp_path)
 
 
@@ -143,8 +157,14 @@ def test_bad_language_name_raises(locale_dir, language):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("%s: %s", False), ("%(name)s {0} %-5.2f %1$s %%", False), ("...", False),
-     ("%d files", True), ("{count} €", False), ("24", True)],
+    [
+        ("%s: %s", False),
+        ("%(name)s {0} %-5.2f %1$s %%", False),
+        ("...", False),
+        ("%d files", True),
+        ("{count} €", False),
+        ("24", True),
+    ],
 )
 def test_has_words_ignores_placeholders(text, expected):
     assert has_words(text) == expected
@@ -191,6 +211,7 @@ def test_machine_catalogs_give_clean_deterministic_pairs(machine_spanish):
 def catalog_dirs():
     """Names of the machine's locale directories that `es` covers."""
     return {
-        path.name for path in MACHINE_LOCALE_DIR.iterdir()
+        path.name
+        for path in MACHINE_LOCALE_DIR.iterdir()
         if path.name == "es" or path.name[:3] in ("es_", "es@", "es.")
     }

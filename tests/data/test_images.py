@@ -7,8 +7,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from zoo.data import DataError, ImageDataset, load_image_dataset
-from zoo.data import sources
+from zoo.data import DataError, ImageDataset, load_image_dataset, sources
 
 # MNIST test set (t10k) examples per digit, from the published data set.
 MNIST_T10K_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -48,9 +47,7 @@ def tiny_dataset(count=6, num_classes=3):
 
 
 def test_image_dataset_properties():
-    dataset = ImageDataset(
-        np.zeros((5, 3, 4, 2), np.uint8), np.zeros(5, np.int64), ["a", "b"], "x"
-    )
+    dataset = ImageDataset(np.zeros((5, 3, 4, 2), np.uint8), np.zeros(5, np.int64), ["a", "b"], "x")
     assert dataset.image_size == (3, 4)
     assert dataset.num_channels == 2
     assert dataset.num_classes == 2
@@ -208,7 +205,9 @@ def test_idx_bad_magic_names_file(tmp_path):
     images, labels = random_images(6, seed=0)
     write_idx(tmp_path / "train-images-idx3-ubyte", images, 0x801)
     write_idx(tmp_path / "train-labels-idx1-ubyte", labels, 0x801)
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte has bad magic number 0x00000801; expected 0x00000803"):
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte has bad magic number 0x00000801; expected 0x00000803"
+    ):
         load_image_dataset(f"idx:{tmp_path}")
 
 
@@ -277,9 +276,7 @@ def test_shared_mnist_t10k_loads(shared_data):
 
 def test_tfds_images_convert_from_mocked_catalog():
     tfds = pytest.importorskip("tensorflow_datasets")
-    with tfds.testing.mock_data(num_examples=100), mock.patch.object(
-        sources, "network_reachable", return_value=True
-    ):
+    with tfds.testing.mock_data(num_examples=100), mock.patch.object(sources, "network_reachable", return_value=True):
         train, test = load_image_dataset("tfds:mnist")
     assert len(train) + len(test) == 100
     assert train.images.shape[1:] == (28, 28, 1) and train.images.dtype == np.uint8

@@ -26,9 +26,7 @@ def all_pairs(*datasets):
 
 def numbered_tsv(path, count, empty_targets=()):
     """`count` rows `source N<TAB>target N`; rows in `empty_targets` lack a target."""
-    rows = [
-        f"source {n}\t{'' if n in empty_targets else f'target {n}'}" for n in range(1, count + 1)
-    ]
+    rows = [f"source {n}\t{'' if n in empty_targets else f'target {n}'}" for n in range(1, count + 1)]
     return write(path, "\n".join(rows) + "\n")
 
 
@@ -83,8 +81,10 @@ def test_parallel_plain_and_gzip(multi, capsys):
     options = {"source_language": "de", "target_language": "en", "test_size": 1}
     train, test = load_pair_dataset(f"parallel:{multi}", **options)
     assert all_pairs(train, test) == [
-        ("Drei Vögel.", "Three birds."), ("Ein Hund.", "A dog."),
-        ("Vier.", "Four."), ("Zwei Katzen.", "Two cats."),
+        ("Drei Vögel.", "Three birds."),
+        ("Ein Hund.", "A dog."),
+        ("Vier.", "Four."),
+        ("Zwei Katzen.", "Two cats."),
     ]
     assert (len(train), len(test)) == (3, 1)
     assert (train.name, test.name) == ("train.de-en/train", "train.de-en/test")
@@ -97,9 +97,7 @@ def test_parallel_default_extensions_and_test_spec(tmp_path):
     write(tmp_path / "train.tgt", "A\nB\nC\n")
     write(tmp_path / "val.src.gz", "d\nc\n")
     write(tmp_path / "val.tgt.gz", "D\nC2\n")
-    train, test = load_pair_dataset(
-        f"parallel:{tmp_path}/train", test_spec=f"parallel:{tmp_path}/val"
-    )
+    train, test = load_pair_dataset(f"parallel:{tmp_path}/train", test_spec=f"parallel:{tmp_path}/val")
     # `c` is a source of the test split, so its train pair is dropped.
     assert all_pairs(train) == [("a", "A"), ("b", "B")]
     assert list(zip(test.sources, test.targets)) == [("d", "D"), ("c", "C2")]
@@ -138,8 +136,11 @@ def test_parallel_empty_lines_are_bad_rows(tmp_path, capsys):
 
 def test_parallel_missing_file_names_both(tmp_path):
     write(tmp_path / "t.de", "a\n")
-    with pytest.raises(DataError, match=rf"parallel file {tmp_path}/t.en\[.gz\] does not exist; "
-                       rf"expected line-aligned {tmp_path}/t.de and {tmp_path}/t.en"):
+    with pytest.raises(
+        DataError,
+        match=rf"parallel file {tmp_path}/t.en\[.gz\] does not exist; "
+        rf"expected line-aligned {tmp_path}/t.de and {tmp_path}/t.en",
+    ):
         load_pair_dataset(f"parallel:{tmp_path}/t", source_language="de", target_language="en")
 
 
@@ -156,8 +157,12 @@ TATOEBA = (
     "Who?\t¿Quién?\tCC-BY 2.0 (France) Attribution: tatoeba.org #2083030 (CK) & #2093124\n"
 )
 TATOEBA_PAIRS = [  # the repeated (Go., Ve.) once
-    ("Go.", "Ve."), ("Go.", "Vete."), ('He said "hi".', 'Dijo "hola".'),
-    ("Run!", "¡Corre!"), ("Run.", "¡Corre!"), ("Who?", "¿Quién?"),
+    ("Go.", "Ve."),
+    ("Go.", "Vete."),
+    ('He said "hi".', 'Dijo "hola".'),
+    ("Run!", "¡Corre!"),
+    ("Run.", "¡Corre!"),
+    ("Who?", "¿Quién?"),
 ]
 
 
@@ -174,9 +179,7 @@ def test_tsv_bad_rows_counted(tmp_path, capsys):
     path.write_text(path.read_text() + "lonely source\n" + "a\tb\tc\n")
     train, test = load_pair_dataset(f"tsv:{path}", max_bad_fraction=0.02)
     assert len(train) + len(test) == 149
-    assert capsys.readouterr().err == (
-        "warning: skipped 3 of 152 rows in p.tsv (first at line 7: empty target)\n"
-    )
+    assert capsys.readouterr().err == ("warning: skipped 3 of 152 rows in p.tsv (first at line 7: empty target)\n")
     with pytest.raises(DataError, match=r"p.tsv: skipped 3 of 152 rows, 2.0%.*7: empty target"):
         load_pair_dataset(f"tsv:{path}")
 
@@ -211,9 +214,7 @@ def test_csv_columns_by_index_and_quotes(tmp_path):
     content = 'id,text,summary\n1,"Long, quoted text","Short"\n2,"Another ""one""",Two\n3,x,y\n'
     path = write(tmp_path / "s.csv", content)
     train, test = load_pair_dataset(f"csv:{path}", source_column=1, target_column=2, test_size=1)
-    assert all_pairs(train, test) == [
-        ('Another "one"', "Two"), ("Long, quoted text", "Short"), ("x", "y")
-    ]
+    assert all_pairs(train, test) == [('Another "one"', "Two"), ("Long, quoted text", "Short"), ("x", "y")]
     message = r"no target_column 'title' in its header \('id', 'text', 'summary'\)"
     with pytest.raises(DataError, match=message):
         load_pair_dataset(f"csv:{path}", source_column="text", target_column="title")
@@ -226,13 +227,15 @@ def test_jsonl_keys_and_bad_rows(tmp_path, capsys):
     lines.insert(5, "{broken")
     path = write(tmp_path / "a.jsonl", "\n".join(lines) + "\n")
     train, test = load_pair_dataset(
-        f"jsonl:{path}", source_column="article", target_column="title",
-        test_size=2, max_bad_fraction=0.3,
+        f"jsonl:{path}",
+        source_column="article",
+        target_column="title",
+        test_size=2,
+        max_bad_fraction=0.3,
     )
     assert len(train) + len(test) == 7 and ("text 0", "t0") in all_pairs(train, test)
     assert capsys.readouterr().err == (
-        "warning: skipped 2 of 9 rows in a.jsonl (first at line 4: 'title' has type int; "
-        "expected a string)\n"
+        "warning: skipped 2 of 9 rows in a.jsonl (first at line 4: 'title' has type int; expected a string)\n"
     )
     content = '{"source": "a", "target": "b"}\n{"source": "c", "target": "d"}\n'
     default = write(tmp_path / "d.jsonl", content)
@@ -274,18 +277,31 @@ def test_default_test_fraction_and_determinism(many_targets):
 
 
 def test_reverse_swaps_and_splits_by_new_source(tmp_path):
-    content = "".join(f"{en}\t{es}\n" for en, es in [
-        ("Run!", "¡Corre!"), ("Run.", "¡Corre!"), ("Hi.", "Hola."), ("Bye.", "Adiós."),
-    ])
+    content = "".join(
+        f"{en}\t{es}\n"
+        for en, es in [
+            ("Run!", "¡Corre!"),
+            ("Run.", "¡Corre!"),
+            ("Hi.", "Hola."),
+            ("Bye.", "Adiós."),
+        ]
+    )
     path = write(tmp_path / "r.tsv", content)
     for seed in range(6):
         train, test = load_pair_dataset(
-            f"tsv:{path}", test_size=2, seed=seed, reverse=True,
-            source_language="en", target_language="es",
+            f"tsv:{path}",
+            test_size=2,
+            seed=seed,
+            reverse=True,
+            source_language="en",
+            target_language="es",
         )
         assert set(train.sources).isdisjoint(test.sources)
         assert all_pairs(train, test) == [
-            ("Adiós.", "Bye."), ("Hola.", "Hi."), ("¡Corre!", "Run!"), ("¡Corre!", "Run.")
+            ("Adiós.", "Bye."),
+            ("Hola.", "Hi."),
+            ("¡Corre!", "Run!"),
+            ("¡Corre!", "Run."),
         ]
         assert (train.source_language, train.target_language) == ("es", "en")
         assert train.name == "r.reversed/train"
@@ -299,8 +315,10 @@ def test_non_pair_kind_lists_pair_kinds():
         load_pair_dataset("idx:somewhere")
     message = str(info.value)
     assert "spec='idx:somewhere' is not a source of sequence pairs" in message
-    assert ("builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:PATH, "
-            "csv:PATH, jsonl:PATH, tfds:NAME[/CONFIG]") in message
+    assert (
+        "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:PATH, "
+        "csv:PATH, jsonl:PATH, tfds:NAME[/CONFIG]"
+    ) in message
     with pytest.raises(DataError, match="spec='foo:bar' is not a source of sequence pairs"):
         load_pair_dataset("foo:bar")
     with pytest.raises(DataError, match="unknown builtin pair source 'builtin:digits'"):
@@ -341,8 +359,10 @@ def test_parallel_rejects_columns_and_small_data_cannot_split(tmp_path):
 def test_shared_multi30k(shared_data):
     folder = shared_data / "multi30k"
     train, test = load_pair_dataset(
-        f"parallel:{folder}/train", test_spec=f"parallel:{folder}/val",
-        source_language="de", target_language="en",
+        f"parallel:{folder}/train",
+        test_spec=f"parallel:{folder}/val",
+        source_language="de",
+        target_language="en",
     )
     # 29,000 lines less 3 repeated pairs and 1 whose German source is in val.
     assert (len(train), len(test)) == (28_996, 1_014)
@@ -356,9 +376,7 @@ def test_shared_multi30k(shared_data):
 
 def test_shared_spa_eng(shared_data):
     path = shared_data / "spa-eng" / "spa-eng.tsv.gz"
-    train, test = load_pair_dataset(
-        f"tsv:{path}", test_size=2000, source_language="en", target_language="es"
-    )
+    train, test = load_pair_dataset(f"tsv:{path}", test_size=2000, source_language="en", target_language="es")
     assert (len(train), len(test)) == (114_964, 2_000)  # 116,964 distinct pairs
     assert set(train.sources).isdisjoint(test.sources)
     assert ("Go.", "Ve.") in zip(train.sources + test.sources, train.targets + test.targets)
@@ -395,21 +413,19 @@ def test_tfds_pairs_from_mocked_catalog():
     import tensorflow as tf
 
     splits = {
-        "train": [
-            ("olá", "hello"), ("olá", "hello"), ("sim", "yes"), ("não", ""), ("casa", "house")
-        ],
+        "train": [("olá", "hello"), ("olá", "hello"), ("sim", "yes"), ("não", ""), ("casa", "house")],
         "test": [("sim", "yes!"), ("gato", "cat")],
     }
 
     def as_dataset(self, split, **kwargs):
         rows = splits[str(split)]
-        return tf.data.Dataset.from_tensor_slices(
-            {"pt": [pt for pt, _ in rows], "en": [en for _, en in rows]}
-        )
+        return tf.data.Dataset.from_tensor_slices({"pt": [pt for pt, _ in rows], "en": [en for _, en in rows]})
 
-    with tfds.testing.mock_data(as_dataset_fn=as_dataset), mock.patch.object(
-        sources, "network_reachable", return_value=True
-    ), mock.patch.object(pairs, "load_tfds", wraps=sources.load_tfds) as load:
+    with (
+        tfds.testing.mock_data(as_dataset_fn=as_dataset),
+        mock.patch.object(sources, "network_reachable", return_value=True),
+        mock.patch.object(pairs, "load_tfds", wraps=sources.load_tfds) as load,
+    ):
         train, test = load_pair_dataset("tfds:ted_hrlr_translate/pt_to_en", max_bad_fraction=0.2)
     assert [call.kwargs["split"] for call in load.call_args_list] == ["train", "test"]
     # Repeated pair once, the empty target skipped, `sim` only in test.

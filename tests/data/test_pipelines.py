@@ -89,14 +89,16 @@ def test_pair_batches_hold_every_pair_once_shifted_and_bucketed(shuffle):
             # Find the pair by its source; the decoder reads the target without its last
             # token and the labels are the target without its first ([CLS]).
             index = next(
-                i for i in range(len(dataset))
-                if (packed_source[i, : encoder.shape[1]] == encoder[row]).all() and i not in seen
+                i
+                for i in range(len(dataset))
+                if (packed_source[i, : encoder.shape[1]] == encoder[row]).all()
+                and i not in seen
                 and (packed_target[i, : decoder.shape[1]] == decoder[row]).all()
             )
             seen.append(index)
             width = decoder.shape[1]
             np.testing.assert_array_equal(labels[row], packed_target[index, 1 : width + 1])
-            assert (packed_source[index, encoder.shape[1]:] == 0).all()  # nothing cut off by bucketing
+            assert (packed_source[index, encoder.shape[1] :] == 0).all()  # nothing cut off by bucketing
     assert sorted(seen) == list(range(len(dataset)))
     assert count == int(batches.cardinality())  # the declared number of batches is exact
     widths = {inputs["encoder_token_ids"].shape[1] for inputs, _, _ in batches}

@@ -83,9 +83,7 @@ def test_network_reachable_false_for_closed_port():
     assert not network_reachable(_closed_port_address(), timeout=2)
 
 
-def test_network_reachable_reads_address_from_environment(
-    monkeypatch, listening_address
-):
+def test_network_reachable_reads_address_from_environment(monkeypatch, listening_address):
     monkeypatch.setenv(sources.NETWORK_CHECK_ADDRESS_ENV, listening_address)
     assert network_reachable(timeout=2)
     monkeypatch.setenv(sources.NETWORK_CHECK_ADDRESS_ENV, _closed_port_address())

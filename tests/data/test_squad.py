@@ -26,8 +26,10 @@ CONTEXT = "Zoë Müller founded the café in 1998, in Zürich."
 
 
 def test_answers_are_character_spans_of_the_context(tmp_path):
-    path = squad_file(tmp_path / "s.json", [article("A", CONTEXT, [qa("1", "Who founded it?", "Zoë Müller", 0),
-                                                                    qa("2", "When?", "1998", 31)])])
+    path = squad_file(
+        tmp_path / "s.json",
+        [article("A", CONTEXT, [qa("1", "Who founded it?", "Zoë Müller", 0), qa("2", "When?", "1998", 31)])],
+    )
     examples = load_squad(path)
     assert [e.id for e in examples] == ["1", "2"]
     for example in examples:

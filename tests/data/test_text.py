@@ -9,9 +9,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from zoo.data import DataError, TextDataset, load_text_dataset
-from zoo.data import sources, text
-
+from zoo.data import DataError, TextDataset, load_text_dataset, sources, text
 
 # (text, label) of the small files below, sorted.
 FOUR_REVIEWS = [("dull", "neg"), ("fun", "pos"), ("nice", "pos"), ("ugly", "neg")]
@@ -36,8 +34,7 @@ def examples(*datasets):
 def balanced_tsv(path, count, bad_lines=()):
     """`count` rows `review N<TAB>pos|neg`; lines in `bad_lines` lack a label."""
     lines = [
-        f"review {n}" if n in bad_lines else f"review {n}\t{'pos' if n % 2 else 'neg'}"
-        for n in range(1, count + 1)
+        f"review {n}" if n in bad_lines else f"review {n}\t{'pos' if n % 2 else 'neg'}" for n in range(1, count + 1)
     ]
     return write(path, "\n".join(lines) + "\n")
 
@@ -86,10 +83,10 @@ def test_text_dataset_rejects_bad_fields(texts, labels, message):
 def test_tsv_without_header_keeps_quotes_and_casing(tmp_path):
     path = write(
         tmp_path / "reviews.tsv",
-        'A GREAT movie\tpos\n'
+        "A GREAT movie\tpos\n"
         'He said "dull" twice, and left\tneg\n'
-        '\n'  # blank lines are not rows
-        '  padded text \t pos \r\n'
+        "\n"  # blank lines are not rows
+        "  padded text \t pos \r\n"
         '"Quoted start\tneg\n',
     )
     train, test = load_text_dataset(f"tsv:{path}", test_fraction=0.5)
@@ -122,7 +119,7 @@ def test_tsv_header_is_detected_and_skipped(tmp_path):
 def test_header_detection(tmp_path, first_line, first_example):
     label_first = first_line.startswith("label\tt")
     rows = [("nice", "1"), ("ugly", "0"), ("fun", "1"), ("dull", "0")]
-    lines = [first_line] + [f"{l}\t{t}" if label_first else f"{t}\t{l}" for t, l in rows]
+    lines = [first_line] + [f"{label}\t{t}" if label_first else f"{t}\t{label}" for t, label in rows]
     path = write(tmp_path / "t.tsv", "\n".join(lines) + "\n")
     train, test = load_text_dataset(f"tsv:{path}", test_fraction=0.5)
     expected = rows + ([first_example] if first_example else [])
@@ -133,9 +130,7 @@ def test_named_columns_pick_from_wide_header(tmp_path):
     rows = ["id\treview\tstars", "1\tok\t2", "2\tsuperb\t10", "3\tmeh\t2"]
     rows += ["4\tbest\t10", "5\tpoor\t9", "6\tgood\t9"]
     path = write(tmp_path / "wide.tsv", "\n".join(rows))
-    train, test = load_text_dataset(
-        f"tsv:{path}", text_column="review", label_column="STARS", test_fraction=0.5
-    )
+    train, test = load_text_dataset(f"tsv:{path}", text_column="review", label_column="STARS", test_fraction=0.5)
     assert train.class_names == ["2", "9", "10"]  # numeric order, not "10" < "2"
     assert ("superb", "10") in examples(train, test) and len(examples(train, test)) == 6
     by_index = load_text_dataset(f"tsv:{path}", text_column="1", label_column=2, test_fraction=0.5)
@@ -195,9 +190,7 @@ def test_jsonl_custom_columns_and_int_labels(tmp_path):
     records = [{"review": "  Loved it ", "y": 1}, {"review": "Hated it", "y": 0, "id": 7}]
     records += [{"review": "So-so", "y": "1"}, {"review": "Meh", "y": "0"}]
     path = write(tmp_path / "r.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
-    train, test = load_text_dataset(
-        f"jsonl:{path}", text_column="review", label_column="y", test_fraction=0.5
-    )
+    train, test = load_text_dataset(f"jsonl:{path}", text_column="review", label_column="y", test_fraction=0.5)
     assert train.class_names == ["0", "1"]
     assert examples(train, test) == [("Hated it", "0"), ("Loved it", "1"), ("Meh", "0"), ("So-so", "1")]
 
@@ -207,10 +200,7 @@ def test_jsonl_custom_columns_and_int_labels(tmp_path):
     [
         ("r.tsv.gz", "nice\tpos\nugly\tneg\nfun\tpos\ndull\tneg\n"),
         ("r.csv.gz", "nice,pos\nugly,neg\nfun,pos\ndull,neg\n"),
-        ("r.jsonl.gz", "".join(
-            json.dumps({"text": review, "label": label}) + "\n"
-            for review, label in FOUR_REVIEWS
-        )),
+        ("r.jsonl.gz", "".join(json.dumps({"text": review, "label": label}) + "\n" for review, label in FOUR_REVIEWS)),
     ],
 )
 def test_gzip_files(tmp_path, name, content):
@@ -259,8 +249,7 @@ def test_fixed_class_names_keep_order_and_skip_others(tmp_path, capsys):
     assert train.class_names == ["pos", "neg"]
     assert train.texts[train.labels.tolist().index(0)] in {f"text {n}" for n in range(0, 200, 2)}
     assert capsys.readouterr().err == (
-        "warning: skipped 1 of 201 rows in l.tsv "
-        "(first at line 201: label 'neutral' not in class_names)\n"
+        "warning: skipped 1 of 201 rows in l.tsv (first at line 201: label 'neutral' not in class_names)\n"
     )
 
 
@@ -306,8 +295,7 @@ def test_bad_rows_are_skipped_with_one_warning(tmp_path, capsys):
     assert len(train) + len(test) == 1201
     assert "review 17" not in train.texts + test.texts
     assert capsys.readouterr().err == (
-        "warning: skipped 3 of 1,204 rows in reviews.tsv "
-        "(first at line 17: missing label column)\n"
+        "warning: skipped 3 of 1,204 rows in reviews.tsv (first at line 17: missing label column)\n"
     )
 
 
@@ -350,9 +338,7 @@ def test_jsonl_bad_row_reasons(tmp_path, capsys, line, reason):
     path = write(tmp_path / "r.jsonl", "\n".join(good[:3] + [line] + good[3:]) + "\n")
     train, test = load_text_dataset(f"jsonl:{path}", test_fraction=0.5, max_bad_fraction=0.2)
     assert len(train) + len(test) == 8
-    assert capsys.readouterr().err == (
-        f"warning: skipped 1 of 9 rows in r.jsonl (first at line 4: {reason})\n"
-    )
+    assert capsys.readouterr().err == (f"warning: skipped 1 of 9 rows in r.jsonl (first at line 4: {reason})\n")
 
 
 def test_too_many_bad_rows_raise_with_line_number(tmp_path):
@@ -373,9 +359,7 @@ def test_no_valid_rows_raise(tmp_path):
         load_text_dataset(f"tsv:{path}", max_bad_fraction=1.0)
 
 
-@pytest.mark.parametrize(
-    "kind, content", [("tsv", ""), ("tsv", "\n \n"), ("csv", "text,label\n"), ("jsonl", "\n")]
-)
+@pytest.mark.parametrize("kind, content", [("tsv", ""), ("tsv", "\n \n"), ("csv", "text,label\n"), ("jsonl", "\n")])
 def test_empty_file_raises(tmp_path, kind, content):
     path = write(tmp_path / f"r.{kind}", content)
     with pytest.raises(DataError, match=f"{path} has no rows"):
@@ -396,9 +380,7 @@ def test_latin1_file_falls_back(tmp_path, capsys):
     content = "café crème\tpos\nnaïve\tneg\nplain\tpos\nugly\tneg\n"
     path = write(tmp_path / "r.tsv", content, "latin-1")
     train, test = load_text_dataset(f"tsv:{path}", test_fraction=0.5)
-    assert examples(train, test) == [
-        ("café crème", "pos"), ("naïve", "neg"), ("plain", "pos"), ("ugly", "neg")
-    ]
+    assert examples(train, test) == [("café crème", "pos"), ("naïve", "neg"), ("plain", "pos"), ("ugly", "neg")]
     assert capsys.readouterr().err == ""
 
 
@@ -424,7 +406,9 @@ def test_rt_polarity_latin1_layout(tmp_path):
     train, test = load_text_dataset(f"rt-polarity:{tmp_path}", test_fraction=0.5)
     assert train.class_names == ["negative", "positive"]
     assert examples(train, test) == [
-        ("dull .", "negative"), ("ennuyeux", "negative"), ("fun", "positive"),
+        ("dull .", "negative"),
+        ("ennuyeux", "negative"),
+        ("fun", "positive"),
         ("un film très réussi .", "positive"),
     ]
 
@@ -495,9 +479,11 @@ def test_tfds_text_really_offline_fails_fast(tmp_path, monkeypatch):
 )
 def test_tfds_text_from_mocked_catalog(name, class_names, test_split):
     tfds = pytest.importorskip("tensorflow_datasets")
-    with tfds.testing.mock_data(num_examples=12), mock.patch.object(
-        sources, "network_reachable", return_value=True
-    ), mock.patch.object(text, "load_tfds", wraps=sources.load_tfds) as load:
+    with (
+        tfds.testing.mock_data(num_examples=12),
+        mock.patch.object(sources, "network_reachable", return_value=True),
+        mock.patch.object(text, "load_tfds", wraps=sources.load_tfds) as load,
+    ):
         train, test = load_text_dataset(f"tfds:{name}")
     assert [call.kwargs["split"] for call in load.call_args_list] == ["train", test_split]
     assert (len(train), len(test)) == (12, 12)

@@ -41,7 +41,9 @@ def test_prefill_decode_loop_reproduces_keras_greedy(model, tmp_path, quantize):
     assert report.extra["greedy_sequences_equal"] == 1.0 or quantize  # float: enforced by the export itself
     prompts = np.array([[2, 5, 9], [2, 7, 7]], "int32")
     for max_length in (None, 10):
-        got = tflite_generate(path, prompts, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id, max_length=max_length)
+        got = tflite_generate(
+            path, prompts, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id, max_length=max_length
+        )
         expected = model.generate({"token_ids": prompts, "padding_mask": np.ones_like(prompts)}, max_length=max_length)
         if quantize is None:
             np.testing.assert_array_equal(got, expected)
@@ -83,8 +85,12 @@ def test_quantized_generation_may_differ_but_float_may_not():
 
     expected = np.array([[2, 5, 6, 7], [2, 5, 5, 5]], "int32")
     endpoint = Endpoint(
-        function=None, input_signature={}, reference=lambda inputs: {"token_ids": expected[: len(inputs["x"])]},
-        sample_inputs={"x": np.zeros(2)}, tolerances={}, quantized_free=("token_ids",),
+        function=None,
+        input_signature={},
+        reference=lambda inputs: {"token_ids": expected[: len(inputs["x"])]},
+        sample_inputs={"x": np.zeros(2)},
+        tolerances={},
+        quantized_free=("token_ids",),
     )
 
     def run(inputs):

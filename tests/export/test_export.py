@@ -66,8 +66,19 @@ def test_saved_model_resizes_other_image_sizes(model, saved_model, size):
 def test_saved_model_cli_shows_string_outputs(saved_model):
     saved_model_cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
     shown = subprocess.run(
-        [*saved_model_cli, "show", "--dir", str(saved_model[0]), "--tag_set", "serve", "--signature_def", "serving_default"],
-        capture_output=True, text=True, check=True,
+        [
+            *saved_model_cli,
+            "show",
+            "--dir",
+            str(saved_model[0]),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "images" in shown and "DT_UINT8" in shown and "DT_STRING" in shown
 
@@ -91,7 +102,9 @@ def test_int8_tflite_takes_uint8_and_stays_close(tmp_path):
     model.fit(IMAGES, np.arange(7), epochs=40, verbose=0)
     np.testing.assert_array_equal(keras_probabilities(model, IMAGES).argmax(-1), np.arange(7))
     calibration = RNG.integers(0, 256, size=(64, 8, 8, 1), dtype=np.uint8)
-    path, report = export_tflite(model, tmp_path / "int8.tflite", quantize="int8", representative_data={"images": calibration})
+    path, report = export_tflite(
+        model, tmp_path / "int8.tflite", quantize="int8", representative_data={"images": calibration}
+    )
     details = Interpreter(model_path=str(path)).get_input_details()[0]
     assert details["dtype"] == np.uint8
     out = run_tflite(path.read_bytes(), {"images": IMAGES.astype("float32")})["probabilities"]

@@ -31,7 +31,11 @@ def fresh_python(code, *args):
     env = {k: v for k, v in os.environ.items() if k != "ZOO_DEBUG"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -52,7 +56,8 @@ def test_load_saved_model_serves_strings_in_a_fresh_python(exported):
         "serve = load_saved_model(sys.argv[1]).signatures['serving_default']\n"
         "outputs = serve(text=__import__('tensorflow').constant(json.loads(sys.argv[2])))\n"
         "print(json.dumps(outputs['probabilities'].numpy().tolist()))\n",
-        str(path), json.dumps(TEXTS),
+        str(path),
+        json.dumps(TEXTS),
     )
     assert child.returncode == 0, child.stderr[-3000:]
     probabilities = np.array(json.loads(child.stdout.strip().splitlines()[-1]))

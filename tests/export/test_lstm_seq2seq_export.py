@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import TRANSLATION_PAIRS, memorizing_translator
 from zoo.export import ExportParityError, export_run, export_saved_model, export_tflite, run_tflite, tflite_variants
 from zoo.export.lstm_seq2seq import tflite_endpoints, tflite_generate
 from zoo.models import LSTMSeq2Seq
-from helpers import TRANSLATION_PAIRS, memorizing_translator
 from zoo.tokenizers import SPECIAL_TOKENS
 
 PAIRS = TRANSLATION_PAIRS
@@ -99,7 +99,9 @@ def test_loop_check_fails_when_a_step_is_wrong(model):
 
 
 def test_export_run_writes_every_file_with_parity(model, tmp_path):
-    summary = export_run(model, tmp_path, sample_inputs={"text": np.array(EDGE_CASES, dtype=object)}, quantizations=(None,))
+    summary = export_run(
+        model, tmp_path, sample_inputs={"text": np.array(EDGE_CASES, dtype=object)}, quantizations=(None,)
+    )
     names = sorted(p.name for p in tmp_path.glob("*.tflite"))
     assert names == ["model.tflite", "model_encode_decode.tflite"]
     assert (tmp_path / "saved_model" / "1" / "saved_model.pb").exists()

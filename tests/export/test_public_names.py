@@ -29,9 +29,7 @@ KNOWN_PATHS = [
 
 
 def test_every_public_name_resolves_to_its_module():
-    assert {"export_saved_model", "export_tflite", "export_run", "ExportParityError"} <= set(
-        zoo.export.__all__
-    )
+    assert {"export_saved_model", "export_tflite", "export_run", "ExportParityError"} <= set(zoo.export.__all__)
     for name in zoo.export.__all__:
         value = getattr(zoo.export, name)
         assert value is getattr(importlib.import_module(zoo.export._SOURCES[name]), name)

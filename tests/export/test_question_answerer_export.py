@@ -1,4 +1,4 @@
-"""QuestionAnswerer exports: (question, context) strings -> answers SavedModel; token-id TFLite with the app-side loop."""
+"""QuestionAnswerer exports: a (question, context) strings -> answers SavedModel; token-id TFLite, app-side loop."""
 
 import keras
 import numpy as np
@@ -11,16 +11,22 @@ from zoo.models import QuestionAnswerer
 from zoo.tokenizers import SPECIAL_TOKENS
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
-VOCABULARY = list(SPECIAL_TOKENS) + list(LETTERS) + ["##" + c for c in LETTERS] + list(".,;:!?'\"()-“”’") + [
-    "the", "who", "where", "letter", "written", "by", "in", "london", "was"
-]
+VOCABULARY = (
+    list(SPECIAL_TOKENS)
+    + list(LETTERS)
+    + ["##" + c for c in LETTERS]
+    + list(".,;:!?'\"()-“”’")
+    + ["the", "who", "where", "letter", "written", "by", "in", "london", "was"]
+)
 LONG_CONTEXT = "The letter was written in London by Ada. " * 6 + "Then it went to São Paulo, “far away”."
 
 
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(5)
-    return QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    return QuestionAnswerer.from_preset(
+        "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8
+    )
 
 
 def test_saved_model_answers_string_pairs_like_keras(model, tmp_path):

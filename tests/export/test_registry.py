@@ -19,8 +19,16 @@ from zoo.models import (
 )
 
 EXPORTED = [
-    CausalLM, CNNClassifier, CNNImageClassifier, ImageClassifier, LSTMClassifier, LSTMSeq2Seq,
-    QuestionAnswerer, Seq2SeqLM, TextClassifier, TextEmbedder,
+    CausalLM,
+    CNNClassifier,
+    CNNImageClassifier,
+    ImageClassifier,
+    LSTMClassifier,
+    LSTMSeq2Seq,
+    QuestionAnswerer,
+    Seq2SeqLM,
+    TextClassifier,
+    TextEmbedder,
 ]
 
 

@@ -34,9 +34,7 @@ def test_causal_layout_starts_from_the_prefill_token_and_stops_at_end():
     prompts = np.array([[2, 5], [2, 3]])
     start = {"next_token": np.array([6, 7]), "cache": np.zeros((2, 3))}
     shapes = {"token_ids": (None, 1), "index": (), "cache": (None, 3)}
-    got = greedy_loop(
-        run, prompts, 6, start=start, decode_shapes=shapes, end_token_id=END, pad_token_id=PAD
-    )
+    got = greedy_loop(run, prompts, 6, start=start, decode_shapes=shapes, end_token_id=END, pad_token_id=PAD)
     # Row 0: 6 (prefill), 7, 8, 9 (end). Row 1: 7, 8, 9 (end), then padding.
     np.testing.assert_array_equal(got, [[2, 5, 6, 7, 8, 9], [2, 3, 7, 8, 9, PAD]])
     assert got.dtype == np.int32
@@ -50,9 +48,13 @@ def test_the_loop_stops_calling_once_every_row_ended():
     run = FakeExport(step=0)  # repeats its token
     start = {"next_token": np.array([END, END])}
     got = greedy_loop(
-        run, np.array([[2], [2]]), 5, start=start,
+        run,
+        np.array([[2], [2]]),
+        5,
+        start=start,
         decode_shapes={"token_ids": (None, 1), "cache": (None, 1)},
-        end_token_id=END, pad_token_id=PAD,
+        end_token_id=END,
+        pad_token_id=PAD,
     )
     np.testing.assert_array_equal(got, [[2, END, PAD, PAD, PAD]] * 2)
     assert run.calls == []
@@ -62,11 +64,14 @@ def test_encoder_decoder_layout_decodes_from_bos_with_zero_caches_and_fixed_inpu
     run = FakeExport(with_index=False)  # e.g. LSTMSeq2Seq: no position index
     memory = np.arange(6.0).reshape(2, 3)
     start = {"memory": memory, "encoder_padding_mask": np.ones((2, 3), "int32")}
-    shapes = {
-        "token_ids": (-1, 1), "cache": (-1, 4), "memory": (-1, 3), "encoder_padding_mask": (-1, 3)
-    }
+    shapes = {"token_ids": (-1, 1), "cache": (-1, 4), "memory": (-1, 3), "encoder_padding_mask": (-1, 3)}
     got = greedy_loop(
-        run, np.full((2, 1), 4), 4, start=start, decode_shapes=shapes, end_token_id=END,
+        run,
+        np.full((2, 1), 4),
+        4,
+        start=start,
+        decode_shapes=shapes,
+        end_token_id=END,
         pad_token_id=PAD,
     )
     np.testing.assert_array_equal(got, [[4, 5, 6, 7]] * 2)

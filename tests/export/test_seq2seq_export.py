@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import TRANSLATION_PAIRS, memorizing_translator
 from zoo.export import ExportParityError, export_run, export_saved_model, export_tflite, run_tflite, tflite_variants
 from zoo.export.seq2seq import tflite_endpoints, tflite_generate
 from zoo.models import Seq2SeqLM
-from helpers import TRANSLATION_PAIRS, memorizing_translator
 from zoo.tokenizers import SPECIAL_TOKENS
 
 PAIRS = TRANSLATION_PAIRS
@@ -67,9 +67,11 @@ def test_reference_loop_over_encode_decode_equals_keras_greedy(model, tmp_path, 
     path, report = export_tflite(model, tmp_path / f"{variant}.tflite", variant=variant)
     assert report.extra == {"greedy_sequences_equal": 1.0, "greedy_tokens_equal": 1.0}
     ids = model_inputs(model, EDGE_CASES)
-    inputs = {"text": EDGE_CASES} if variant == "encode_decode" else {
-        "token_ids": ids["encoder_token_ids"], "padding_mask": ids["encoder_padding_mask"]
-    }
+    inputs = (
+        {"text": EDGE_CASES}
+        if variant == "encode_decode"
+        else {"token_ids": ids["encoder_token_ids"], "padding_mask": ids["encoder_padding_mask"]}
+    )
     special = dict(bos_token_id=model.bos_token_id, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id)
     for max_length in (None, 5):
         got = tflite_generate(path, inputs, max_length=max_length, **special)
@@ -103,7 +105,9 @@ def test_loop_check_fails_when_a_step_is_wrong(model):
 
 
 def test_export_run_writes_every_file_with_parity(model, tmp_path):
-    summary = export_run(model, tmp_path, sample_inputs={"text": np.array(EDGE_CASES, dtype=object)}, quantizations=(None,))
+    summary = export_run(
+        model, tmp_path, sample_inputs={"text": np.array(EDGE_CASES, dtype=object)}, quantizations=(None,)
+    )
     names = sorted(p.name for p in tmp_path.glob("*.tflite"))
     assert names == ["model.tflite", "model_encode_decode.tflite", "model_encode_decode_ids.tflite"]
     assert (tmp_path / "saved_model" / "1" / "saved_model.pb").exists()

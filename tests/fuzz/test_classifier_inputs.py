@@ -48,7 +48,9 @@ blank_texts = st.one_of(
 )
 nonblank_texts = st.one_of(
     st.text(min_size=1, max_size=200).filter(_has_words),  # any Unicode, mixed scripts, controls
-    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=50).filter(_has_words).map(
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=50)
+    .filter(_has_words)
+    .map(
         lambda t: t * 50  # long
     ),
     st.binary(min_size=1, max_size=40).filter(_has_words),  # bytes, often invalid UTF-8
@@ -105,9 +107,7 @@ DEFECTS = ("empty_batch", "height", "width", "channels", "rank", "dtype", "non_f
 
 @FUZZ
 @given(batch_size=st.integers(1, 3), dtype=st.sampled_from(PIXEL_DTYPES), seed=st.integers(0, 2**16))
-def test_image_classifiers_answer_valid_batches_with_the_models_probabilities(
-    image_model, batch_size, dtype, seed
-):
+def test_image_classifiers_answer_valid_batches_with_the_models_probabilities(image_model, batch_size, dtype, seed):
     rng = np.random.default_rng(seed)
     shape = (batch_size, *image_model.image_size, image_model.num_channels)
     images = (rng.random(shape) * 255).astype(dtype)

@@ -24,7 +24,9 @@ texts = st.one_of(
     st.text(alphabet=st.sampled_from(" \t\n\r\u00a0\u3000\u200b"), max_size=10),  # whitespace only
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20).map(lambda t: t * 300),  # long
     st.binary(min_size=1, max_size=30),  # bytes, often invalid UTF-8
-    st.sampled_from(["to be", "быть или не быть", "生きるか死ぬか", "كن أو لا تكن", "to\x00be\x1b[31m", "e\u0301" * 40]),
+    st.sampled_from(
+        ["to be", "быть или не быть", "生きるか死ぬか", "كن أو لا تكن", "to\x00be\x1b[31m", "e\u0301" * 40]
+    ),
 )
 
 
@@ -92,9 +94,12 @@ def test_generate_on_token_ids_answers_or_refuses_clearly(generator, spec):
     vocabulary_size = generator.vocabulary_size if causal else generator.source_vocabulary_size
     too_wide = width >= MAX_LENGTH if causal else width > generator.source_length
     valid = (
-        batch > 0 and np.issubdtype(token_ids.dtype, np.integer) and not too_wide  # (a uint8 cast may wrap into range)
+        batch > 0
+        and np.issubdtype(token_ids.dtype, np.integer)
+        and not too_wide  # (a uint8 cast may wrap into range)
         and ((token_ids >= 0) & (token_ids < vocabulary_size)).all()
-        and np.isin(padding_mask, (0, 1)).all() and (padding_mask.sum(axis=1) > 0).all()
+        and np.isin(padding_mask, (0, 1)).all()
+        and (padding_mask.sum(axis=1) > 0).all()
     )
     if not valid:
         with pytest.raises(ValueError, match="token_ids|padding_mask|max_length|expected"):

@@ -21,17 +21,36 @@ from zoo.data.idx import IMAGES_MAGIC, read_idx
 from zoo.data.squad import load_squad
 
 FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-PLACE = re.compile(r"line \d+|lines? \(|byte|header|article \d+|no (valid |usable )?(rows|questions)|differ in length|has only the class")
+PLACE = re.compile(
+    r"line \d+|lines? \(|byte|header|article \d+|no (valid |usable )?(rows|questions)|differ in length"
+    r"|has only the class"
+)
 
 TSV = "".join(f"a {'good' if i % 2 else 'bad'} film number {i}\t{'pos' if i % 2 else 'neg'}\n" for i in range(40))
 JSONL = "".join(json.dumps({"text": f"sentence {i} é", "label": "ab"[i % 2]}) + "\n" for i in range(40))
-SQUAD = json.dumps({"data": [
-    {"title": f"t{a}", "paragraphs": [{"context": "Ada wrote the letter in 1843.", "qas": [
-        {"id": f"{a}-{q}", "question": "Who wrote it?", "answers": [{"text": "Ada", "answer_start": 0}]}
-        for q in range(3)
-    ]}]}
-    for a in range(4)
-]})
+SQUAD = json.dumps(
+    {
+        "data": [
+            {
+                "title": f"t{a}",
+                "paragraphs": [
+                    {
+                        "context": "Ada wrote the letter in 1843.",
+                        "qas": [
+                            {
+                                "id": f"{a}-{q}",
+                                "question": "Who wrote it?",
+                                "answers": [{"text": "Ada", "answer_start": 0}],
+                            }
+                            for q in range(3)
+                        ],
+                    }
+                ],
+            }
+            for a in range(4)
+        ]
+    }
+)
 
 
 def _corrupt(data, draw):
@@ -42,7 +61,7 @@ def _corrupt(data, draw):
     if how == "truncate":
         return data[:offset]
     if how == "overwrite":
-        return data[:offset] + junk + data[offset + len(junk):]
+        return data[:offset] + junk + data[offset + len(junk) :]
     return data[:offset] + junk + data[offset:]
 
 

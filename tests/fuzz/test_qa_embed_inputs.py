@@ -33,15 +33,21 @@ def _blank(text):
 
 @pytest.fixture(scope="module")
 def answerer():
-    return QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    return QuestionAnswerer.from_preset(
+        "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8
+    )
 
 
 @FUZZ
 @given(pairs=st.lists(st.tuples(texts, st.one_of(texts, st.binary(min_size=1, max_size=40))), min_size=1, max_size=4))
 def test_answer_is_a_span_of_its_context_or_a_clear_error(answerer, pairs):
     questions, contexts = [q for q, _ in pairs], [c for _, c in pairs]
-    blank = [(what, i) for what, items in (("question", questions), ("context", contexts))
-             for i, text in enumerate(items) if _blank(text)]
+    blank = [
+        (what, i)
+        for what, items in (("question", questions), ("context", contexts))
+        for i, text in enumerate(items)
+        if _blank(text)
+    ]
     if blank:
         what, index = blank[0]
         with pytest.raises(ValueError, match=f"{what} {index} is empty"):
@@ -84,12 +90,16 @@ def embedder():
 
 
 @FUZZ
-@given(batch=st.lists(st.one_of(texts, st.binary(min_size=1, max_size=40)), min_size=0, max_size=6),
-       batch_size=st.sampled_from([1, 2, 64]))
+@given(
+    batch=st.lists(st.one_of(texts, st.binary(min_size=1, max_size=40)), min_size=0, max_size=6),
+    batch_size=st.sampled_from([1, 2, 64]),
+)
 def test_embed_gives_unit_vectors_or_a_clear_error(embedder, batch, batch_size):
     blank = [i for i, text in enumerate(batch) if _blank(text)]
     if blank or not batch:
-        message = f"text {blank[0]} is empty" if blank else "expected at least one text to embed; received an empty batch"
+        message = (
+            f"text {blank[0]} is empty" if blank else "expected at least one text to embed; received an empty batch"
+        )
         with pytest.raises(ValueError, match=message):
             embedder.embed(batch, batch_size=batch_size)
         return
@@ -101,7 +111,8 @@ def test_embed_gives_unit_vectors_or_a_clear_error(embedder, batch, batch_size):
 
 @FUZZ
 @given(
-    batch=st.integers(0, 3), width=st.integers(1, 40),
+    batch=st.integers(0, 3),
+    width=st.integers(1, 40),
     dtype=st.sampled_from(["int32", "int64", "float32"]),
     kind=st.sampled_from(["valid", "out_of_vocabulary", "negative", "empty_row"]),
     seed=st.integers(0, 2**16),
@@ -132,7 +143,10 @@ def test_embedder_predict_on_ids_gives_unit_vectors_or_a_clear_error(embedder, b
     [
         # Each was an InvalidArgumentError from the embedding gather, or a silent all-zero vector.
         ({"token_ids": np.full((1, 8), 500), "padding_mask": np.ones((1, 8))}, r"token_ids must be in \[0, 18\)"),
-        ({"token_ids": np.full((1, 8), 5), "padding_mask": np.zeros((1, 8))}, "row 0 of padding_mask has no real token"),
+        (
+            {"token_ids": np.full((1, 8), 5), "padding_mask": np.zeros((1, 8))},
+            "row 0 of padding_mask has no real token",
+        ),
         ({"token_ids": np.full((1, 64), 5), "padding_mask": np.ones((1, 64))}, "width 64; expected at most 32"),
         ({"token_ids": np.full((1, 8), 5)}, "expected strings or a dict with 'token_ids' and 'padding_mask'"),
     ],

@@ -64,14 +64,18 @@ def embedder(embedder_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def answerer(tmp_path_factory):
-    model = QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    model = QuestionAnswerer.from_preset(
+        "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8
+    )
     return _export(model, tmp_path_factory, "qa")
 
 
 @pytest.fixture(scope="module")
 def translator(tmp_path_factory):
     model = Seq2SeqLM.from_preset(
-        "tiny", source_preprocessor=TextPreprocessor(VOCABULARY, 10), target_preprocessor=TextPreprocessor(VOCABULARY, 9)
+        "tiny",
+        source_preprocessor=TextPreprocessor(VOCABULARY, 10),
+        target_preprocessor=TextPreprocessor(VOCABULARY, 9),
     )
     return _export(model, tmp_path_factory, "seq2seq"), model
 
@@ -196,7 +200,9 @@ def tflite_text(classifier_model, embedder_model, translator, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tflite")
     interpreters = {}
     for name, model, variant in (
-        ("classifier", classifier_model, "text"), ("embedder", embedder_model, "text"), ("translator", translator[1], "generate")
+        ("classifier", classifier_model, "text"),
+        ("embedder", embedder_model, "text"),
+        ("translator", translator[1], "generate"),
     ):
         path, _ = export_tflite(model, folder / f"{name}.tflite", variant=variant)
         interpreters[name] = tflite_interpreter(path.read_bytes())
@@ -205,7 +211,9 @@ def tflite_text(classifier_model, embedder_model, translator, tmp_path_factory):
 
 @FUZZ
 @given(batch=st.lists(strings, min_size=1, max_size=4))
-def test_tflite_text_files_answer_any_string_as_the_saved_model_does(classifier, embedder, translator, tflite_text, batch):
+def test_tflite_text_files_answer_any_string_as_the_saved_model_does(
+    classifier, embedder, translator, tflite_text, batch
+):
     for name, signature in (
         ("classifier", classifier["serving_default"]),
         ("embedder", embedder["serving_default"]),

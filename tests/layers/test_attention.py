@@ -1,9 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from references import reference_attention
 
 from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
-from references import reference_attention
 from zoo.layers import MultiHeadAttention
 
 RNG = np.random.default_rng(0)
@@ -98,9 +98,7 @@ def test_causality():
 
 @pytest.mark.parametrize("use_rotary,num_key_value_heads", [(False, None), (True, 2)])
 def test_cached_decoding_equals_full_forward(use_rotary, num_key_value_heads):
-    layer = MultiHeadAttention(
-        num_heads=4, key_dim=4, num_key_value_heads=num_key_value_heads, use_rotary=use_rotary
-    )
+    layer = MultiHeadAttention(num_heads=4, key_dim=4, num_key_value_heads=num_key_value_heads, use_rotary=use_rotary)
     x = random(2, 7, 16)
     full = to_numpy(layer(x, use_causal_mask=True))
     kv_heads = num_key_value_heads or 4
@@ -172,7 +170,10 @@ def test_cross_attention_round_trip(tmp_path):
         ({"num_heads": 4, "key_dim": 4, "num_key_value_heads": 3}, "num_key_value_heads must divide"),
         ({"num_heads": 4, "key_dim": 4, "dropout": 1.0}, "dropout must be in"),
         ({"num_heads": 4, "key_dim": 5, "use_rotary": True}, "even key_dim"),
-        ({"num_heads": 4, "key_dim": 4, "attention_implementation": "flash"}, "attention_implementation must be one of"),
+        (
+            {"num_heads": 4, "key_dim": 4, "attention_implementation": "flash"},
+            "attention_implementation must be one of",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
@@ -204,7 +205,10 @@ def dense_equivalent(layer):
 @pytest.mark.parametrize("num_key_value_heads", [None, 2])
 def test_low_rank_projections_match_the_reference_of_their_product_kernels(num_key_value_heads):
     layer = MultiHeadAttention(
-        num_heads=4, key_dim=4, num_key_value_heads=num_key_value_heads, projection_rank=3,
+        num_heads=4,
+        key_dim=4,
+        num_key_value_heads=num_key_value_heads,
+        projection_rank=3,
         bias_initializer="random_normal",
     )
     x = random(2, 6, 16)
@@ -251,8 +255,12 @@ def test_low_rank_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "rank,message",
-    [(0, "projection_rank must be None, a positive integer"), ({"query": -1}, "projection_rank must be None"),
-     ({"q": 2}, "unknown projection_rank keys \\['q'\\]"), ("8", "projection_rank must be None")],
+    [
+        (0, "projection_rank must be None, a positive integer"),
+        ({"query": -1}, "projection_rank must be None"),
+        ({"q": 2}, "unknown projection_rank keys \\['q'\\]"),
+        ("8", "projection_rank must be None"),
+    ],
 )
 def test_bad_projection_rank_is_named(rank, message):
     with pytest.raises(ValueError, match=message):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from references import reference_decoder
 
 from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
-from references import reference_decoder
 from zoo.layers import TransformerDecoder
 
 RNG = np.random.default_rng(0)
@@ -67,9 +67,7 @@ def test_cached_decoding_equals_full_forward(kwargs):
     out, cache = decoder(x[:, :2], self_attention_cache=cache, self_attention_cache_index=0, **cross_inputs)
     steps = [to_numpy(out)]
     for t in range(2, 6):
-        out, cache = decoder(
-            x[:, t : t + 1], self_attention_cache=cache, self_attention_cache_index=t, **cross_inputs
-        )
+        out, cache = decoder(x[:, t : t + 1], self_attention_cache=cache, self_attention_cache_index=t, **cross_inputs)
         steps.append(to_numpy(out))
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
 
@@ -127,7 +125,11 @@ def test_round_trip(tmp_path):
 
 def test_ranks_reach_self_and_cross_attention_and_layer_ranks_override_them(tmp_path):
     decoder = TransformerDecoder(
-        num_heads=2, intermediate_dim=16, use_cross_attention=True, projection_rank=2, ffn_rank=3,
+        num_heads=2,
+        intermediate_dim=16,
+        use_cross_attention=True,
+        projection_rank=2,
+        ffn_rank=3,
         layer_ranks={"cross_attention/value": None, "self_attention/query": 1, "feedforward/output": None},
     )
     decoder(random(1, 3, 8), random(1, 4, 8))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from references import reference_sinusoidal
 
 from helpers import assert_round_trip, count_params, to_numpy
-from references import reference_sinusoidal
 from zoo.layers import PatchEmbedding, TokenAndPositionEmbedding
 
 
@@ -100,9 +100,7 @@ def test_embedding_scale_offset_and_layout_options(tmp_path):
     np.testing.assert_allclose(step[:, 0], out[:, 2], atol=1e-6)
     assert_round_trip(layer, {"token_ids": ids}, tmp_path)
 
-    marian = TokenAndPositionEmbedding(
-        20, 8, 6, position_encoding="sinusoidal", sinusoidal_layout="concatenated"
-    )
+    marian = TokenAndPositionEmbedding(20, 8, 6, position_encoding="sinusoidal", sinusoidal_layout="concatenated")
     sinusoids = reference_sinusoidal(4, 6)
     concatenated = np.concatenate([sinusoids[:, 0::2], sinusoids[:, 1::2]], axis=1)
     expected = to_numpy(marian.token_embedding(ids)) + concatenated

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from references import reference_encoder
 
 from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
-from references import reference_encoder
 from zoo.layers import TransformerEncoder
 
 RNG = np.random.default_rng(0)
@@ -92,7 +92,11 @@ def test_bad_arguments_name_the_value():
 
 def test_projection_and_ffn_ranks_with_layer_ranks(tmp_path):
     encoder = TransformerEncoder(
-        num_heads=2, intermediate_dim=16, activation="swiglu", projection_rank={"query": 2, "key": 2}, ffn_rank=3,
+        num_heads=2,
+        intermediate_dim=16,
+        activation="swiglu",
+        projection_rank={"query": 2, "key": 2},
+        ffn_rank=3,
         layer_ranks={"self_attention/key": None, "feedforward/gate": 1},
     )
     x = np.random.default_rng(5).normal(size=(2, 4, 8)).astype("float32")

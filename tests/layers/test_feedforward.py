@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
-from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from references import reference_feedforward
+
+from helpers import assert_round_trip, count_params, randomize_weights, to_numpy
 from zoo.layers import FeedForward
 
 
@@ -50,7 +51,9 @@ def test_low_rank_feedforward_matches_numpy_with_product_kernels(tmp_path):
     # intermediate: rank 2, gate: rank 3 (5 -> 12 each), output dense 12 -> 5.
     assert count_params(ffn) == 2 * (5 + 12) + 12 + 3 * (5 + 12) + 12 + 12 * 5 + 5
     assert [w.path.split("/", 1)[1] for w in ffn.weights][:3] == [
-        "intermediate/u_kernel", "intermediate/v_kernel", "intermediate/bias"
+        "intermediate/u_kernel",
+        "intermediate/v_kernel",
+        "intermediate/bias",
     ]
     assert_round_trip(ffn, {"inputs": x}, tmp_path)
 

@@ -67,7 +67,11 @@ def test_padded_values_change_nothing_and_precomputed_keys_agree(score):
 @pytest.mark.parametrize("score", ["general", "additive"])
 def test_round_trip(score, tmp_path):
     layer = GlobalAttention(8, score=score)
-    tensors = {"query": random(2, 3, 8), "values": random(2, 5, 8), "padding_mask": np.array([[1] * 5, [1, 1, 0, 0, 0]], "int32")}
+    tensors = {
+        "query": random(2, 3, 8),
+        "values": random(2, 5, 8),
+        "padding_mask": np.array([[1] * 5, [1, 1, 0, 0, 0]], "int32"),
+    }
     assert_round_trip(layer, tensors, tmp_path)
 
 

@@ -85,9 +85,7 @@ def reference_attention(layer, x, use_qkv_bias, use_output_bias):
     ],
 )
 def test_output_bias_is_separate_from_the_qkv_biases(use_bias, use_output_bias, expected_biases):
-    layer = MultiHeadAttention(
-        num_heads=2, key_dim=4, use_bias=use_bias, use_output_bias=use_output_bias
-    )
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, use_bias=use_bias, use_output_bias=use_output_bias)
     x = random(2, 5, 8)
     layer(x)
     randomize_weights(layer, seed=2)
@@ -123,18 +121,26 @@ def test_default_blocks_keep_todays_weight_names():
 
 def test_block_options_choose_norms_and_biases():
     decoder = TransformerDecoder(
-        num_heads=2, intermediate_dim=8, use_cross_attention=True, norm_type="rms_norm",
-        use_attention_bias=True, use_attention_output_bias=False, use_mlp_bias=False,
+        num_heads=2,
+        intermediate_dim=8,
+        use_cross_attention=True,
+        norm_type="rms_norm",
+        use_attention_bias=True,
+        use_attention_output_bias=False,
+        use_mlp_bias=False,
         activation="swiglu",
     )
     decoder(random(1, 3, 8), random(1, 4, 8))
     paths = weight_paths(decoder)
     assert [p for p in paths if p.endswith("bias")] == [
-        f"{sublayer}/{name}/bias" for sublayer in ("cross_attention", "self_attention")
+        f"{sublayer}/{name}/bias"
+        for sublayer in ("cross_attention", "self_attention")
         for name in ("key", "query", "value")
     ]
     assert [p for p in paths if "norm" in p] == [
-        "cross_attention_norm/scale", "feedforward_norm/scale", "self_attention_norm/scale"
+        "cross_attention_norm/scale",
+        "feedforward_norm/scale",
+        "self_attention_norm/scale",
     ]
     with pytest.raises(ValueError, match="Received: norm_type='batch_norm'"):
         TransformerEncoder(num_heads=2, intermediate_dim=8, norm_type="batch_norm")
@@ -157,9 +163,16 @@ def rotate_half(x, theta):
 def test_llama_style_encoder_block_matches_reference(theta):
     """Pre-RMSNorm, rotary with base `theta`, bias-free swiglu: LLaMA's block (bidirectional)."""
     block = TransformerEncoder(
-        num_heads=2, intermediate_dim=12, normalize_first=True, norm_type="rms_norm",
-        layer_norm_epsilon=1e-6, use_rotary=True, rotary_max_wavelength=theta,
-        use_attention_bias=False, use_mlp_bias=False, activation="swiglu",
+        num_heads=2,
+        intermediate_dim=12,
+        normalize_first=True,
+        norm_type="rms_norm",
+        layer_norm_epsilon=1e-6,
+        use_rotary=True,
+        rotary_max_wavelength=theta,
+        use_attention_bias=False,
+        use_mlp_bias=False,
+        activation="swiglu",
     )
     inputs = random(2, 5, 8)
     block(inputs)
@@ -189,8 +202,13 @@ def test_old_block_configs_without_the_new_keys_load_unchanged(tmp_path):
     randomize_weights(block, seed=5)
     expected = to_numpy(block(x))
     config = block.get_config()
-    for key in ("norm_type", "use_attention_bias", "use_attention_output_bias", "use_mlp_bias",
-                "rotary_max_wavelength"):
+    for key in (
+        "norm_type",
+        "use_attention_bias",
+        "use_attention_output_bias",
+        "use_mlp_bias",
+        "rotary_max_wavelength",
+    ):
         config.pop(key)
     clone = TransformerDecoder.from_config(config)
     clone(x)

@@ -1,9 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from references import reference_rotary, reference_sinusoidal
 
 from helpers import assert_round_trip, count_params, to_numpy
-from references import reference_rotary, reference_sinusoidal
 from zoo.layers import PositionEmbedding, RotaryEmbedding, SinusoidalPositionEncoding
 
 
@@ -40,9 +40,7 @@ def test_learned_position_embedding_rejects_long_sequences():
 def test_rotary_matches_complex_reference():
     x = np.random.default_rng(0).normal(size=(2, 7, 3, 8)).astype("float32")
     np.testing.assert_allclose(to_numpy(RotaryEmbedding()(x)), reference_rotary(x), atol=1e-5)
-    np.testing.assert_allclose(
-        to_numpy(RotaryEmbedding()(x, start_index=4)), reference_rotary(x, start=4), atol=1e-4
-    )
+    np.testing.assert_allclose(to_numpy(RotaryEmbedding()(x, start_index=4)), reference_rotary(x, start=4), atol=1e-4)
 
 
 def reference_scaled_rotary(x, start, max_wavelength, scaling_factor):
@@ -63,9 +61,7 @@ def reference_scaled_rotary(x, start, max_wavelength, scaling_factor):
 
 @pytest.mark.parametrize("max_wavelength,scaling_factor", [(500.0, 1.0), (10000.0, 4.0), (50.0, 2.5)])
 @pytest.mark.parametrize("start_index", [0, 6])
-def test_rotary_max_wavelength_and_scaling_factor_match_a_reference(
-    max_wavelength, scaling_factor, start_index
-):
+def test_rotary_max_wavelength_and_scaling_factor_match_a_reference(max_wavelength, scaling_factor, start_index):
     x = np.random.default_rng(2).normal(size=(2, 7, 3, 8)).astype("float32")
     rope = RotaryEmbedding(max_wavelength=max_wavelength, scaling_factor=scaling_factor)
     expected = reference_scaled_rotary(x, start_index, max_wavelength, scaling_factor)

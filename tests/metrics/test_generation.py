@@ -62,9 +62,7 @@ def test_bleu_passes_options_through_to_sacrebleu(lowercase, tokenize):
     hypotheses = ["The Cat sat on the mat.", "It rained, all day long!"]
     references = ["the cat sat on a mat.", "It rained all day."]
     report = bleu(hypotheses, references, lowercase=lowercase, tokenize=tokenize)
-    expected_bleu = sacrebleu.corpus_bleu(
-        hypotheses, [references], lowercase=lowercase, tokenize=tokenize
-    )
+    expected_bleu = sacrebleu.corpus_bleu(hypotheses, [references], lowercase=lowercase, tokenize=tokenize)
     expected_chrf = CHRF(lowercase=lowercase).corpus_score(hypotheses, [references])
     assert report["bleu"] == pytest.approx(expected_bleu.score)
     assert report["precisions"] == pytest.approx(expected_bleu.precisions)
@@ -76,12 +74,8 @@ def test_bleu_passes_options_through_to_sacrebleu(lowercase, tokenize):
 
 def test_lowercase_ignores_case_only_when_asked():
     hypotheses = ["The Cat Sat On The Mat"]
-    assert bleu(hypotheses, [HYPOTHESIS], lowercase=True)["bleu"] == pytest.approx(
-        100.0
-    )
-    assert bleu(hypotheses, [HYPOTHESIS], lowercase=True)["chrf"] == pytest.approx(
-        100.0
-    )
+    assert bleu(hypotheses, [HYPOTHESIS], lowercase=True)["bleu"] == pytest.approx(100.0)
+    assert bleu(hypotheses, [HYPOTHESIS], lowercase=True)["chrf"] == pytest.approx(100.0)
     assert bleu(hypotheses, [HYPOTHESIS])["bleu"] < 50.0
     assert bleu(hypotheses, [HYPOTHESIS])["chrf"] < 100.0
 
@@ -101,9 +95,7 @@ def test_multiple_references_are_paired_with_their_hypothesis():
     assert bleu(hypotheses, references[::-1])["bleu"] < 10.0
     # sacrebleu's own layout (streams[k][i]: k-th reference of sentence i).
     streams = [list(refs) for refs in zip(*references)]
-    assert report["bleu"] == pytest.approx(
-        sacrebleu.corpus_bleu(hypotheses, streams).score
-    )
+    assert report["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, streams).score)
 
 
 def test_variable_number_of_references():
@@ -121,9 +113,7 @@ def test_variable_number_of_references():
 def test_single_reference_strings_equal_one_element_lists():
     hypotheses = [HYPOTHESIS, "it rained all day"]
     references = [REFERENCE, "it rained for the whole day"]
-    assert bleu(hypotheses, references) == bleu(
-        hypotheses, [[ref] for ref in references]
-    )
+    assert bleu(hypotheses, references) == bleu(hypotheses, [[ref] for ref in references])
 
 
 def test_bleu_report_is_plain_json():
@@ -167,9 +157,7 @@ def test_bleu_rejects_bad_inputs(hypotheses, references, message):
 
 
 def test_bleu_rejects_unknown_tokenizer():
-    with pytest.raises(
-        ValueError, match="tokenize must be one of .*received tokenize='moses'"
-    ):
+    with pytest.raises(ValueError, match="tokenize must be one of .*received tokenize='moses'"):
         bleu(["a"], ["a"], tokenize="moses")
 
 
@@ -199,18 +187,10 @@ def test_rouge1_matches_hand_computed_overlap():
 def test_rouge_stemming_matches_inflections():
     # Stemmed: the cat were run / the cat run -> overlap the, cat, run.
     prediction, reference = ["the cats were running"], ["the cat runs"]
-    stemmed = rouge(prediction, reference, metrics=["rouge1"], use_stemmer=True)[
-        "rouge1"
-    ]
-    plain = rouge(prediction, reference, metrics=["rouge1"], use_stemmer=False)[
-        "rouge1"
-    ]
-    assert (stemmed["precision"], stemmed["recall"]) == pytest.approx(
-        (100 * 3 / 4, 100.0)
-    )
-    assert (plain["precision"], plain["recall"]) == pytest.approx(
-        (100 * 1 / 4, 100 * 1 / 3)
-    )
+    stemmed = rouge(prediction, reference, metrics=["rouge1"], use_stemmer=True)["rouge1"]
+    plain = rouge(prediction, reference, metrics=["rouge1"], use_stemmer=False)["rouge1"]
+    assert (stemmed["precision"], stemmed["recall"]) == pytest.approx((100 * 3 / 4, 100.0))
+    assert (plain["precision"], plain["recall"]) == pytest.approx((100 * 1 / 4, 100 * 1 / 3))
 
 
 def test_rouge_averages_over_examples_and_reports_each_metric():
@@ -296,16 +276,12 @@ def test_lead_baseline_truncates_to_max_words():
 
 @pytest.mark.parametrize("max_words", [0, -1, 2.5, True, "3"])
 def test_lead_baseline_rejects_bad_max_words(max_words):
-    with pytest.raises(
-        ValueError, match=f"positive integer; received max_words={max_words!r}"
-    ):
+    with pytest.raises(ValueError, match=f"positive integer; received max_words={max_words!r}"):
         lead_baseline(["a b."], max_words=max_words)
 
 
 def test_lead_baseline_rejects_non_strings():
-    with pytest.raises(
-        ValueError, match="documents must hold strings; received NoneType at index 1"
-    ):
+    with pytest.raises(ValueError, match="documents must hold strings; received NoneType at index 1"):
         lead_baseline(["a.", None])
     with pytest.raises(ValueError, match="not one string"):
         lead_baseline("a. b.")
@@ -314,9 +290,7 @@ def test_lead_baseline_rejects_non_strings():
 def test_typical_length_is_the_median_word_count():
     assert typical_length(["a b c", "a", "a b c d e"]) == 3
     assert typical_length(["a b c", "a b c d"]) == 4  # 3.5 rounds half up
-    assert (
-        typical_length(["a", "a b", "x y z w", "p q r s t u"]) == 3
-    )  # median of 1, 2, 4, 6
+    assert typical_length(["a", "a b", "x y z w", "p q r s t u"]) == 3  # median of 1, 2, 4, 6
     assert typical_length(["  spaced \n out\ttext "]) == 3
     with pytest.raises(ValueError, match="received 0 texts"):
         typical_length([])
@@ -325,9 +299,7 @@ def test_typical_length_is_the_median_word_count():
 def test_typical_length_feeds_lead_baseline():
     synopses = ["two words", "three whole words", "four words in all"]
     max_words = typical_length(synopses)
-    assert lead_baseline(
-        ["one two three four five six. seven."], max_words=max_words
-    ) == ["one two three"]
+    assert lead_baseline(["one two three four five six. seven."], max_words=max_words) == ["one two three"]
 
 
 # --- perplexity -------------------------------------------------------------

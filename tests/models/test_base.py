@@ -12,9 +12,17 @@ from zoo.models.generative import GenerativeTask
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 TASK_CLASSES = [
-    zoo.models.TextClassifier, zoo.models.TextEmbedder, zoo.models.QuestionAnswerer, zoo.models.ImageClassifier,
-    zoo.models.Seq2SeqLM, zoo.models.CausalLM, zoo.models.LSTMClassifier, zoo.models.CNNClassifier,
-    zoo.models.CNNImageClassifier, zoo.models.LSTMSeq2Seq, zoo.models.LSTMLanguageModel,
+    zoo.models.TextClassifier,
+    zoo.models.TextEmbedder,
+    zoo.models.QuestionAnswerer,
+    zoo.models.ImageClassifier,
+    zoo.models.Seq2SeqLM,
+    zoo.models.CausalLM,
+    zoo.models.LSTMClassifier,
+    zoo.models.CNNClassifier,
+    zoo.models.CNNImageClassifier,
+    zoo.models.LSTMSeq2Seq,
+    zoo.models.LSTMLanguageModel,
 ]
 VOCABULARY = list(SPECIAL_TOKENS) + "a b c d e f".split()
 

@@ -11,8 +11,15 @@ from zoo.models import CNNClassifier, CNNImageClassifier, LSTMClassifier
 from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 
 VOCABULARY = list(SPECIAL_TOKENS) + "a the film is witty gorgeous dull plot mess , ! .".split()
-TEXTS = ["a gorgeous, witty film", "the plot is a mess", "dull film !", "witty", "a dull , dull plot mess .",
-         "gorgeous", "the film is a gorgeous mess"]  # 7 texts, some shorter than the widest kernel
+TEXTS = [
+    "a gorgeous, witty film",
+    "the plot is a mess",
+    "dull film !",
+    "witty",
+    "a dull , dull plot mess .",
+    "gorgeous",
+    "the film is a gorgeous mess",
+]  # 7 texts, some shorter than the widest kernel
 IMAGES = np.random.default_rng(0).integers(0, 256, size=(7, 8, 8, 1), dtype=np.uint8)
 CLASS_NAMES = ["negative", "positive"]
 SEQUENCE_LENGTH = 16  # the tiny presets' 32, halved: unrolled LSTMs trace and convert faster
@@ -43,7 +50,9 @@ def text_models():
 @pytest.fixture(scope="module")
 def image_model():
     model = CNNImageClassifier.from_preset("tiny", class_names=list("abcdefghij"))
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     model.fit(IMAGES, np.arange(7), epochs=3, verbose=0)  # trained batch-norm statistics, confident outputs
     return model
 
@@ -70,7 +79,9 @@ def test_image_outputs_and_classify(image_model):
     assert result["probabilities"].shape == (7, 10)
     assert result["labels"] == [image_model.class_names[i] for i in result["class_ids"]]
     # uint8 and float 0..255 give the same logits: the model rescales pixels itself.
-    np.testing.assert_allclose(to_numpy(image_model(IMAGES)), to_numpy(image_model(IMAGES.astype("float32"))), atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(image_model(IMAGES)), to_numpy(image_model(IMAGES.astype("float32"))), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -119,14 +130,21 @@ def test_image_keras_round_trip(image_model, tmp_path):
 
 @pytest.mark.parametrize(
     "kind,options",
-    [("lstm", {}), ("lstm", {"pooling": "mean"}), ("lstm", {"pooling": "max", "num_layers": 2}), ("bilstm", {}),
-     ("cnn", {})],
+    [
+        ("lstm", {}),
+        ("lstm", {"pooling": "mean"}),
+        ("lstm", {"pooling": "max", "num_layers": 2}),
+        ("bilstm", {}),
+        ("cnn", {}),
+    ],
 )
 def test_padded_positions_do_not_change_the_logits(kind, options):
     model = TEXT_BUILDERS[kind](**options)
     inputs = ids_of(model, ["witty", "the plot is a mess", "a gorgeous , witty film"])  # "witty": 3 < kernel 4, 5
     changed = inputs["token_ids"].copy()
-    changed[inputs["padding_mask"] == 0] = np.arange(changed.size).reshape(changed.shape)[inputs["padding_mask"] == 0] % (len(VOCABULARY) - 4) + 4
+    changed[inputs["padding_mask"] == 0] = (
+        np.arange(changed.size).reshape(changed.shape)[inputs["padding_mask"] == 0] % (len(VOCABULARY) - 4) + 4
+    )
     expected = to_numpy(model(inputs))
     actual = to_numpy(model({"token_ids": changed, "padding_mask": inputs["padding_mask"]}))
     np.testing.assert_allclose(actual, expected, atol=1e-6)
@@ -195,7 +213,9 @@ def test_lstm_classifier_matches_numpy_reference(bidirectional):
     model.set_weights([rng.normal(scale=0.7, size=w.shape).astype("float32") for w in model.get_weights()])
     layer = model.get_layer("bidirectional_0" if bidirectional else "lstm_0")
     cells = [layer.forward_layer.cell, layer.backward_layer.cell] if bidirectional else [layer.cell]
-    weights = [[to_numpy(w).astype("float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias)] for cell in cells]
+    weights = [
+        [to_numpy(w).astype("float64") for w in (cell.kernel, cell.recurrent_kernel, cell.bias)] for cell in cells
+    ]
     table = to_numpy(model.get_layer("token_embedding").embeddings).astype("float64")
     dense, dense_bias = (to_numpy(w).astype("float64") for w in model.get_layer("logits").weights)
 
@@ -279,7 +299,9 @@ def test_bad_inputs_get_clear_errors(text_models, image_model):
             model.classify(["fine", "  "])
     with pytest.raises(ValueError, match="has no preprocessor"):
         CNNClassifier.from_preset("tiny", vocabulary_size=20).classify(["some text"])
-    with pytest.raises(ValueError, match=r"unknown preset 'huge' for lstm_classifier; expected one of \['tiny', 'small'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown preset 'huge' for lstm_classifier; expected one of \['tiny', 'small'\]"
+    ):
         LSTMClassifier.from_preset("huge", vocabulary=VOCABULARY)
     with pytest.raises(ValueError, match=r"unknown preset 'base' for cnn_image_classifier"):
         CNNImageClassifier.from_preset("base")
@@ -290,13 +312,24 @@ def test_bad_inputs_get_clear_errors(text_models, image_model):
     [
         (lambda: LSTMClassifier.from_preset("tiny", vocabulary_size=20, pooling="first"), "Received: pooling='first'"),
         (lambda: LSTMClassifier.from_preset("tiny", vocabulary_size=20, lstm_units=0), "Received: lstm_units=0"),
-        (lambda: LSTMClassifier.from_preset("tiny", vocabulary_size=20, units=8), r"unknown LSTMClassifier arguments \['units'\]"),
+        (
+            lambda: LSTMClassifier.from_preset("tiny", vocabulary_size=20, units=8),
+            r"unknown LSTMClassifier arguments \['units'\]",
+        ),
         (lambda: LSTMClassifier.from_preset("tiny"), "needs vocabulary=, preprocessor= or vocabulary_size="),
-        (lambda: CNNClassifier.from_preset("tiny", vocabulary_size=20, kernel_sizes=(3, 3)), r"Received: kernel_sizes=\(3, 3\)"),
-        (lambda: CNNClassifier.from_preset("tiny", vocabulary_size=20, kernel_sizes=()), r"Received: kernel_sizes=\(\)"),
+        (
+            lambda: CNNClassifier.from_preset("tiny", vocabulary_size=20, kernel_sizes=(3, 3)),
+            r"Received: kernel_sizes=\(3, 3\)",
+        ),
+        (
+            lambda: CNNClassifier.from_preset("tiny", vocabulary_size=20, kernel_sizes=()),
+            r"Received: kernel_sizes=\(\)",
+        ),
         (lambda: CNNClassifier.from_preset("tiny", vocabulary_size=20, dropout=1.0), "Received: dropout=1.0"),
-        (lambda: CNNClassifier.from_preset("tiny", preprocessor=TextPreprocessor(VOCABULARY, 16)),
-         "the preprocessor does not match the model"),
+        (
+            lambda: CNNClassifier.from_preset("tiny", preprocessor=TextPreprocessor(VOCABULARY, 16)),
+            "the preprocessor does not match the model",
+        ),
         (lambda: CNNImageClassifier.from_preset("tiny", filters=(4, 8, 16, 32)), "each side needs at least 16 pixels"),
         (lambda: CNNImageClassifier.from_preset("tiny", image_size=(8, 0)), r"Received: image_size=\(8, 0\)"),
         (lambda: CNNImageClassifier.from_preset("tiny", class_names=["a"]), "class_names has 1 names"),
@@ -313,8 +346,11 @@ def test_bad_constructor_arguments(build, message):
 @pytest.mark.parametrize("kind", ["bilstm", "cnn"])
 def test_text_baselines_learn_a_separable_toy_task(kind):
     model = TEXT_BUILDERS[kind](dropout=0.0, sequence_length=8)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     texts = ["witty gorgeous film", "gorgeous witty", "dull mess", "a dull plot mess"] * 4  # <= 6 tokens
     inputs, labels = ids_of(model, texts), np.array([1, 1, 0, 0] * 4)
     model.fit(inputs, labels, epochs=15, batch_size=16, verbose=0)
@@ -323,7 +359,9 @@ def test_text_baselines_learn_a_separable_toy_task(kind):
 
 def test_image_baseline_training_reduces_loss():
     model = CNNImageClassifier.from_preset("tiny")
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     labels = np.arange(7) % 10
     before = model.evaluate(IMAGES, labels, verbose=0)
     model.fit(IMAGES, labels, epochs=5, verbose=0)

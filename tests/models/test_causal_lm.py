@@ -55,7 +55,9 @@ def test_each_prompt_continues_as_it_would_alone_with_left_or_right_padding(mode
     for row, length in enumerate(lengths):
         left_ids[row, width - length :] = token_ids[row, :length]
         left_mask[row, width - length :] = 1
-    np.testing.assert_array_equal(model.generate({"token_ids": left_ids, "padding_mask": left_mask}, max_length=16), together)
+    np.testing.assert_array_equal(
+        model.generate({"token_ids": left_ids, "padding_mask": left_mask}, max_length=16), together
+    )
     for row, length in enumerate(lengths):
         alone = model.generate(
             {"token_ids": token_ids[row : row + 1, :length], "padding_mask": padding_mask[row : row + 1, :length]},
@@ -69,11 +71,14 @@ def test_samplers(model):
     assert model.generate(PROMPTS, max_length=16, sampler="top_k", k=1, seed=4) == greedy
     a = model.generate(PROMPTS, max_length=16, sampler="top_p", p=0.9, temperature=0.8, seed=5)
     assert a == model.generate(PROMPTS, max_length=16, sampler="top_p", p=0.9, temperature=0.8, seed=5)
-    samples = {tuple(model.generate(PROMPTS, max_length=16, sampler="random", temperature=2.0, seed=s)) for s in range(4)}
+    samples = {
+        tuple(model.generate(PROMPTS, max_length=16, sampler="random", temperature=2.0, seed=s)) for s in range(4)
+    }
     assert len(samples) > 1
     same_length = {"token_ids": random_ids(model, 2, 3), "padding_mask": np.ones((2, 3), "int32")}
     np.testing.assert_array_equal(
-        model.generate(same_length, max_length=12, sampler="beam", num_beams=1), model.generate(same_length, max_length=12)
+        model.generate(same_length, max_length=12, sampler="beam", num_beams=1),
+        model.generate(same_length, max_length=12),
     )
 
 
@@ -91,7 +96,9 @@ def test_generation_stops_at_end_token(model):
     bias = np.zeros_like(bias)
     bias[model.end_token_id] = 100.0
     clone.lm_head.set_weights([kernel * 0, bias])
-    ids = clone.generate({"token_ids": np.array([[2, 5, 6]], "int32"), "padding_mask": np.ones((1, 3), "int32")}, max_length=8)
+    ids = clone.generate(
+        {"token_ids": np.array([[2, 5, 6]], "int32"), "padding_mask": np.ones((1, 3), "int32")}, max_length=8
+    )
     np.testing.assert_array_equal(ids[0], [2, 5, 6, model.end_token_id, 0, 0, 0, 0])
 
 

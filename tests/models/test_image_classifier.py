@@ -57,7 +57,10 @@ def test_mean_pooling_variant_has_no_class_token():
 @pytest.mark.parametrize(
     "images,message",
     [
-        (np.zeros((2, 9, 9, 1), "uint8"), r"expected images of shape \(batch, 8, 8, 1\); received shape \(2, 9, 9, 1\)"),
+        (
+            np.zeros((2, 9, 9, 1), "uint8"),
+            r"expected images of shape \(batch, 8, 8, 1\); received shape \(2, 9, 9, 1\)",
+        ),
         (np.zeros((8, 8, 1), "uint8"), r"received shape \(8, 8, 1\)"),
         (np.zeros((2, 8, 8, 3), "uint8"), r"received shape \(2, 8, 8, 3\)"),
         (np.full((2, 8, 8, 1), "x"), "expected uint8 or float pixel values"),
@@ -83,7 +86,9 @@ def test_bad_constructor_arguments():
 
 def test_one_training_step_reduces_loss():
     model = ImageClassifier.from_preset("tiny")
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     labels = np.arange(5) % 10
     before = model.evaluate(IMAGES, labels, verbose=0)
     model.fit(IMAGES, labels, epochs=5, verbose=0)

@@ -45,7 +45,9 @@ def random_targets(model, length=8, seed=0):
 
 
 def logits_of(model, inputs, decoder_ids):
-    return to_numpy(model({**inputs, "decoder_token_ids": decoder_ids, "decoder_padding_mask": np.ones_like(decoder_ids)}))
+    return to_numpy(
+        model({**inputs, "decoder_token_ids": decoder_ids, "decoder_padding_mask": np.ones_like(decoder_ids)})
+    )
 
 
 def test_preset_follows_the_preprocessors_and_output_shape(model):
@@ -54,7 +56,10 @@ def test_preset_follows_the_preprocessors_and_output_shape(model):
     inputs = encoder_inputs(model)
     assert logits_of(model, inputs, random_targets(model, 5)).shape == (3, 5, len(TARGET_VOCABULARY))
     assert {name for name in model.input} == {
-        "encoder_token_ids", "encoder_padding_mask", "decoder_token_ids", "decoder_padding_mask"
+        "encoder_token_ids",
+        "encoder_padding_mask",
+        "decoder_token_ids",
+        "decoder_padding_mask",
     }  # Seq2SeqLM's inputs: the recipes' batches fit either model
 
 
@@ -77,7 +82,9 @@ def test_decode_steps_reproduce_the_full_forward_pass(model):
 def test_encoder_loop_equals_the_keras_lstm_layers(model):
     inputs = encoder_inputs(model)
     loop_outputs, loop_states = model.encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"])
-    layer_outputs, layer_states = model._encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"], training=False)
+    layer_outputs, layer_states = model._encode(
+        inputs["encoder_token_ids"], inputs["encoder_padding_mask"], training=False
+    )
     real = inputs["encoder_padding_mask"].astype(bool)
     np.testing.assert_allclose(to_numpy(loop_outputs)[real], to_numpy(layer_outputs)[real], atol=1e-5)
     np.testing.assert_allclose(to_numpy(loop_states), to_numpy(layer_states), atol=1e-5)
@@ -150,13 +157,17 @@ def test_attention_weights_match_a_numpy_luong_reference():
 
     # NumPy: score = h_t^T W_a a_s over the real positions, context, tanh(W_c [c; h]), output layer.
     encoded, states = (to_numpy(x) for x in model.encode(inputs["encoder_token_ids"], inputs["encoder_padding_mask"]))
-    h = to_numpy(model._decoder_states(inputs["decoder_token_ids"], inputs["decoder_padding_mask"], states, training=False))
+    h = to_numpy(
+        model._decoder_states(inputs["decoder_token_ids"], inputs["decoder_padding_mask"], states, training=False)
+    )
     scores = np.einsum("btd,bsd->bts", h, encoded @ to_numpy(model.attention.key_dense.kernel))
     expected = softmax(np.where(mask[:, None, :], scores, -np.inf))
     np.testing.assert_allclose(weights, expected, atol=1e-6)
     attended = np.tanh(np.concatenate([expected @ encoded, h], -1) @ to_numpy(model.attention.output_dense.kernel))
     kernel, bias = (to_numpy(w) for w in model.lm_head.weights)
-    np.testing.assert_allclose(logits_of(model, encoder_inputs(model), inputs["decoder_token_ids"]), attended @ kernel + bias, atol=1e-5)
+    np.testing.assert_allclose(
+        logits_of(model, encoder_inputs(model), inputs["decoder_token_ids"]), attended @ kernel + bias, atol=1e-5
+    )
 
 
 def test_strings_in_strings_out_and_keras_round_trip(model, tmp_path):
@@ -184,8 +195,10 @@ def test_one_training_step_learns(tmp_path):
     target = model.target_preprocessor(["el gato se sento", "como estas ?", "perro"])
     ids, mask = target["token_ids"].numpy(), target["padding_mask"].numpy()
     inputs = {
-        "encoder_token_ids": source["token_ids"].numpy(), "encoder_padding_mask": source["padding_mask"].numpy(),
-        "decoder_token_ids": ids[:, :-1], "decoder_padding_mask": mask[:, :-1],
+        "encoder_token_ids": source["token_ids"].numpy(),
+        "encoder_padding_mask": source["padding_mask"].numpy(),
+        "decoder_token_ids": ids[:, :-1],
+        "decoder_padding_mask": mask[:, :-1],
     }
     model.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(inputs, ids[:, 1:], sample_weight=mask[:, 1:], epochs=5, verbose=0)
@@ -205,7 +218,9 @@ def test_clear_errors():
         LSTMSeq2Seq.from_preset("tiny")
     with pytest.raises(ValueError, match="target preprocessor does not match"):
         LSTMSeq2Seq(20, 20, 10, 10, target_preprocessor=TextPreprocessor(TARGET_VOCABULARY, sequence_length=5))
-    with pytest.raises(ValueError, match=r"attention must be one of \['luong', 'bahdanau'\]. Received: attention='dot'"):
+    with pytest.raises(
+        ValueError, match=r"attention must be one of \['luong', 'bahdanau'\]. Received: attention='dot'"
+    ):
         LSTMSeq2Seq(20, 20, 10, 10, attention="dot")
     with pytest.raises(ValueError, match="lstm_units must be a positive integer. Received: lstm_units=0"):
         LSTMSeq2Seq(20, 20, 10, 10, lstm_units=0)

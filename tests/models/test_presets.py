@@ -4,21 +4,21 @@ import pytest
 
 from zoo.models import (
     PRESETS,
-    EncoderDecoderBackbone,
-    TransformerDecoderBackbone,
-    TransformerEncoderBackbone,
-    ViTBackbone,
+    CausalLM,
     CNNClassifier,
     CNNImageClassifier,
+    EncoderDecoderBackbone,
+    ImageClassifier,
     LSTMClassifier,
     LSTMLanguageModel,
-    CausalLM,
-    ImageClassifier,
     LSTMSeq2Seq,
     QuestionAnswerer,
     Seq2SeqLM,
     TextClassifier,
     TextEmbedder,
+    TransformerDecoderBackbone,
+    TransformerEncoderBackbone,
+    ViTBackbone,
     get_preset,
     preset_names,
 )
@@ -60,8 +60,14 @@ def question_answerer_parameters(sequence_length, hidden_dim, num_layers, interm
 
 
 def seq2seq_parameters(
-    source_length, target_length, hidden_dim, num_encoder_layers, num_decoder_layers, intermediate_dim,
-    vocabulary_size=8000, **_
+    source_length,
+    target_length,
+    hidden_dim,
+    num_encoder_layers,
+    num_decoder_layers,
+    intermediate_dim,
+    vocabulary_size=8000,
+    **_,
 ):
     """Pre-LN encoder-decoder: two token+position tables, blocks, final norms, LM head."""
     embedding = (vocabulary_size + source_length) * hidden_dim + (vocabulary_size + target_length) * hidden_dim
@@ -122,8 +128,14 @@ def cnn_image_classifier_parameters(num_channels, num_classes, filters, **_):
 
 
 def lstm_seq2seq_parameters(
-    hidden_dim, lstm_units, num_encoder_layers, num_decoder_layers, bidirectional_encoder=True, attention="luong",
-    vocabulary_size=8000, **_
+    hidden_dim,
+    lstm_units,
+    num_encoder_layers,
+    num_decoder_layers,
+    bidirectional_encoder=True,
+    attention="luong",
+    vocabulary_size=8000,
+    **_,
 ):
     """Two token tables, LSTMs (4 gates: input kernel, recurrent kernel, bias; per direction), the
     bidirectional outputs' projection, the bridge to every decoder layer's h and c, attention, LM head."""
@@ -150,9 +162,17 @@ def lstm_seq2seq_parameters(
 
 
 def block_parameters(
-    hidden_dim, intermediate_dim, num_heads, num_key_value_heads=None, activation="gelu",
-    norm_type="layer_norm", use_attention_bias=True, use_attention_output_bias=None, use_mlp_bias=True,
-    cross_attention=False, **_
+    hidden_dim,
+    intermediate_dim,
+    num_heads,
+    num_key_value_heads=None,
+    activation="gelu",
+    norm_type="layer_norm",
+    use_attention_bias=True,
+    use_attention_output_bias=None,
+    use_mlp_bias=True,
+    cross_attention=False,
+    **_,
 ):
     """One Transformer block: q/k/v/o projections (k and v over the key/value heads), FFN, norms."""
     key_value_dim = hidden_dim // num_heads * (num_key_value_heads or num_heads)
@@ -179,9 +199,7 @@ def norm_parameters(hidden_dim, norm_type="layer_norm", **_):
     return 2 * hidden_dim if norm_type == "layer_norm" else hidden_dim
 
 
-def encoder_backbone_parameters(
-    num_layers, num_segments=0, use_embedding_norm=True, use_final_norm=False, **config
-):
+def encoder_backbone_parameters(num_layers, num_segments=0, use_embedding_norm=True, use_final_norm=False, **config):
     """Embeddings (+ segment table, + embedding norm), blocks, optional final norm; no pooler."""
     total = text_embedding_parameters(**config) + num_segments * config["hidden_dim"]
     total += (use_embedding_norm + use_final_norm) * norm_parameters(**config)
@@ -196,8 +214,12 @@ def decoder_backbone_parameters(num_layers, use_embedding_norm=False, use_final_
 
 
 def encoder_decoder_backbone_parameters(
-    num_encoder_layers, num_decoder_layers, use_embedding_norm=False, use_final_norm=True,
-    share_token_embeddings=False, **config
+    num_encoder_layers,
+    num_decoder_layers,
+    use_embedding_norm=False,
+    use_final_norm=True,
+    share_token_embeddings=False,
+    **config,
 ):
     """Two embeddings (same sizes here; one token table if shared), blocks with cross-attention
     on the decoder side, norms."""
@@ -312,7 +334,9 @@ BUILDERS = {
     "question_answerer": lambda name: QuestionAnswerer.from_preset(name, vocabulary_size=8000),
     "seq2seq": lambda name: Seq2SeqLM.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
     "causal_lm": lambda name: CausalLM.from_preset(name, vocabulary_size=8000),
-    "lstm_seq2seq": lambda name: LSTMSeq2Seq.from_preset(name, source_vocabulary_size=8000, target_vocabulary_size=8000),
+    "lstm_seq2seq": lambda name: LSTMSeq2Seq.from_preset(
+        name, source_vocabulary_size=8000, target_vocabulary_size=8000
+    ),
     "lstm_classifier": lambda name: LSTMClassifier.from_preset(name, vocabulary_size=8000),
     "lstm_language_model": lambda name: LSTMLanguageModel.from_preset(name, vocabulary_size=8000),
     "cnn_classifier": lambda name: CNNClassifier.from_preset(name, vocabulary_size=8000),

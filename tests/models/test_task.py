@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from helpers import to_numpy
 
+from helpers import to_numpy
 from zoo.models import (
     CausalLM,
     ImageClassifier,
@@ -67,7 +67,8 @@ def test_low_rank_patterns_build_low_rank_projections_at_their_paths_and_round_t
 def test_the_old_rank_arguments_build_the_same_model_from_presets_and_old_configs(name):
     block = FIRST_BLOCK.get(name, "encoder_0")
     old = {
-        "projection_rank": 3, "ffn_rank": {"intermediate": 4},
+        "projection_rank": 3,
+        "ffn_rank": {"intermediate": 4},
         "layer_ranks": {f"{block}/self_attention/key": None, f"{block}/feedforward/output": 2},
     }
     model = BUILDERS[name](**old)  # from_preset maps them to low_rank
@@ -91,7 +92,8 @@ def test_dense_defaults_keep_todays_weights():
 
 def test_rotary_causal_lm_with_factorized_embedding_generates_the_same_with_and_without_cache():
     model = CausalLM.from_preset(
-        "tiny_rotary", vocabulary_size=30,
+        "tiny_rotary",
+        vocabulary_size=30,
         low_rank={"*attention/*": 3, "*/feedforward/*": 4, "embedding/token_embedding": 6},
     )
     rng = np.random.default_rng(0)
@@ -102,7 +104,9 @@ def test_rotary_causal_lm_with_factorized_embedding_generates_the_same_with_and_
     cached = model.generate_ids(prompts, mask, max_length=10, use_cache=True)
     uncached = model.generate_ids(prompts, mask, max_length=10, use_cache=False)
     np.testing.assert_array_equal(to_numpy(cached), to_numpy(uncached))
-    assert {"embedding/token_embedding/embeddings", "embedding/token_projection/kernel"} <= {w.path for w in model.weights}
+    assert {"embedding/token_embedding/embeddings", "embedding/token_projection/kernel"} <= {
+        w.path for w in model.weights
+    }
 
 
 def test_seq2seq_with_embedding_rank_round_trips(tmp_path):
@@ -111,8 +115,10 @@ def test_seq2seq_with_embedding_rank_round_trips(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     inputs = {
-        "encoder_token_ids": np.full((1, 5), 7, "int32"), "encoder_padding_mask": np.ones((1, 5), "int32"),
-        "decoder_token_ids": np.full((1, 4), 3, "int32"), "decoder_padding_mask": np.ones((1, 4), "int32"),
+        "encoder_token_ids": np.full((1, 5), 7, "int32"),
+        "encoder_padding_mask": np.ones((1, 5), "int32"),
+        "decoder_token_ids": np.full((1, 4), 3, "int32"),
+        "decoder_padding_mask": np.ones((1, 4), "int32"),
     }
     np.testing.assert_allclose(to_numpy(loaded(inputs)), to_numpy(model(inputs)), atol=1e-6)
     assert loaded.low_rank == {"*/token_embedding": 4, "*attention/*": 2}
@@ -131,16 +137,23 @@ def test_low_rank_arguments_split_paths_by_block_and_embedding():
     assert ranks["encoder_1"] == {"layer_ranks": {"self_attention/query": 2, "feedforward/output": 3}}
     assert tables == {"embedding": 5}
     assert low_rank_arguments(None, blocks, ["embedding"]) == (
-        {"encoder_0": {"layer_ranks": None}, "encoder_1": {"layer_ranks": None}}, {"embedding": None}
+        {"encoder_0": {"layer_ranks": None}, "encoder_1": {"layer_ranks": None}},
+        {"embedding": None},
     )
 
 
 def test_legacy_low_rank_maps_each_old_argument_with_layer_ranks_winning():
     assert legacy_low_rank() is None
     assert legacy_low_rank(
-        projection_rank={"query": 4}, ffn_rank=8, embedding_rank=6, layer_ranks={"decoder_0/cross_attention/query": None}
+        projection_rank={"query": 4},
+        ffn_rank=8,
+        embedding_rank=6,
+        layer_ranks={"decoder_0/cross_attention/query": None},
     ) == {
-        "*/*attention/query": 4, "*/feedforward/*": 8, "*/token_embedding": 6, "decoder_0/cross_attention/query": None,
+        "*/*attention/query": 4,
+        "*/feedforward/*": 8,
+        "*/token_embedding": 6,
+        "decoder_0/cross_attention/query": None,
     }
 
 
@@ -153,7 +166,10 @@ def test_legacy_low_rank_maps_each_old_argument_with_layer_ranks_winning():
         ({"low_rank": [("encoder_0/self_attention/query", 2)]}, "low_rank must be None or a dict"),
         ({"low_rank": 4}, "low_rank must be None or a dict"),
         ({"low_rank": {"*attention/*": -1}}, "low_rank\\['\\*attention/\\*'\\] must be a positive integer or None"),
-        ({"low_rank": {"*/feedforward/gate": 2}}, "pattern '\\*/feedforward/gate' matches no projection"),  # gelu: no gate
+        (
+            {"low_rank": {"*/feedforward/gate": 2}},
+            "pattern '\\*/feedforward/gate' matches no projection",
+        ),  # gelu: no gate
         ({"low_rank": {"embedding/token_embedding": 0}}, "must be a positive integer or None"),
         # The old arguments keep their checks.
         ({"layer_ranks": [("encoder_0/self_attention/query", 2)]}, "layer_ranks must be None or a dict"),

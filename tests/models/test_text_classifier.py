@@ -95,7 +95,11 @@ def test_bad_construction():
 
 def test_trains_on_a_separable_toy_task():
     model = TextClassifier.from_preset("tiny", vocabulary=VOCABULARY)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     texts = ["witty gorgeous film", "gorgeous witty", "dull mess", "a dull plot mess"] * 8
     labels = np.array([1, 1, 0, 0] * 8)
     inputs = {k: v.numpy() for k, v in model.preprocessor(texts).items()}
@@ -110,7 +114,9 @@ def test_a_fresh_process_loads_the_model_after_import_zoo(model, tmp_path):
     path = tmp_path / "text.keras"
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.save(path)
-    code = f"import zoo, keras; m = keras.saving.load_model({str(path)!r}); print(m.classify(['witty film'])['labels'][0])"
+    code = (
+        f"import zoo, keras; m = keras.saving.load_model({str(path)!r}); print(m.classify(['witty film'])['labels'][0])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] in ("negative", "positive")
@@ -120,9 +126,12 @@ def test_low_rank_options_train_save_and_export_to_tflite(tmp_path):
     from zoo.export import export_tflite, run_tflite
 
     model = TextClassifier.from_preset(
-        "tiny", vocabulary_size=len(VOCABULARY),
+        "tiny",
+        vocabulary_size=len(VOCABULARY),
         low_rank={
-            "*attention/*": 4, "*/feedforward/intermediate": 3, "embedding/token_embedding": 5,
+            "*attention/*": 4,
+            "*/feedforward/intermediate": 3,
+            "embedding/token_embedding": 5,
             "encoder_0/self_attention/value": None,
         },
     )
@@ -135,8 +144,13 @@ def test_low_rank_options_train_save_and_export_to_tflite(tmp_path):
     assert weights["encoder_0/feedforward/output/kernel"] == (32, 16)
 
     rng = np.random.default_rng(0)
-    inputs = {"token_ids": rng.integers(4, len(VOCABULARY), (8, 32)).astype("int32"), "padding_mask": np.ones((8, 32), "int32")}
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    inputs = {
+        "token_ids": rng.integers(4, len(VOCABULARY), (8, 32)).astype("int32"),
+        "padding_mask": np.ones((8, 32), "int32"),
+    }
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     before = {w.path: to_numpy(w).copy() for w in model.trainable_weights}
     model.fit(inputs, np.arange(8) % 2, epochs=1, batch_size=8, verbose=0)  # one step
     moved = [p for p, w in ((w.path, to_numpy(w)) for w in model.trainable_weights) if not np.allclose(w, before[p])]
@@ -174,8 +188,16 @@ def test_a_classifier_is_its_backbone_plus_a_head_and_its_config_holds_the_backb
 
 def test_the_flat_arguments_of_earlier_versions_describe_the_backbone():
     model = TextClassifier(
-        vocabulary_size=30, num_classes=2, sequence_length=16, hidden_dim=8, num_layers=1,
-        num_heads=2, intermediate_dim=16, dropout=0.1, normalize_first=True, layer_norm_epsilon=1e-6,
+        vocabulary_size=30,
+        num_classes=2,
+        sequence_length=16,
+        hidden_dim=8,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=16,
+        dropout=0.1,
+        normalize_first=True,
+        layer_norm_epsilon=1e-6,
     )
     backbone = model.backbone
     assert (backbone.hidden_dim, backbone.num_layers, backbone.dropout, model.dropout) == (8, 1, 0.1, 0.1)

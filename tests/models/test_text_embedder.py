@@ -103,8 +103,13 @@ def test_an_embedder_is_its_backbone_plus_pooling_and_takes_any_width():
     assert set(config) == {"name", "trainable", "backbone", "normalize", "preprocessor"}
     # Flat arguments (old files, from_checkpoint) describe a backbone with inputs of any width.
     flat = TextEmbedder(
-        vocabulary_size=30, sequence_length=32, hidden_dim=16, num_layers=2, num_heads=2,
-        intermediate_dim=32, dropout=0.1,
+        vocabulary_size=30,
+        sequence_length=32,
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=32,
+        dropout=0.1,
     )
     assert flat.backbone.dropout == flat.dropout == 0.1 and flat.layer_norm_epsilon == 1e-12
     assert tuple(flat.input["token_ids"].shape) == (None, None) and not flat.backbone.use_final_norm

@@ -28,8 +28,18 @@ def test_a_recipe_config_keeps_shared_flags_and_lists_its_own_first(tmp_path, ca
     flags = [action.dest for action in build_parser(ToyConfig)._actions if action.dest not in ("help", "config")]
     # Its own fields, then TrainConfig's (epochs redeclared, but still a shared setting), then RunConfig's.
     assert flags == [
-        "data", "warmup_epochs", "epochs", "batch_size", "learning_rate", "weight_decay", "quantize", "strategy",
-        "seed", "out", "smoke", "resume",
+        "data",
+        "warmup_epochs",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "weight_decay",
+        "quantize",
+        "strategy",
+        "seed",
+        "out",
+        "smoke",
+        "resume",
     ]
     with pytest.raises(SystemExit):
         parse_config(ToyConfig, ["--help"])

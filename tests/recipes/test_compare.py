@@ -57,13 +57,33 @@ def assert_lstm_widths_are_the_closest(rows, out):
 def test_smoke_runs_every_experiment_and_writes_the_report(data_files, tmp_path, capsys):
     reviews, pairs, text = data_files
     out = tmp_path / "compare"
-    compare.main([
-        "--smoke", "--architectures", "transformer,lstm", "--long-range-kinds", "copy,pair_sum",
-        "--sentiment-data", f"tsv:{reviews}", "--translation-data", f"tsv:{pairs}", "--lm-data", f"text:{text}",
-        "--out", str(out),
-    ])
-    for name in ["report.md", "results.json", "throughput.png", "long_range_copy.png", "long_range_pair_sum.png",
-                 "real_data.png", "deployment.png", "scaling.png"]:
+    compare.main(
+        [
+            "--smoke",
+            "--architectures",
+            "transformer,lstm",
+            "--long-range-kinds",
+            "copy,pair_sum",
+            "--sentiment-data",
+            f"tsv:{reviews}",
+            "--translation-data",
+            f"tsv:{pairs}",
+            "--lm-data",
+            f"text:{text}",
+            "--out",
+            str(out),
+        ]
+    )
+    for name in [
+        "report.md",
+        "results.json",
+        "throughput.png",
+        "long_range_copy.png",
+        "long_range_pair_sum.png",
+        "real_data.png",
+        "deployment.png",
+        "scaling.png",
+    ]:
         assert (out / name).is_file(), f"missing {name}"
     stored = json.loads((out / "results.json").read_text())
     results = stored["results"]
@@ -97,11 +117,24 @@ def test_smoke_runs_every_experiment_and_writes_the_report(data_files, tmp_path,
 
     # --resume keeps what the run finished: nothing is trained again.
     capsys.readouterr()
-    again = compare.main([
-        "--smoke", "--resume", "--architectures", "transformer,lstm", "--long-range-kinds", "copy,pair_sum",
-        "--sentiment-data", f"tsv:{reviews}", "--translation-data", f"tsv:{pairs}", "--lm-data", f"text:{text}",
-        "--out", str(out),
-    ])
+    again = compare.main(
+        [
+            "--smoke",
+            "--resume",
+            "--architectures",
+            "transformer,lstm",
+            "--long-range-kinds",
+            "copy,pair_sum",
+            "--sentiment-data",
+            f"tsv:{reviews}",
+            "--translation-data",
+            f"tsv:{pairs}",
+            "--lm-data",
+            f"text:{text}",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert printed.count("kept from the interrupted run") == 4 and "epoch 1/" not in printed
     assert again["results"] == results

@@ -14,8 +14,15 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def test_smoke_sweep_writes_the_report_json_and_plots(tmp_path, capsys):
     out = tmp_path / "compress"
     summary = compress.main(["--smoke", "--out", str(out)])
-    for name in ("config.json", "compression.json", "metrics.json", "report.md", "spectra.png",
-                 "metric_vs_compression.png", "run/model.keras"):
+    for name in (
+        "config.json",
+        "compression.json",
+        "metrics.json",
+        "report.md",
+        "spectra.png",
+        "metric_vs_compression.png",
+        "run/model.keras",
+    ):
         assert (out / name).is_file(), f"missing {name}"
     for name in ("spectra.png", "metric_vs_compression.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
@@ -74,7 +81,9 @@ def test_a_file_that_is_not_a_keras_model_is_a_one_line_error(tmp_path, capsys):
     path = tmp_path / "model.keras"
     path.write_bytes(b"not a zip")
     (tmp_path / "config.json").write_text("{}")
-    assert "cannot load it as a Keras model" in one_line_error(["--model", str(path), "--out", str(tmp_path / "c")], capsys)
+    assert "cannot load it as a Keras model" in one_line_error(
+        ["--model", str(path), "--out", str(tmp_path / "c")], capsys
+    )
 
 
 def test_model_is_required_without_smoke(capsys):

@@ -33,10 +33,19 @@ def packages_tsv(tmp_path):
 
 def test_search_index_retrieval_and_exports(packages_tsv, tmp_path, capsys):
     out = tmp_path / "run"
-    metrics = embed.main([
-        "--smoke", "--data", f"tsv:{packages_tsv}", "--documents", "40", "--out", str(out),
-        "--queries", "edit my holiday pictures|listen to songs",
-    ])
+    metrics = embed.main(
+        [
+            "--smoke",
+            "--data",
+            f"tsv:{packages_tsv}",
+            "--documents",
+            "40",
+            "--out",
+            str(out),
+            "--queries",
+            "edit my holiday pictures|listen to songs",
+        ]
+    )
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["documents"] == metrics["documents"] >= 30
     # Titles find their own documents far above chance (1/documents).
@@ -59,7 +68,17 @@ def test_search_index_retrieval_and_exports(packages_tsv, tmp_path, capsys):
 
 def test_bad_checkpoint_is_a_one_line_error(packages_tsv, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run_main(embed.main, ["--smoke", "--data", f"tsv:{packages_tsv}", "--checkpoint", str(tmp_path / "none"),
-                              "--out", str(tmp_path / "run")])
+        run_main(
+            embed.main,
+            [
+                "--smoke",
+                "--data",
+                f"tsv:{packages_tsv}",
+                "--checkpoint",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "run"),
+            ],
+        )
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "does not exist" in err and "Traceback" not in err

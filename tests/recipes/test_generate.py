@@ -11,7 +11,9 @@ from zoo.data import DataError
 from zoo.data.corpus import load_text_corpus
 from zoo.export.causal_lm import tflite_generate
 
-TEXT = "".join(f"To be, or not to be, that is the question {i}.\nWhether tis nobler in the mind to suffer.\n" for i in range(300))
+TEXT = "".join(
+    f"To be, or not to be, that is the question {i}.\nWhether tis nobler in the mind to suffer.\n" for i in range(300)
+)
 
 
 @pytest.fixture
@@ -24,8 +26,18 @@ def corpus(tmp_path):
 def test_smoke_run_writes_every_artifact_and_exports_agree(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     generate.main(["--smoke", "--data", f"text:{corpus}", "--out", str(out), "--prompts", "To be, or|Whe"])
-    for name in ["config.json", "characters.txt", "history.csv", "metrics.json", "model.keras", "generation.json",
-                 "saved_model/1/saved_model.pb", "model.tflite", "model_dynamic.tflite", "model_generate.tflite"]:
+    for name in [
+        "config.json",
+        "characters.txt",
+        "history.csv",
+        "metrics.json",
+        "model.keras",
+        "generation.json",
+        "saved_model/1/saved_model.pb",
+        "model.tflite",
+        "model_dynamic.tflite",
+        "model_generate.tflite",
+    ]:
         assert (out / name).is_file(), f"missing {name}"
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["validation_perplexity"] == pytest.approx(np.exp(stored["validation_loss"]))
@@ -42,7 +54,9 @@ def test_smoke_run_writes_every_artifact_and_exports_agree(corpus, tmp_path, cap
     assert texts == model.generate(["To be", "Whe"])
     special = json.loads((out / "generation.json").read_text())
     prompt = model.pack_prompts(["To be"])[0]
-    ids = tflite_generate(out / "model.tflite", prompt, end_token_id=special["end_token_id"], pad_token_id=special["pad_token_id"])
+    ids = tflite_generate(
+        out / "model.tflite", prompt, end_token_id=special["end_token_id"], pad_token_id=special["pad_token_id"]
+    )
     np.testing.assert_array_equal(ids, model.generate({"token_ids": prompt, "padding_mask": np.ones_like(prompt)}))
     assert "validation loss" in capsys.readouterr().out
 

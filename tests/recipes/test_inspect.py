@@ -43,7 +43,9 @@ def test_translation_model_gets_encoder_decoder_and_cross_maps(tmp_path, capsys)
 
 def test_text_classifier_maps_cover_the_real_tokens(tmp_path, capsys):
     preprocessor = TextPreprocessor(vocabulary=VOCABULARY, sequence_length=32)
-    model = TextClassifier.from_preset("tiny", vocabulary_size=len(VOCABULARY), preprocessor=preprocessor, num_classes=2)
+    model = TextClassifier.from_preset(
+        "tiny", vocabulary_size=len(VOCABULARY), preprocessor=preprocessor, num_classes=2
+    )
     path = saved(model, tmp_path)
     result = inspect_recipe.main(["--model", str(path), "--text", "a good film"])
     out = tmp_path / "inspect"  # default: beside the model
@@ -68,7 +70,9 @@ def test_vit_images_from_files_and_from_the_run(tmp_path):
     assert len(json.loads((tmp_path / "b" / "attention.json").read_text())["images"]) == 2
 
 
-@pytest.mark.parametrize("case,message", [("missing", "does not exist"), ("causal", "draws Seq2SeqLM"), ("no_text", "--text is required")])
+@pytest.mark.parametrize(
+    "case,message", [("missing", "does not exist"), ("causal", "draws Seq2SeqLM"), ("no_text", "--text is required")]
+)
 def test_errors_are_one_line(tmp_path, capsys, case, message):
     if case == "missing":
         path = tmp_path / "none.keras"
@@ -76,7 +80,9 @@ def test_errors_are_one_line(tmp_path, capsys, case, message):
         path = saved(CausalLM.from_preset("tiny", vocabulary_size=20), tmp_path)
     else:
         preprocessor = TextPreprocessor(vocabulary=VOCABULARY, sequence_length=32)
-        path = saved(TextClassifier.from_preset("tiny", vocabulary_size=len(VOCABULARY), preprocessor=preprocessor), tmp_path)
+        path = saved(
+            TextClassifier.from_preset("tiny", vocabulary_size=len(VOCABULARY), preprocessor=preprocessor), tmp_path
+        )
     with pytest.raises(SystemExit) as exit_info:
         run_main(inspect_recipe.main, ["--model", str(path)])
     assert exit_info.value.code in (1, 2)

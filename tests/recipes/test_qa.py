@@ -11,8 +11,13 @@ from recipes import qa
 from zoo.training.cli import run_main
 
 WORDS = "red green blue amber violet silver golden purple orange yellow".split()
-FILLER = ["The weather was mild that year.", "Many people visited the town.", "Nobody wrote it down.",
-          "It rained in the spring.", "The market opened early."]
+FILLER = [
+    "The weather was mild that year.",
+    "Many people visited the town.",
+    "Nobody wrote it down.",
+    "It rained in the spring.",
+    "The market opened early.",
+]
 
 
 def squad_file(path, articles=6, paragraphs=8, seed=0):
@@ -26,9 +31,14 @@ def squad_file(path, articles=6, paragraphs=8, seed=0):
             sentences = list(rng.choice(FILLER, size=rng.integers(1, 4)))
             sentences.insert(int(rng.integers(0, len(sentences) + 1)), f"The secret code is {word} today.")
             context = " ".join(sentences)
-            qas = [{"id": f"{a}-{p}-{k}", "question": question,
-                    "answers": [{"text": word, "answer_start": context.index(f"is {word}") + 3}]}
-                   for k, question in enumerate(["What is the secret code?", "Which code is it?"])]
+            qas = [
+                {
+                    "id": f"{a}-{p}-{k}",
+                    "question": question,
+                    "answers": [{"text": word, "answer_start": context.index(f"is {word}") + 3}],
+                }
+                for k, question in enumerate(["What is the secret code?", "Which code is it?"])
+            ]
             items.append({"context": context, "qas": qas})
         data.append({"title": f"Article {a}", "paragraphs": items})
     with gzip.open(path, "wt", encoding="utf-8") as handle:
@@ -39,10 +49,33 @@ def squad_file(path, articles=6, paragraphs=8, seed=0):
 def test_smoke_run_learns_spans_and_exports_agree(tmp_path, capsys):
     data = squad_file(tmp_path / "toy.json.gz")
     out = tmp_path / "run"
-    metrics = qa.main(["--smoke", "--data", f"squad:{data}", "--out", str(out), "--epochs", "8",
-                       "--learning-rate", "3e-3", "--test-fraction", "0.34"])
-    for name in ["config.json", "vocabulary.txt", "qa.json", "history.csv", "metrics.json", "predictions.json",
-                 "model.keras", "saved_model/1/saved_model.pb", "model.tflite", "model_dynamic.tflite"]:
+    metrics = qa.main(
+        [
+            "--smoke",
+            "--data",
+            f"squad:{data}",
+            "--out",
+            str(out),
+            "--epochs",
+            "8",
+            "--learning-rate",
+            "3e-3",
+            "--test-fraction",
+            "0.34",
+        ]
+    )
+    for name in [
+        "config.json",
+        "vocabulary.txt",
+        "qa.json",
+        "history.csv",
+        "metrics.json",
+        "predictions.json",
+        "model.keras",
+        "saved_model/1/saved_model.pb",
+        "model.tflite",
+        "model_dynamic.tflite",
+    ]:
         assert (out / name).is_file(), f"missing {name}"
     # Held-out articles: the model has learned where the answer is, not memorized it.
     assert metrics["train_articles"] == 4 and metrics["test_articles"] == 2

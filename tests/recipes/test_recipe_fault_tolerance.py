@@ -50,8 +50,13 @@ KILLED_CHILD = textwrap.dedent(
 
 
 def _env(**extra):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
-               CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        KERAS_BACKEND="tensorflow",
+        CUDA_VISIBLE_DEVICES="",
+    )
     env.pop("TF_CONFIG", None)
     env.update(extra)
     return env
@@ -85,7 +90,10 @@ def test_two_local_workers_run_the_recipe_like_one_process(uninterrupted, tmp_pa
     children = [
         subprocess.Popen(
             [sys.executable, "-m", "recipes.vit", *ARGV, "--strategy", "multi_worker", "--out", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
             env=_env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})),
         )
         for index in range(2)
@@ -127,7 +135,11 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(uninterrupte
     script.write_text(KILLED_CHILD)
     child = subprocess.run(
         [sys.executable, str(script), *ARGV, "--out", str(out)],
-        capture_output=True, text=True, cwd=REPO_ROOT, env=_env(), timeout=400,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_env(),
+        timeout=400,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
     assert "killing mid-epoch 3" in child.stdout

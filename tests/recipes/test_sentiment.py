@@ -25,7 +25,12 @@ ARTIFACTS = [
     "model_token_ids.tflite",
     "model_token_ids_dynamic.tflite",
 ]
-POSITIVE = ["a gorgeous , witty film", "warm and funny", "a moving , beautiful story", "great acting and a sharp script"]
+POSITIVE = [
+    "a gorgeous , witty film",
+    "warm and funny",
+    "a moving , beautiful story",
+    "great acting and a sharp script",
+]
 NEGATIVE = ["a dull , lifeless mess", "boring and far too long", "the plot makes no sense", "flat jokes and bad acting"]
 
 
@@ -45,7 +50,12 @@ def test_smoke_run_writes_every_artifact(reviews_tsv, tmp_path, capsys):
         assert (out / name).is_file(), f"missing {name}"
     stored = json.loads((out / "metrics.json").read_text())
     assert stored["accuracy"] == pytest.approx(metrics["accuracy"])
-    assert set(stored["exports"]["tflite"]) == {"text/float32", "text/dynamic", "token_ids/float32", "token_ids/dynamic"}
+    assert set(stored["exports"]["tflite"]) == {
+        "text/float32",
+        "text/dynamic",
+        "token_ids/float32",
+        "token_ids/dynamic",
+    }
     assert stored["exports"]["tflite"]["text/float32"]["accuracy"] == pytest.approx(stored["accuracy"])
 
     # The exported SavedModel answers a TF Serving-style request of raw strings.
@@ -60,7 +70,9 @@ def test_smoke_run_writes_every_artifact(reviews_tsv, tmp_path, capsys):
 
 
 def test_rt_polarity_smoke(shared_data, tmp_path):
-    metrics = sentiment.main(["--smoke", "--data", f"rt-polarity:{shared_data / 'rt-polarity'}", "--out", str(tmp_path)])
+    metrics = sentiment.main(
+        ["--smoke", "--data", f"rt-polarity:{shared_data / 'rt-polarity'}", "--out", str(tmp_path)]
+    )
     assert metrics["train_examples"] == sentiment.SMOKE_EXAMPLES[0]
     assert metrics["confusion_matrix"] and len(metrics["confusion_matrix"]) == 2
 
@@ -87,7 +99,9 @@ def test_offline_tfds_default_fails_fast(tmp_path, capsys, monkeypatch):
 
 def test_sentencepiece_tokenizer_option(reviews_tsv, tmp_path):
     out = tmp_path / "sp"
-    metrics = sentiment.main(["--smoke", "--tokenizer", "sentencepiece", "--data", f"tsv:{reviews_tsv}", "--out", str(out)])
+    metrics = sentiment.main(
+        ["--smoke", "--tokenizer", "sentencepiece", "--data", f"tsv:{reviews_tsv}", "--out", str(out)]
+    )
     assert (out / "tokenizer.model").is_file() and (out / "model.tflite").is_file()
     assert metrics["tokenizer"] == "sentencepiece"
     model = keras.saving.load_model(out / "model.keras")
@@ -102,10 +116,21 @@ def test_init_minilm_fine_tunes_the_pretrained_encoder(reviews_tsv, tmp_path):
     from zoo.checkpoints import load_bert
 
     out = tmp_path / "minilm"
-    metrics = sentiment.main([
-        "--smoke", "--init", "minilm", "--data", f"tsv:{reviews_tsv}", "--out", str(out),
-        "--sequence-length", "16", "--quantize", "dynamic",
-    ])
+    metrics = sentiment.main(
+        [
+            "--smoke",
+            "--init",
+            "minilm",
+            "--data",
+            f"tsv:{reviews_tsv}",
+            "--out",
+            str(out),
+            "--sequence-length",
+            "16",
+            "--quantize",
+            "dynamic",
+        ]
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["init"] == "minilm" and config["learning_rate"] == sentiment.INIT_DEFAULTS["learning_rate"]
     # Token table + 16 positions + embedding norm, six BERT blocks, a 2-class head.
@@ -127,10 +152,19 @@ def test_init_minilm_fine_tunes_the_pretrained_encoder(reviews_tsv, tmp_path):
 )
 def test_baseline_architecture_smoke_run(reviews_tsv, tmp_path, capsys, architecture, model_class, quantize):
     out = tmp_path / architecture
-    metrics = sentiment.main([
-        "--smoke", "--architecture", architecture, "--data", f"tsv:{reviews_tsv}", "--out", str(out),
-        "--quantize", ",".join(quantize),
-    ])
+    metrics = sentiment.main(
+        [
+            "--smoke",
+            "--architecture",
+            architecture,
+            "--data",
+            f"tsv:{reviews_tsv}",
+            "--out",
+            str(out),
+            "--quantize",
+            ",".join(quantize),
+        ]
+    )
     suffixes = {"float32": "", "dynamic": "_dynamic"}
     expected = [name for name in ARTIFACTS if not name.endswith(".tflite")]
     expected += [f"model{infix}{suffixes[q]}.tflite" for infix in ("", "_token_ids") for q in quantize]
@@ -147,7 +181,10 @@ def test_baseline_architecture_smoke_run(reviews_tsv, tmp_path, capsys, architec
     serve = tf.saved_model.load(str(out / "saved_model" / "1")).signatures["serving_default"]
     labels = serve(text=tf.constant(["a gorgeous , witty film"]))["label"].numpy()
     assert labels[0].decode() == model.classify(["a gorgeous , witty film"])["labels"][0]
-    assert f"model {model_class} ({architecture}) preset 'tiny': {metrics['parameters']:,} parameters" in capsys.readouterr().out
+    assert (
+        f"model {model_class} ({architecture}) preset 'tiny': {metrics['parameters']:,} parameters"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,8 +209,10 @@ def test_warmup_longer_than_the_run_is_cut_to_the_run(reviews_tsv, tmp_path):
     from zoo.training import parse_config
 
     cfg = parse_config(
-        sentiment.Config, ["--data", f"tsv:{reviews_tsv}", "--epochs", "1", "--warmup-epochs", "3", "--preset", "tiny"],
-        description="sentiment", prog="sentiment",
+        sentiment.Config,
+        ["--data", f"tsv:{reviews_tsv}", "--epochs", "1", "--warmup-epochs", "3", "--preset", "tiny"],
+        description="sentiment",
+        prog="sentiment",
     )
     train, _ = sentiment.load_data(cfg)
     model = sentiment.build_model(cfg, train, sentiment.preprocessor_for(cfg, train, tmp_path))

@@ -82,8 +82,19 @@ def test_translate_learns_a_word_for_word_language(pairs_tsv, tmp_path):
     # More than a smoke run: a small model learns the toy language (BLEU far above chance).
     metrics = translate.main(
         [
-            "--smoke", "--data", f"tsv:{pairs_tsv}", "--out", str(tmp_path), "--test-size", "30",
-            "--epochs", "30", "--learning-rate", "1e-2", "--label-smoothing", "0",
+            "--smoke",
+            "--data",
+            f"tsv:{pairs_tsv}",
+            "--out",
+            str(tmp_path),
+            "--test-size",
+            "30",
+            "--epochs",
+            "30",
+            "--learning-rate",
+            "1e-2",
+            "--label-smoothing",
+            "0",
         ]
     )
     assert metrics["bleu"] > 50, metrics["samples"]
@@ -176,8 +187,12 @@ def test_translate_smoke_with_the_lstm_architecture(pairs_tsv, tmp_path, capsys)
     assert [text.decode("utf-8") for text in serve(text=tf.constant(sources))["generated_text"].numpy()] == expected
     special = json.loads((out / "generation.json").read_text())
     ids = lstm_tflite_generate(
-        out / "model_encode_decode.tflite", sources, bos_token_id=special["bos_token_id"],
-        end_token_id=special["end_token_id"], pad_token_id=special["pad_token_id"], max_length=special["max_length"],
+        out / "model_encode_decode.tflite",
+        sources,
+        bos_token_id=special["bos_token_id"],
+        end_token_id=special["end_token_id"],
+        pad_token_id=special["pad_token_id"],
+        max_length=special["max_length"],
     )
     assert model.detokenize(ids) == expected
     printed = capsys.readouterr().out

@@ -136,9 +136,17 @@ def test_28x28_data_take_the_readme_settings_where_flags_are_left_at_default(cap
 
     cfg = resolved("--data", "builtin:fashion_mnist")
     assert (cfg.preset, cfg.epochs, cfg.batch_size, cfg.warmup_epochs, cfg.augment, cfg.dropout) == (
-        "mnist", 40, 128, 1, ("translate", "flip"), 0.0
+        "mnist",
+        40,
+        128,
+        1,
+        ("translate", "flip"),
+        0.0,
     )
-    assert "defaults for builtin:fashion_mnist (vit): --preset mnist --epochs 40 --batch-size 128" in capsys.readouterr().out
+    assert (
+        "defaults for builtin:fashion_mnist (vit): --preset mnist --epochs 40 --batch-size 128"
+        in capsys.readouterr().out
+    )
     cfg = resolved("--data", "builtin:fashion_mnist", "--epochs", "3", "--augment", "crop", "--preset", "tiny")
     assert (cfg.preset, cfg.epochs, cfg.augment, cfg.batch_size) == ("tiny", 3, ("crop",), 128)  # explicit flags win
     cfg = resolved("--data", "builtin:fashion_mnist", "--architecture", "cnn")
@@ -151,7 +159,11 @@ def test_28x28_data_take_the_readme_settings_where_flags_are_left_at_default(cap
     # MNIST-format files take the MNIST run's settings (no flip for digits).
     cfg = resolved("--data", "idx:somewhere")
     assert (cfg.preset, cfg.epochs, cfg.warmup_epochs, cfg.augment, cfg.label_smoothing) == (
-        "mnist", 30, 2, ("translate", "rotation"), 0.1
+        "mnist",
+        30,
+        2,
+        ("translate", "rotation"),
+        0.1,
     )
 
 
@@ -174,10 +186,26 @@ def test_trained_int8_model_stays_within_one_point_of_float(tmp_path):
     # over 6 seeds 2-9 of 899 predictions flipped and the gap was -0.2 to
     # +0.1 points.
     out = tmp_path / "digits"
-    metrics = vit.main([
-        "--preset", "digits", "--epochs", "30", "--warmup-epochs", "1", "--test-fraction", "0.5", "--augment", "none",
-        "--quantize", "float32,int8", "--attention-maps", "0", "--out", str(out),
-    ])
+    metrics = vit.main(
+        [
+            "--preset",
+            "digits",
+            "--epochs",
+            "30",
+            "--warmup-epochs",
+            "1",
+            "--test-fraction",
+            "0.5",
+            "--augment",
+            "none",
+            "--quantize",
+            "float32,int8",
+            "--attention-maps",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     tflite = metrics["exports"]["tflite"]
     assert metrics["test_examples"] == 899 and metrics["accuracy"] > 0.9
     assert tflite["images/float32"]["accuracy"] == pytest.approx(metrics["accuracy"])
@@ -199,10 +227,19 @@ def test_imagefolder_source_trains_with_augmentation(tmp_path):
             image = np.clip(rng.normal(value, 10, size=(*size, 3)), 0, 255).astype(np.uint8)
             (root / name / f"{index}.png").write_bytes(tf.io.encode_png(image).numpy())
     out = tmp_path / "run"
-    metrics = vit.main([
-        "--smoke", "--data", f"imagefolder:{root}", "--augment", "crop,flip,rotation",
-        "--quantize", "float32", "--out", str(out),
-    ])
+    metrics = vit.main(
+        [
+            "--smoke",
+            "--data",
+            f"imagefolder:{root}",
+            "--augment",
+            "crop,flip,rotation",
+            "--quantize",
+            "float32",
+            "--out",
+            str(out),
+        ]
+    )
     assert metrics["train_examples"] + metrics["test_examples"] == 24
     model = keras.saving.load_model(out / "model.keras")
     assert model.image_size == (8, 8) and model.num_channels == 3  # the tiny preset's size, RGB

@@ -28,9 +28,7 @@ def test_prompts_are_bos_then_pieces_right_padded():
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=8)
     token_ids, padding_mask = preprocessor.generate_preprocess(["to be", "", "or"], 4)
     assert token_ids.dtype == tf.int32 and padding_mask.dtype == tf.int32
-    np.testing.assert_array_equal(
-        token_ids, [[CLS, TO, BE, PAD], [CLS, PAD, PAD, PAD], [CLS, OR, PAD, PAD]]
-    )
+    np.testing.assert_array_equal(token_ids, [[CLS, TO, BE, PAD], [CLS, PAD, PAD, PAD], [CLS, OR, PAD, PAD]])
     np.testing.assert_array_equal(padding_mask, [[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 0, 0]])
 
 
@@ -52,11 +50,13 @@ def test_characters_pack_one_piece_per_character():
 
 def test_generated_ids_are_cut_at_the_first_end_token():
     preprocessor = TextPreprocessor(VOCABULARY, sequence_length=8)
-    generated = np.array([
-        [CLS, TO, BE, SEP, OR, NOT],  # after [SEP]: dropped
-        [CLS, OR, NOT, PAD, PAD, PAD],  # no end token: everything real
-        [CLS, SEP, TO, TO, TO, TO],  # ends at once: empty
-    ])
+    generated = np.array(
+        [
+            [CLS, TO, BE, SEP, OR, NOT],  # after [SEP]: dropped
+            [CLS, OR, NOT, PAD, PAD, PAD],  # no end token: everything real
+            [CLS, SEP, TO, TO, TO, TO],  # ends at once: empty
+        ]
+    )
     texts = preprocessor.generate_postprocess(generated)
     assert texts.dtype == tf.string
     assert [t.decode() for t in texts.numpy()] == ["to be", "or not", ""]

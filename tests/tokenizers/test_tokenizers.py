@@ -15,7 +15,21 @@ CORPUS = [
     "Ça a été très bien !",
 ] * 20
 VOCABULARY = list(SPECIAL_TOKENS) + [
-    "a", "the", "film", "is", "witty", "gorgeous", "gor", "##geous", ",", "!", ".", "ca", "ete", "tres", "bien",
+    "a",
+    "the",
+    "film",
+    "is",
+    "witty",
+    "gorgeous",
+    "gor",
+    "##geous",
+    ",",
+    "!",
+    ".",
+    "ca",
+    "ete",
+    "tres",
+    "bien",
 ]
 
 
@@ -73,7 +87,9 @@ def test_single_string_and_tf_data():
     assert preprocessor("witty film")["token_ids"].shape == (1, 6)
     dataset = tf.data.Dataset.from_tensor_slices(["witty film", "the plot"]).batch(2).map(preprocessor)
     batch = next(iter(dataset))
-    np.testing.assert_array_equal(batch["token_ids"].numpy(), preprocessor(["witty film", "the plot"])["token_ids"].numpy())
+    np.testing.assert_array_equal(
+        batch["token_ids"].numpy(), preprocessor(["witty film", "the plot"])["token_ids"].numpy()
+    )
 
 
 def test_detokenize_inverts_tokenization_of_normalized_text():

@@ -35,14 +35,22 @@ def train(out, strategy, loop):
     labels = np.array([1, 0, 0, 1, 0, 1] * 16)
     dataset = tf.data.Dataset.from_tensor_slices((dict(inputs), labels)).batch(16)
     with strategy.scope():
-        model = TextClassifier.from_preset("tiny", preprocessor=preprocessor, sequence_length=8, num_classes=2,
-                                           dropout=0.0)
-        model.compile(optimizer=keras.optimizers.AdamW(1e-2),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    history = fit(model, dataset, epochs=3, run_dir=f"{out}/{loop}-{strategy.num_replicas_in_sync}",
-                  strategy=strategy, loop=loop)
-    return {"replicas": strategy.num_replicas_in_sync, "loss": history["loss"],
-            "weights": [w.tolist() for w in model.get_weights()[:2]]}
+        model = TextClassifier.from_preset(
+            "tiny", preprocessor=preprocessor, sequence_length=8, num_classes=2, dropout=0.0
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(1e-2),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+    history = fit(
+        model, dataset, epochs=3, run_dir=f"{out}/{loop}-{strategy.num_replicas_in_sync}", strategy=strategy, loop=loop
+    )
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "loss": history["loss"],
+        "weights": [w.tolist() for w in model.get_weights()[:2]],
+    }
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ import os
 import signal
 import sys
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-import keras
 from zoo.training import fit, set_seed
 from zoo.training.distribute import make_strategy
 
@@ -47,9 +47,13 @@ def main(run_dir, weights_path, epochs, resume=False):
     set_seed(0)
     train, validation = data()
     with strategy.scope():
-        model = keras.Sequential([
-            keras.Input((8,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(2),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dense(2),
+            ]
+        )
         model.compile(
             optimizer=keras.optimizers.AdamW(3e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -59,8 +63,16 @@ def main(run_dir, weights_path, epochs, resume=False):
     kill_after = os.environ.get("ZOO_TEST_KILL_AFTER_EPOCH")
     if kill_after:
         callbacks.append(KillAfterEpoch(int(kill_after)))
-    history = fit(model, train, epochs=epochs, run_dir=run_dir, validation_data=validation,
-                  strategy=strategy, resume=resume, callbacks=callbacks)
+    history = fit(
+        model,
+        train,
+        epochs=epochs,
+        run_dir=run_dir,
+        validation_data=validation,
+        strategy=strategy,
+        resume=resume,
+        callbacks=callbacks,
+    )
     np.savez(weights_path, *model.get_weights())
     with open(weights_path + ".json", "w") as handle:
         json.dump({"history": history, "replicas": strategy.num_replicas_in_sync}, handle)

@@ -3,7 +3,7 @@
 import dataclasses
 import json
 from dataclasses import field
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -19,7 +19,7 @@ class TrainConfig:
     preset: str = "tiny"
     smoke: bool = False
     shuffle: bool = True
-    max_steps: Optional[int] = None
+    max_steps: int | None = None
     out: str | None = None
     hidden_dims: tuple[int, ...] = (64, 32)
     image_size: tuple[int, int] = (28, 28)
@@ -54,14 +54,41 @@ def test_no_arguments_gives_dataclass_defaults():
 def test_flags_of_every_supported_type():
     cfg = parse_config(
         TrainConfig,
-        ["--epochs", "7", "--learning-rate", "3e-4", "--preset", "base", "--smoke",
-         "--no-shuffle", "--max-steps", "100", "--out", "runs/a", "--hidden-dims", "128,64,32",
-         "--image-size", "32,16", "--labels", "a,b,c", "--precision", "bfloat16"],
+        [
+            "--epochs",
+            "7",
+            "--learning-rate",
+            "3e-4",
+            "--preset",
+            "base",
+            "--smoke",
+            "--no-shuffle",
+            "--max-steps",
+            "100",
+            "--out",
+            "runs/a",
+            "--hidden-dims",
+            "128,64,32",
+            "--image-size",
+            "32,16",
+            "--labels",
+            "a,b,c",
+            "--precision",
+            "bfloat16",
+        ],
     )
     assert cfg == TrainConfig(
-        epochs=7, learning_rate=3e-4, preset="base", smoke=True, shuffle=False,
-        max_steps=100, out="runs/a", hidden_dims=(128, 64, 32), image_size=(32, 16),
-        labels=["a", "b", "c"], precision="bfloat16",
+        epochs=7,
+        learning_rate=3e-4,
+        preset="base",
+        smoke=True,
+        shuffle=False,
+        max_steps=100,
+        out="runs/a",
+        hidden_dims=(128, 64, 32),
+        image_size=(32, 16),
+        labels=["a", "b", "c"],
+        precision="bfloat16",
     )
     assert isinstance(cfg.hidden_dims, tuple) and isinstance(cfg.labels, list)
 

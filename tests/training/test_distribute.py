@@ -39,8 +39,13 @@ def _free_ports(count):
 
 
 def _env(tf_config=None, kill_after=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
-               CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        KERAS_BACKEND="tensorflow",
+        CUDA_VISIBLE_DEVICES="",
+    )
     env.pop("TF_CONFIG", None)
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
@@ -58,14 +63,20 @@ def _run_job(run_dir, weights, epochs, workers=1, resume=False, kill_worker_afte
         ports = _free_ports(workers)
         cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
         envs = [
-            _env({"cluster": cluster, "task": {"type": "worker", "index": index}},
-                 kill_after=kill_worker_after if index == workers - 1 else None)
+            _env(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}},
+                kill_after=kill_worker_after if index == workers - 1 else None,
+            )
             for index in range(workers)
         ]
     children = [
         subprocess.Popen(
             [sys.executable, str(JOB), str(run_dir), f"{weights}-{index}.npz", str(epochs), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
         )
         for index, env in enumerate(envs)
     ]
@@ -142,8 +153,11 @@ def test_a_killed_worker_restarts_from_the_chiefs_checkpoint(single_worker, tmp_
 
 def _model():
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
-    model.compile(optimizer=keras.optimizers.AdamW(1e-2),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.AdamW(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -199,8 +213,9 @@ def test_custom_loop_honours_steps_per_epoch_and_early_stopping(tmp_path):
         def on_epoch_end(self, epoch, logs=None):
             self.model.stop_training = epoch == 1
 
-    history = fit(model, (x, y), epochs=5, run_dir=tmp_path, steps_per_epoch=2, loop="custom",
-                  callbacks=[StopAfterTwo()])
+    history = fit(
+        model, (x, y), epochs=5, run_dir=tmp_path, steps_per_epoch=2, loop="custom", callbacks=[StopAfterTwo()]
+    )
     assert len(history["loss"]) == 2
     assert int(model.optimizer.iterations.numpy()) == 4
 
@@ -255,19 +270,26 @@ def test_multi_worker_after_the_first_tensorflow_op_is_a_clear_error(tmp_path):
         "make_strategy('multi_worker')\n"
     )
     tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}}
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(tf_config),
-                           cwd=REPO_ROOT, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(tf_config), cwd=REPO_ROOT, timeout=120
+    )
     assert child.returncode != 0
     assert "StrategyError: --strategy multi_worker must be set up before TensorFlow runs its first op" in child.stderr
 
 
 def test_mirrored_over_two_devices_equals_one_device_with_keras_fit_and_zoos_loop(tmp_path):
     """Two logical CPUs stand in for two GPUs; the embedding's sparse gradients are all-reduced too."""
-    child = subprocess.run([sys.executable, str(JOB.with_name("mirrored_job.py")), str(tmp_path)],
-                           capture_output=True, text=True, env=_env(), cwd=REPO_ROOT, timeout=240)
+    child = subprocess.run(
+        [sys.executable, str(JOB.with_name("mirrored_job.py")), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO_ROOT,
+        timeout=240,
+    )
     assert child.returncode == 0, child.stderr[-3000:]
     [line] = [line for line in child.stdout.splitlines() if line.startswith("RESULTS ")]
-    results = json.loads(line[len("RESULTS "):])
+    results = json.loads(line[len("RESULTS ") :])
     reference = results["one_device"]
     assert reference["replicas"] == 1
     for name in ("mirrored_keras", "mirrored_custom"):

@@ -281,15 +281,25 @@ def killed_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("killed")
     script = root / "child.py"
     script.write_text(CHILD_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="3",
-               KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES=""
+    )
     children = {}
     for mode in KILL_MODES:
         run_dir, side_dir = root / mode / "run", root / mode / "side"
         side_dir.mkdir(parents=True)
-        children[mode] = (run_dir, side_dir, subprocess.Popen(
-            [sys.executable, str(script), mode, str(run_dir), str(side_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT))
+        children[mode] = (
+            run_dir,
+            side_dir,
+            subprocess.Popen(
+                [sys.executable, str(script), mode, str(run_dir), str(side_dir)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=REPO_ROOT,
+            ),
+        )
     results = {}
     for mode, (run_dir, side_dir, child) in children.items():
         stdout, stderr = child.communicate(timeout=120)
@@ -320,8 +330,8 @@ def test_sigkill_at_any_instant_leaves_a_resumable_checkpoint(killed_runs, mode,
 
 
 def test_training_timer_counts_epochs_and_excludes_validation(tmp_path):
-    import numpy as np
     import keras
+    import numpy as np
 
     from zoo.training import TrainingTimer
 

@@ -28,7 +28,9 @@ def test_probabilities_input_and_no_smoothing_equal_sparse_crossentropy():
     probabilities = to_numpy(keras.ops.softmax(LOGITS))
     ours = SparseCategoricalCrossentropyWithSmoothing(0.0, from_logits=False)
     reference = keras.losses.SparseCategoricalCrossentropy()
-    np.testing.assert_allclose(to_numpy(ours(LABELS, probabilities)), to_numpy(reference(LABELS, probabilities)), rtol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(ours(LABELS, probabilities)), to_numpy(reference(LABELS, probabilities)), rtol=1e-5
+    )
 
 
 def test_round_trip_and_bad_argument():

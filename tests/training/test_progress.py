@@ -79,9 +79,7 @@ def test_each_epoch_starts_its_own_interval_and_rate():
     assert stream.getvalue().splitlines()[0] == "  step 15/100  loss 2.3141  4 examples/s  ETA 5m40s"
 
 
-@pytest.mark.parametrize(
-    "seconds, text", [(0, "0s"), (44.6, "45s"), (60, "1m00s"), (800, "13m20s"), (7500, "2h05m")]
-)
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (44.6, "45s"), (60, "1m00s"), (800, "13m20s"), (7500, "2h05m")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
@@ -120,8 +118,7 @@ def _dataset():
 
 @pytest.mark.parametrize("loop", ["keras", "custom"])
 def test_fit_prints_progress_lines_when_stdout_is_not_a_terminal(tmp_path, capsys, loop):
-    fit(_make_model(), _dataset(), epochs=2, run_dir=tmp_path, loop=loop, progress_interval=0,
-        examples_per_step=16)
+    fit(_make_model(), _dataset(), epochs=2, run_dir=tmp_path, loop=loop, progress_interval=0, examples_per_step=16)
     lines = capsys.readouterr().out.splitlines()
     # Four steps per epoch: lines after steps 1-3, then the epoch line; 16 examples per step.
     steps = [["step", "1/4"], ["step", "2/4"], ["step", "3/4"]]

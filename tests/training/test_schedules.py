@@ -55,8 +55,11 @@ def test_get_config_round_trip_and_serialization():
     schedule = WarmupCosineDecay(2e-3, warmup_steps=5, total_steps=50, min_learning_rate=1e-5, name="wc")
     config = schedule.get_config()
     assert config == {
-        "peak_learning_rate": 2e-3, "warmup_steps": 5, "total_steps": 50,
-        "min_learning_rate": 1e-5, "name": "wc",
+        "peak_learning_rate": 2e-3,
+        "warmup_steps": 5,
+        "total_steps": 50,
+        "min_learning_rate": 1e-5,
+        "name": "wc",
     }
     clone = WarmupCosineDecay.from_config(config)
     assert clone.get_config() == config

@@ -174,14 +174,25 @@ class BertCheckpoint:
         if segments is not None:  # a two-text model (QuestionAnswerer) takes the whole token-type table
             if not config.get("type_vocab_size", 0):
                 raise ValueError("the model has a segment embedding but the checkpoint has no token_type_embeddings")
-            pairs.append((segments.embeddings, tensor("embeddings.token_type_embeddings.weight"),
-                          "embeddings.token_type_embeddings.weight"))
+            pairs.append(
+                (
+                    segments.embeddings,
+                    tensor("embeddings.token_type_embeddings.weight"),
+                    "embeddings.token_type_embeddings.weight",
+                )
+            )
             segment = 0.0
         pairs += [
-            (embedding.token_embedding.embeddings, tensor("embeddings.word_embeddings.weight"),
-             "embeddings.word_embeddings.weight"),
-            (positions, tensor("embeddings.position_embeddings.weight")[:length] + segment,
-             "embeddings.position_embeddings.weight"),
+            (
+                embedding.token_embedding.embeddings,
+                tensor("embeddings.word_embeddings.weight"),
+                "embeddings.word_embeddings.weight",
+            ),
+            (
+                positions,
+                tensor("embeddings.position_embeddings.weight")[:length] + segment,
+                "embeddings.position_embeddings.weight",
+            ),
         ]
         pairs += _norm_pairs(layer("embedding_norm"), "embeddings.LayerNorm", tensor)
         index = 0
@@ -189,8 +200,11 @@ class BertCheckpoint:
             prefix = f"encoder.layer.{index}"
             block = layer(f"encoder_{index}")
             attention = block.self_attention
-            for part, dense in (("query", attention.query_dense), ("key", attention.key_dense),
-                                ("value", attention.value_dense)):
+            for part, dense in (
+                ("query", attention.query_dense),
+                ("key", attention.key_dense),
+                ("value", attention.value_dense),
+            ):
                 name = f"{prefix}.attention.self.{part}"
                 weight = tensor(f"{name}.weight")  # (out, in), out = heads * head_dim
                 pairs += [
@@ -199,8 +213,11 @@ class BertCheckpoint:
                 ]
             name = f"{prefix}.attention.output.dense"
             pairs += [
-                (attention.output_dense.kernel, tensor(f"{name}.weight").T.reshape(heads, head_dim, hidden),
-                 f"{name}.weight"),
+                (
+                    attention.output_dense.kernel,
+                    tensor(f"{name}.weight").T.reshape(heads, head_dim, hidden),
+                    f"{name}.weight",
+                ),
                 (attention.output_dense.bias, tensor(f"{name}.bias"), f"{name}.bias"),
             ]
             pairs += _norm_pairs(block.self_attention_norm, f"{prefix}.attention.output.LayerNorm", tensor)
@@ -222,11 +239,17 @@ def _optional_layer(model, name):
 
 
 def _dense_pairs(dense, name, tensor):
-    return [(dense.kernel, tensor(f"{name}.weight").T, f"{name}.weight"), (dense.bias, tensor(f"{name}.bias"), f"{name}.bias")]
+    return [
+        (dense.kernel, tensor(f"{name}.weight").T, f"{name}.weight"),
+        (dense.bias, tensor(f"{name}.bias"), f"{name}.bias"),
+    ]
 
 
 def _norm_pairs(norm, name, tensor):
-    return [(norm.gamma, tensor(f"{name}.weight"), f"{name}.weight"), (norm.beta, tensor(f"{name}.bias"), f"{name}.bias")]
+    return [
+        (norm.gamma, tensor(f"{name}.weight"), f"{name}.weight"),
+        (norm.beta, tensor(f"{name}.bias"), f"{name}.bias"),
+    ]
 
 
 def load_bert(path):
@@ -260,13 +283,18 @@ def load_bert(path):
     _check_architecture(config, path)
     weights_path = path / "model.safetensors"
     if not weights_path.is_file():
-        hint = (" (it has pytorch_model.bin: only safetensors is read; convert it with "
-                "`safetensors.torch.save_file(torch.load(...), 'model.safetensors')`)"
-                if (path / "pytorch_model.bin").is_file() else "")
+        hint = (
+            " (it has pytorch_model.bin: only safetensors is read; convert it with "
+            "`safetensors.torch.save_file(torch.load(...), 'model.safetensors')`)"
+            if (path / "pytorch_model.bin").is_file()
+            else ""
+        )
         raise FileNotFoundError(f"{str(weights_path)!r} does not exist{hint}")
     vocabulary_path = path / "vocab.txt"
     if not vocabulary_path.is_file():
-        raise FileNotFoundError(f"{str(vocabulary_path)!r} does not exist; a BERT checkpoint needs its WordPiece vocabulary")
+        raise FileNotFoundError(
+            f"{str(vocabulary_path)!r} does not exist; a BERT checkpoint needs its WordPiece vocabulary"
+        )
     from safetensors.numpy import load_file
 
     from zoo.tokenizers import load_vocabulary
@@ -278,18 +306,26 @@ def load_bert(path):
     tensors = _strip_prefix(tensors)
     vocabulary = load_vocabulary(vocabulary_path)
     if len(vocabulary) != config["vocab_size"]:
-        raise ValueError(f"vocab.txt has {len(vocabulary)} tokens but config.json says vocab_size={config['vocab_size']}")
+        raise ValueError(
+            f"vocab.txt has {len(vocabulary)} tokens but config.json says vocab_size={config['vocab_size']}"
+        )
     tokenizer = _read_json(path / "tokenizer_config.json") if (path / "tokenizer_config.json").is_file() else {}
     lowercase = bool(tokenizer.get("do_lower_case", True))
     strip_accents = tokenizer.get("strip_accents")
     if strip_accents is not None and strip_accents != lowercase:
-        raise ValueError(f"tokenizer_config.json sets strip_accents={strip_accents} with do_lower_case={lowercase}; "
-                         "zoo's BERT normalizer strips accents exactly when it lowercases")
+        raise ValueError(
+            f"tokenizer_config.json sets strip_accents={strip_accents} with do_lower_case={lowercase}; "
+            "zoo's BERT normalizer strips accents exactly when it lowercases"
+        )
     if tokenizer.get("tokenize_chinese_chars", True) is False:
-        raise ValueError("tokenizer_config.json sets tokenize_chinese_chars=false, which zoo's tokenizer does not support")
+        raise ValueError(
+            "tokenizer_config.json sets tokenize_chinese_chars=false, which zoo's tokenizer does not support"
+        )
     max_length = config["max_position_embeddings"]
     if (path / "sentence_bert_config.json").is_file():
-        max_length = min(max_length, int(_read_json(path / "sentence_bert_config.json").get("max_seq_length", max_length)))
+        max_length = min(
+            max_length, int(_read_json(path / "sentence_bert_config.json").get("max_seq_length", max_length))
+        )
     checkpoint = BertCheckpoint(path, config, vocabulary, lowercase, max_length, tensors)
     _check_tensors(checkpoint)
     return checkpoint
@@ -315,8 +351,14 @@ def _check_architecture(config, path):
         raise ValueError(f"unsupported position_embedding_type={config['position_embedding_type']!r}; only 'absolute'")
     if config.get("hidden_act", "gelu") not in SUPPORTED_ACTIVATIONS:
         raise ValueError(f"unsupported hidden_act={config['hidden_act']!r}; expected one of {SUPPORTED_ACTIVATIONS}")
-    for key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                "intermediate_size", "max_position_embeddings"):
+    for key in (
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+    ):
         if not isinstance(config.get(key), int) or config[key] <= 0:
             raise ValueError(f"config.json needs a positive integer {key!r}; found {config.get(key)!r}")
     if config["hidden_size"] % config["num_attention_heads"]:
@@ -345,18 +387,20 @@ def _expected_shapes(config):
         for part in ("query", "key", "value"):
             shapes[f"{prefix}.attention.self.{part}.weight"] = (hidden, hidden)
             shapes[f"{prefix}.attention.self.{part}.bias"] = (hidden,)
-        shapes.update({
-            f"{prefix}.attention.output.dense.weight": (hidden, hidden),
-            f"{prefix}.attention.output.dense.bias": (hidden,),
-            f"{prefix}.attention.output.LayerNorm.weight": (hidden,),
-            f"{prefix}.attention.output.LayerNorm.bias": (hidden,),
-            f"{prefix}.intermediate.dense.weight": (intermediate, hidden),
-            f"{prefix}.intermediate.dense.bias": (intermediate,),
-            f"{prefix}.output.dense.weight": (hidden, intermediate),
-            f"{prefix}.output.dense.bias": (hidden,),
-            f"{prefix}.output.LayerNorm.weight": (hidden,),
-            f"{prefix}.output.LayerNorm.bias": (hidden,),
-        })
+        shapes.update(
+            {
+                f"{prefix}.attention.output.dense.weight": (hidden, hidden),
+                f"{prefix}.attention.output.dense.bias": (hidden,),
+                f"{prefix}.attention.output.LayerNorm.weight": (hidden,),
+                f"{prefix}.attention.output.LayerNorm.bias": (hidden,),
+                f"{prefix}.intermediate.dense.weight": (intermediate, hidden),
+                f"{prefix}.intermediate.dense.bias": (intermediate,),
+                f"{prefix}.output.dense.weight": (hidden, intermediate),
+                f"{prefix}.output.dense.bias": (hidden,),
+                f"{prefix}.output.LayerNorm.weight": (hidden,),
+                f"{prefix}.output.LayerNorm.bias": (hidden,),
+            }
+        )
     return shapes
 
 

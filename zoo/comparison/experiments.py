@@ -27,8 +27,9 @@ def _compile(model, learning_rate=1e-3, clipnorm=None):
     return model
 
 
-def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_per_batch=8192, steps=5, warmup=2,
-               seed=0):
+def throughput(
+    architectures, lengths, *, budget, vocabulary_size=1000, tokens_per_batch=8192, steps=5, warmup=2, seed=0
+):
     """Training tokens per second vs sequence length, at a fixed number of tokens per batch.
 
     The width of each architecture is matched to `budget` at the shortest
@@ -62,24 +63,38 @@ def throughput(architectures, lengths, *, budget, vocabulary_size=1000, tokens_p
                 model.train_on_batch(inputs, labels)
                 times.append(time.perf_counter() - start)
             seconds = float(np.median(times))  # the median resists other processes' bursts
-            rows.append({
-                "architecture": architecture,
-                "sequence_length": length,
-                "batch_size": batch_size,
-                "width": widths[architecture],
-                "parameters": model.count_params(),
-                "tokens_per_second": round(batch_size * length / seconds),
-                "seconds_per_step": round(seconds, 4),
-                "seconds_per_million_tokens": round(1e6 * seconds / (batch_size * length), 2),
-            })
-            _say(f"throughput {architecture:<11} length {length:>5}  batch {batch_size:>4}  "
-                 f"{rows[-1]['tokens_per_second']:>9,} tokens/s  ({model.count_params():,} parameters)")
+            rows.append(
+                {
+                    "architecture": architecture,
+                    "sequence_length": length,
+                    "batch_size": batch_size,
+                    "width": widths[architecture],
+                    "parameters": model.count_params(),
+                    "tokens_per_second": round(batch_size * length / seconds),
+                    "seconds_per_step": round(seconds, 4),
+                    "seconds_per_million_tokens": round(1e6 * seconds / (batch_size * length), 2),
+                }
+            )
+            _say(
+                f"throughput {architecture:<11} length {length:>5}  batch {batch_size:>4}  "
+                f"{rows[-1]['tokens_per_second']:>9,} tokens/s  ({model.count_params():,} parameters)"
+            )
             keras.backend.clear_session(free_memory=False)
     return rows
 
 
-def long_range(architectures, distances, *, budget, kind="copy", steps=300, batch_size=32, test_examples=512,
-               learning_rate=1e-3, seed=0):
+def long_range(
+    architectures,
+    distances,
+    *,
+    budget,
+    kind="copy",
+    steps=300,
+    batch_size=32,
+    test_examples=512,
+    learning_rate=1e-3,
+    seed=0,
+):
     """Held-out accuracy on `zoo.data.long_range` tasks vs the distance the label spans.
 
     Every (architecture, distance) pair trains a fresh model for `steps`
@@ -107,24 +122,38 @@ def long_range(architectures, distances, *, budget, kind="copy", steps=300, batc
             seconds = time.perf_counter() - start
             logits = model.predict(test.inputs(), batch_size=256, verbose=0)
             accuracy = float((logits.argmax(-1) == test.labels).mean())
-            rows.append({
-                "architecture": architecture,
-                "distance": distance,
-                "kind": kind,
-                "accuracy": round(accuracy, 4),
-                "chance": round(1 / train.num_symbols, 4),
-                "width": widths[architecture],
-                "parameters": model.count_params(),
-                "train_seconds": round(seconds, 1),
-            })
-            _say(f"long-range {kind} {architecture:<11} distance {distance:>4}  accuracy {accuracy:6.1%}  "
-                 f"({seconds:.0f}s, {model.count_params():,} parameters)")
+            rows.append(
+                {
+                    "architecture": architecture,
+                    "distance": distance,
+                    "kind": kind,
+                    "accuracy": round(accuracy, 4),
+                    "chance": round(1 / train.num_symbols, 4),
+                    "width": widths[architecture],
+                    "parameters": model.count_params(),
+                    "train_seconds": round(seconds, 1),
+                }
+            )
+            _say(
+                f"long-range {kind} {architecture:<11} distance {distance:>4}  accuracy {accuracy:6.1%}  "
+                f"({seconds:.0f}s, {model.count_params():,} parameters)"
+            )
             keras.backend.clear_session(free_memory=False)
     return rows
 
 
-def scaling(architectures, transformer_widths, train_batches, validation_batches, *, vocabulary_size,
-            sequence_length, steps, validation_steps=None, learning_rate=1e-3):
+def scaling(
+    architectures,
+    transformer_widths,
+    train_batches,
+    validation_batches,
+    *,
+    vocabulary_size,
+    sequence_length,
+    steps,
+    validation_steps=None,
+    learning_rate=1e-3,
+):
     """Validation loss vs parameter count on the same language-modelling data.
 
     The Transformer takes each width of `transformer_widths`; every other
@@ -149,24 +178,32 @@ def scaling(architectures, transformer_widths, train_batches, validation_batches
     for transformer_width in transformer_widths:
         budget = build_language_model("transformer", transformer_width, **shape).count_params()
         for architecture in architectures:
-            width = transformer_width if architecture == "transformer" else matched_width(
-                lambda w, a=architecture: build_language_model(a, w, **shape), budget, step=width_step(architecture)
-            )[0]
+            width = (
+                transformer_width
+                if architecture == "transformer"
+                else matched_width(
+                    lambda w, a=architecture: build_language_model(a, w, **shape), budget, step=width_step(architecture)
+                )[0]
+            )
             keras.utils.set_random_seed(0)
             model = _compile(build_language_model(architecture, width, **shape), learning_rate, clipnorm=1.0)
             start = time.perf_counter()
             model.fit(train_batches.repeat(), steps_per_epoch=steps, epochs=1, verbose=0)
             seconds = time.perf_counter() - start
             loss = model.evaluate(validation_batches, steps=validation_steps, verbose=0, return_dict=True)["loss"]
-            rows.append({
-                "architecture": architecture,
-                "width": width,
-                "parameters": model.count_params(),
-                "validation_loss": round(float(loss), 4),
-                "train_tokens": train_tokens,
-                "train_seconds": round(seconds, 1),
-            })
-            _say(f"scaling {architecture:<11} width {width:>4}  {model.count_params():>10,} parameters  "
-                 f"validation loss {loss:.4f}  ({seconds:.0f}s)")
+            rows.append(
+                {
+                    "architecture": architecture,
+                    "width": width,
+                    "parameters": model.count_params(),
+                    "validation_loss": round(float(loss), 4),
+                    "train_tokens": train_tokens,
+                    "train_seconds": round(seconds, 1),
+                }
+            )
+            _say(
+                f"scaling {architecture:<11} width {width:>4}  {model.count_params():>10,} parameters  "
+                f"validation loss {loss:.4f}  ({seconds:.0f}s)"
+            )
             keras.backend.clear_session(free_memory=False)
     return rows

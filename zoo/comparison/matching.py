@@ -3,6 +3,7 @@
 ARCHITECTURES = ("transformer", "lstm", "bilstm", "cnn")
 LANGUAGE_MODELS = ("transformer", "lstm")
 
+
 def width_step(architecture):
     """Widths are multiples of 4 for the Transformer (its 4 heads divide them), any integer otherwise."""
     return 4 if architecture == "transformer" else 1
@@ -23,12 +24,21 @@ def build_classifier(architecture, width, *, vocabulary_size, sequence_length, n
     common = dict(vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_classes=num_classes)
     if architecture == "transformer":
         return TextClassifier(
-            **common, hidden_dim=width, num_layers=num_layers, num_heads=4, intermediate_dim=2 * width,
-            normalize_first=True, pooling="class_token",
+            **common,
+            hidden_dim=width,
+            num_layers=num_layers,
+            num_heads=4,
+            intermediate_dim=2 * width,
+            normalize_first=True,
+            pooling="class_token",
         )
     if architecture in ("lstm", "bilstm"):
         return LSTMClassifier(
-            **common, hidden_dim=width, lstm_units=width, num_layers=num_layers, bidirectional=architecture == "bilstm",
+            **common,
+            hidden_dim=width,
+            lstm_units=width,
+            num_layers=num_layers,
+            bidirectional=architecture == "bilstm",
         )
     if architecture == "cnn":
         return CNNClassifier(**common, hidden_dim=width, filters=width, kernel_sizes=(3, 4, 5), dropout=0.0)
@@ -43,13 +53,21 @@ def build_language_model(architecture, width, *, vocabulary_size, sequence_lengt
 
     if architecture == "transformer":
         return CausalLM(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=width,
-            num_layers=num_layers, num_heads=4, intermediate_dim=4 * width, dropout=0.0,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=width,
+            num_layers=num_layers,
+            num_heads=4,
+            intermediate_dim=4 * width,
+            dropout=0.0,
         )
     if architecture == "lstm":
         return LSTMLanguageModel(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=width,
-            lstm_units=width, num_layers=num_layers,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=width,
+            lstm_units=width,
+            num_layers=num_layers,
         )
     raise ValueError(f"unknown language-model architecture {architecture!r}; expected one of {LANGUAGE_MODELS}")
 
@@ -88,10 +106,15 @@ def matched_widths(architectures, budget, *, vocabulary_size, sequence_length, n
     """`{architecture: width}` whose classifiers' parameter counts are as close to `budget` as the widths allow."""
     widths = {}
     for architecture in architectures:
+
         def build(width, architecture=architecture):
             return build_classifier(
-                architecture, width, vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-                num_classes=num_classes, num_layers=num_layers,
+                architecture,
+                width,
+                vocabulary_size=vocabulary_size,
+                sequence_length=sequence_length,
+                num_classes=num_classes,
+                num_layers=num_layers,
             )
 
         widths[architecture], _ = matched_width(build, budget, step=width_step(architecture))
@@ -100,7 +123,10 @@ def matched_widths(architectures, budget, *, vocabulary_size, sequence_length, n
 
 def matched_classifiers(architectures, budget, *, vocabulary_size, sequence_length, num_classes, num_layers=2):
     """`{architecture: (model, width)}`: the classifiers of `matched_widths`."""
-    shape = dict(vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_classes=num_classes,
-                 num_layers=num_layers)
+    shape = dict(
+        vocabulary_size=vocabulary_size, sequence_length=sequence_length, num_classes=num_classes, num_layers=num_layers
+    )
     widths = matched_widths(architectures, budget, **shape)
-    return {architecture: (build_classifier(architecture, width, **shape), width) for architecture, width in widths.items()}
+    return {
+        architecture: (build_classifier(architecture, width, **shape), width) for architecture, width in widths.items()
+    }

@@ -20,8 +20,9 @@ def plot_lines(rows, x, y, path, *, title, xlabel, ylabel, log_x=False, log_y=Fa
     axes = figure.add_subplot()
     for architecture, group in _by_architecture(rows).items():
         group = sorted(group, key=lambda row: row[x])
-        axes.plot([r[x] for r in group], [r[y] for r in group], marker="o", label=architecture,
-                  color=COLORS.get(architecture))
+        axes.plot(
+            [r[x] for r in group], [r[y] for r in group], marker="o", label=architecture, color=COLORS.get(architecture)
+        )
     if chance is not None:
         axes.axhline(chance, color="gray", linestyle="--", linewidth=1, label="chance")
     if log_x:
@@ -43,7 +44,8 @@ def plot_bars(rows, panels, path, *, title):
         axes = figure.add_subplot(1, len(panels), index + 1)
         shown = [row for row in rows if row.get(key) is not None]
         bars = axes.bar(
-            range(len(shown)), [row[key] for row in shown],
+            range(len(shown)),
+            [row[key] for row in shown],
             color=[COLORS.get(row["architecture"], "tab:gray") for row in shown],
         )
         axes.bar_label(bars, fmt="%.3g", fontsize=8)

@@ -29,7 +29,10 @@ from zoo.layers import FeedForward, LowRankDense, MultiHeadAttention, TokenAndPo
 
 # (attribute, name) of the dense projections of each layer type, in model order.
 _ATTENTION_PROJECTIONS = (
-    ("query_dense", "query"), ("key_dense", "key"), ("value_dense", "value"), ("output_dense", "attention_output"),
+    ("query_dense", "query"),
+    ("key_dense", "key"),
+    ("value_dense", "value"),
+    ("output_dense", "attention_output"),
 )
 _FEEDFORWARD_PROJECTIONS = (("intermediate_dense", "intermediate"), ("gate_dense", "gate"), ("output_dense", "output"))
 # Path patterns `include` selects by default: every attention and feed-forward projection, no token table.
@@ -248,10 +251,16 @@ def _factor_weights(projection, u, s, vt, rank):
     """
     if projection.is_embedding:
         base = projection.path.rpartition("/")[0]  # the TokenAndPositionEmbedding
-        weights = {f"{projection.path}/embeddings": u[:, :rank] * s[:rank], f"{base}/token_projection/kernel": vt[:rank]}
+        weights = {
+            f"{projection.path}/embeddings": u[:, :rank] * s[:rank],
+            f"{base}/token_projection/kernel": vt[:rank],
+        }
         return weights, set(weights)
     root = np.sqrt(s[:rank])
-    weights = {f"{projection.path}/u_kernel": u[:, :rank] * root, f"{projection.path}/v_kernel": root[:, None] * vt[:rank]}
+    weights = {
+        f"{projection.path}/u_kernel": u[:, :rank] * root,
+        f"{projection.path}/v_kernel": root[:, None] * vt[:rank],
+    }
     return weights, {f"{projection.path}/{leaf}" for leaf in ("kernel", "u_kernel", "v_kernel")}
 
 
@@ -288,8 +297,8 @@ def factorize(model, rank=None, energy=None, include=PROJECTION_PATTERNS, exclud
         `(new_model, FactorizationReport)`. The new model has the same class
         and config, its `low_rank` extended by one exact path per factorized
         projection or token table (`"<embedding layer>/token_embedding"`),
-        which wins over the model's own patterns; it is not compiled. Token tables in the report have `parameters_*` of table
-        plus projection.
+        which wins over the model's own patterns; it is not compiled. Token
+        tables in the report have `parameters_*` of table plus projection.
 
     Raises:
         ValueError: not exactly one of `rank` / `energy`, `rank <= 0`,

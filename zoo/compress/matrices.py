@@ -24,13 +24,18 @@ def _projection(name, what, tokens, rows, columns, rank, bias=True):
     """One projection `(tokens, rows) x (rows, columns)`, or its factorized pair when `rank` is set."""
     if rank is None:
         return {
-            "product": name, "computes": what, "shapes": f"({tokens}x{rows}) x ({rows}x{columns})",
-            "flops": 2 * tokens * rows * columns, "parameters": rows * columns + (columns if bias else 0),
+            "product": name,
+            "computes": what,
+            "shapes": f"({tokens}x{rows}) x ({rows}x{columns})",
+            "flops": 2 * tokens * rows * columns,
+            "parameters": rows * columns + (columns if bias else 0),
         }
     return {
-        "product": f"{name} (rank {rank})", "computes": what,
+        "product": f"{name} (rank {rank})",
+        "computes": what,
         "shapes": f"({tokens}x{rows}) x ({rows}x{rank}) x ({rank}x{columns})",
-        "flops": 2 * tokens * rank * (rows + columns), "parameters": rank * (rows + columns) + (columns if bias else 0),
+        "flops": 2 * tokens * rank * (rows + columns),
+        "parameters": rank * (rows + columns) + (columns if bias else 0),
     }
 
 
@@ -71,12 +76,18 @@ def block_products(
         _projection("K = X Wk", "keys", s, d, d, _rank_of(projection_rank, "key")),
         _projection("V = X Wv", "values", s, d, d, _rank_of(projection_rank, "value")),
         {
-            "product": "Q K^T / sqrt(dh)", "computes": f"attention logits, per head ({num_heads} heads of {head})",
-            "shapes": f"{num_heads} x ({t}x{head}) x ({head}x{s})", "flops": 2 * num_heads * t * head * s, "parameters": 0,
+            "product": "Q K^T / sqrt(dh)",
+            "computes": f"attention logits, per head ({num_heads} heads of {head})",
+            "shapes": f"{num_heads} x ({t}x{head}) x ({head}x{s})",
+            "flops": 2 * num_heads * t * head * s,
+            "parameters": 0,
         },
         {
-            "product": "softmax(.) V", "computes": "weighted sum of values, per head",
-            "shapes": f"{num_heads} x ({t}x{s}) x ({s}x{head})", "flops": 2 * num_heads * t * s * head, "parameters": 0,
+            "product": "softmax(.) V",
+            "computes": "weighted sum of values, per head",
+            "shapes": f"{num_heads} x ({t}x{s}) x ({s}x{head})",
+            "flops": 2 * num_heads * t * s * head,
+            "parameters": 0,
         },
         _projection("concat(heads) Wo", "output projection", t, d, d, _rank_of(projection_rank, "attention_output")),
         _projection("X W1", "feed-forward up", t, d, f, _rank_of(ffn_rank, "intermediate")),
@@ -92,7 +103,8 @@ def format_products(rows):
     lines = ["| product | computes | shapes | MFLOPs | parameters |", "|---|---|---|---:|---:|"]
     for row in rows:
         lines.append(
-            f"| `{row['product']}` | {row['computes']} | {row['shapes']} | {row['flops'] / 1e6:,.2f} | {row['parameters']:,} |"
+            f"| `{row['product']}` | {row['computes']} | {row['shapes']} | {row['flops'] / 1e6:,.2f} "
+            f"| {row['parameters']:,} |"
         )
     total_flops = sum(row["flops"] for row in rows)
     total_parameters = sum(row["parameters"] for row in rows)

@@ -8,7 +8,10 @@ from zoo.training.plots import _new_figure, _save_png
 
 
 def projection_type(path):
-    """The kind of a projection path, without its block: `"encoder_3/self_attention/query"` -> `"self_attention/query"`."""
+    """The kind of a projection path, without its block.
+
+    `"encoder_3/self_attention/query"` -> `"self_attention/query"`.
+    """
     parts = path.split("/")
     return parts[-1] if parts[-1] == "token_embedding" else "/".join(parts[-2:])
 

@@ -1,9 +1,9 @@
 """Data sources for recipes: `KIND:ARG` specs, builtin / tfds / local files.
 
-    from zoo.data import load_image_dataset, load_pair_dataset, load_text_dataset
-    train, test = load_image_dataset("builtin:digits")
-    train, test = load_text_dataset("tsv:reviews.tsv")
-    train, test = load_pair_dataset("builtin:gettext-es")  # English -> Spanish
+from zoo.data import load_image_dataset, load_pair_dataset, load_text_dataset
+train, test = load_image_dataset("builtin:digits")
+train, test = load_text_dataset("tsv:reviews.tsv")
+train, test = load_pair_dataset("builtin:gettext-es")  # English -> Spanish
 """
 
 from zoo.data.debian import read_debian_descriptions

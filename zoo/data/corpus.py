@@ -18,7 +18,16 @@ from zoo.data.text_files import read_lines
 
 CORPUS_SOURCES = "builtin:python-docs, text:PATH, tfds:NAME"
 # Standard-library folders whose docstrings are tests, demos or vendored code.
-_SKIPPED_DIRECTORIES = {"test", "tests", "idlelib", "site-packages", "dist-packages", "__pycache__", "lib2to3", "turtledemo"}
+_SKIPPED_DIRECTORIES = {
+    "test",
+    "tests",
+    "idlelib",
+    "site-packages",
+    "dist-packages",
+    "__pycache__",
+    "lib2to3",
+    "turtledemo",
+}
 
 
 def python_docs():

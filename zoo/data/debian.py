@@ -63,11 +63,7 @@ def translation_files(lists_dir=DEFAULT_LISTS_DIR):
     root = pathlib.Path(lists_dir)
     if not root.is_dir():
         return []
-    return sorted(
-        path
-        for path in root.iterdir()
-        if TRANSLATION_FILE_PATTERN.fullmatch(path.name) and path.is_file()
-    )
+    return sorted(path for path in root.iterdir() if TRANSLATION_FILE_PATTERN.fullmatch(path.name) and path.is_file())
 
 
 def _decompress(path):
@@ -79,9 +75,7 @@ def _decompress(path):
             try:
                 import lz4.frame
             except ImportError:
-                raise DataError(
-                    f"reading {path} needs the lz4 package; install it with `pip install lz4`"
-                ) from None
+                raise DataError(f"reading {path} needs the lz4 package; install it with `pip install lz4`") from None
             data = lz4.frame.decompress(data)
         elif suffix in (".gz", ".xz", ".bz2"):
             data = {".gz": gzip, ".xz": lzma, ".bz2": bz2}[suffix].decompress(data)
@@ -163,7 +157,7 @@ def read_debian_descriptions(lists_dir=DEFAULT_LISTS_DIR):
             f"*_i18n_Translation-en[.lz4|.gz|.xz] files); fetch them with "
             f"`{FETCH_COMMAND}`, which downloads the English description "
             f"lists of the configured suites (~13 MB for Debian bookworm main; "
-            f"Docker images turn them off with Acquire::Languages \"none\")"
+            f'Docker images turn them off with Acquire::Languages "none")'
         )
     stats, seen, pairs = DebianStats(), set(), []
     for path in paths:

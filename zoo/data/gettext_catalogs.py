@@ -78,8 +78,7 @@ def catalog_paths(language, locale_dir=DEFAULT_LOCALE_DIR):
     """
     if not isinstance(language, str) or not LANGUAGE_PATTERN.fullmatch(language):
         raise DataError(
-            f"gettext language must be a locale name such as es, pt_BR or "
-            f"sr@latin; received language={language!r}"
+            f"gettext language must be a locale name such as es, pt_BR or sr@latin; received language={language!r}"
         )
     root = pathlib.Path(locale_dir)
     if not root.is_dir():

@@ -54,16 +54,10 @@ def read_idx(path, expected_magic):
     path = pathlib.Path(path)
     data = _read_bytes(path)
     if len(data) < 4:
-        raise DataError(
-            f"IDX file {path} is {len(data)} bytes long; "
-            "expected at least a 4-byte header"
-        )
+        raise DataError(f"IDX file {path} is {len(data)} bytes long; expected at least a 4-byte header")
     magic = int.from_bytes(data[:4], "big")
     if magic != expected_magic:
-        raise DataError(
-            f"IDX file {path} has bad magic number 0x{magic:08x}; "
-            f"expected 0x{expected_magic:08x}"
-        )
+        raise DataError(f"IDX file {path} has bad magic number 0x{magic:08x}; expected 0x{expected_magic:08x}")
     num_dims = magic & 0xFF
     header_size = 4 + 4 * num_dims
     if len(data) < header_size:
@@ -152,8 +146,5 @@ def labels_path_for(images_path):
     labels_name = labels_name.replace("images.idx3", "labels.idx1")
     labels_path = images_path.with_name(labels_name)
     if not labels_path.is_file():
-        raise DataError(
-            f"IDX images file {images_path} has no labels file beside it; "
-            f"expected {labels_path}"
-        )
+        raise DataError(f"IDX images file {images_path} has no labels file beside it; expected {labels_path}")
     return labels_path

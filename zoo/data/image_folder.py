@@ -24,7 +24,8 @@ def _class_folders(root):
 
 def _image_files(folder):
     return sorted(
-        path for path in folder.rglob("*")
+        path
+        for path in folder.rglob("*")
         if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
     )
 
@@ -57,9 +58,7 @@ def _to_channels(image, channels):
 def _files_by_class(root):
     folders = _class_folders(root)
     if not folders:
-        raise DataError(
-            f"image folder {root} has no class sub-folders; expected DIR/CLASS_NAME/IMAGE.jpg|png"
-        )
+        raise DataError(f"image folder {root} has no class sub-folders; expected DIR/CLASS_NAME/IMAGE.jpg|png")
     files = {folder.name: _image_files(folder) for folder in folders}
     empty = [name for name, paths in files.items() if not paths]
     if empty:

@@ -58,9 +58,7 @@ class ImageDataset(LabelledExamples):
     def subset(self, indices):
         """A new dataset of the examples at `indices` (ints or a bool mask)."""
         indices = np.asarray(indices)
-        return ImageDataset(
-            self.images[indices], self.labels[indices], self.class_names, self.name
-        )
+        return ImageDataset(self.images[indices], self.labels[indices], self.class_names, self.name)
 
 
 # ---------------------------------------------------------------- loaders
@@ -83,8 +81,16 @@ def _load_digits():
 # Where Debian's `dataset-fashion-mnist` package puts the IDX files.
 FASHION_MNIST_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 
 
@@ -119,9 +125,7 @@ def _load_builtin(name):
     """Runs the loader registered for `builtin:NAME`."""
     if name.replace("-", "_") not in BUILTIN_IMAGE_DATASETS:
         known = ", ".join(sorted(BUILTIN_IMAGE_DATASETS))
-        raise DataError(
-            f"unknown builtin image data set {name!r}; expected one of: {known}"
-        )
+        raise DataError(f"unknown builtin image data set {name!r}; expected one of: {known}")
     return BUILTIN_IMAGE_DATASETS[name.replace("-", "_")]()
 
 
@@ -147,8 +151,7 @@ def _load_idx(path_arg):
     path = pathlib.Path(path_arg).expanduser()
     if not path.exists():
         raise DataError(
-            f"IDX path {path} does not exist; expected a directory of IDX "
-            "files or an *-images-idx3-ubyte[.gz] file"
+            f"IDX path {path} does not exist; expected a directory of IDX files or an *-images-idx3-ubyte[.gz] file"
         )
     if path.is_dir():
         pairs = idx.find_idx_pairs(path)
@@ -169,10 +172,7 @@ def _load_idx(path_arg):
     else:
         parts = [idx.read_idx_pair(*next(iter(pairs.values())))]
     label_values = np.unique(np.concatenate([labels for _, labels in parts]))
-    datasets = [
-        _images_from_labels(name, images, labels, label_values)
-        for images, labels in parts
-    ]
+    datasets = [_images_from_labels(name, images, labels, label_values) for images, labels in parts]
     return datasets[0], (datasets[1] if len(datasets) > 1 else None)
 
 
@@ -182,14 +182,10 @@ def _tfds_split_to_images(name, dataset, info):
 
     image_key, label_key = info.supervised_keys or ("image", "label")
     if image_key not in info.features or label_key not in info.features:
-        raise DataError(
-            f"tfds:{name} has features {sorted(info.features)}; expected an "
-            "image and a label feature"
-        )
+        raise DataError(f"tfds:{name} has features {sorted(info.features)}; expected an image and a label feature")
     if None in tuple(info.features[image_key].shape):
         raise DataError(
-            f"tfds:{name} has images of varying size "
-            f"{info.features[image_key].shape}; expected fixed-size images"
+            f"tfds:{name} has images of varying size {info.features[image_key].shape}; expected fixed-size images"
         )
     batches = list(tfds.as_numpy(dataset.batch(4096)))
     if not batches:
@@ -198,8 +194,7 @@ def _tfds_split_to_images(name, dataset, info):
     labels = np.concatenate([batch[label_key] for batch in batches])
     if images.dtype != np.uint8 or images.ndim != 4:
         raise DataError(
-            f"tfds:{name} images have dtype={images.dtype}, shape={images.shape}; "
-            "expected uint8 images (N, H, W, C)"
+            f"tfds:{name} images have dtype={images.dtype}, shape={images.shape}; expected uint8 images (N, H, W, C)"
         )
     class_names = list(info.features[label_key].names)
     return ImageDataset(images, labels.astype(np.int64), class_names, name)
@@ -244,9 +239,7 @@ def load_image_dataset(spec, *, test_fraction=0.2, seed=0, image_size=(32, 32)):
             is missing or malformed.
     """
     if not 0.0 < test_fraction < 1.0:
-        raise DataError(
-            f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}"
-        )
+        raise DataError(f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}")
     kind, arg = parse_spec(spec)
     if kind == "builtin":
         data, test = _load_builtin(arg)

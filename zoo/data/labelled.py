@@ -27,8 +27,7 @@ class LabelledExamples:
         check_array(self.name, "labels", self.labels, np.int64, rank=1)
         if num_examples != len(self.labels):
             raise DataError(
-                f"dataset {self.name!r} has {num_examples} {what} but "
-                f"{len(self.labels)} labels; expected equal counts"
+                f"dataset {self.name!r} has {num_examples} {what} but {len(self.labels)} labels; expected equal counts"
             )
         if not self.class_names:
             raise DataError(f"dataset {self.name!r} has no class names")

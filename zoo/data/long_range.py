@@ -107,8 +107,12 @@ def long_range_task(num_examples, distance, *, kind="copy", num_symbols=4, margi
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}. Received: kind={kind!r}")
-    for name, value, least in (("num_examples", num_examples, 1), ("distance", distance, 1),
-                               ("num_symbols", num_symbols, 2), ("margin", margin, 0)):
+    for name, value, least in (
+        ("num_examples", num_examples, 1),
+        ("distance", distance, 1),
+        ("num_symbols", num_symbols, 2),
+        ("margin", margin, 0),
+    ):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
             raise ValueError(f"{name} must be an integer >= {least}. Received: {name}={value!r}")
     length = task_length(distance, margin)
@@ -145,6 +149,8 @@ def label_of(token_ids, num_symbols, kind="pair_sum"):
     marked = np.flatnonzero(token_ids >= FIRST_SYMBOL + num_symbols)
     expected = 1 if kind == "copy" else 2
     if len(marked) != expected:
-        raise ValueError(f"expected exactly {expected} marked symbols; found {len(marked)} at positions {marked.tolist()}")
+        raise ValueError(
+            f"expected exactly {expected} marked symbols; found {len(marked)} at positions {marked.tolist()}"
+        )
     values = token_ids[marked] - FIRST_SYMBOL - num_symbols
     return int(values.sum() % num_symbols)

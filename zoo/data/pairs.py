@@ -43,15 +43,24 @@ PAIR_SOURCES = {
     "tfds": "tfds:NAME[/CONFIG]",
 }
 TFDS_OFFLINE_ALTERNATIVES = (
-    "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, "
-    "tsv:FILE, csv:FILE or jsonl:FILE"
+    "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:FILE, csv:FILE or jsonl:FILE"
 )
 DEFAULT_TEST_FRACTION = 0.1
 # First-row cells that make it a header of a tsv/csv pair file (lowercased),
 # besides the source and target language codes.
 PAIR_HEADERS = (
-    "source", "target", "src", "tgt", "input", "output", "text", "summary",
-    "article", "highlights", "document", "translation",
+    "source",
+    "target",
+    "src",
+    "tgt",
+    "input",
+    "output",
+    "text",
+    "summary",
+    "article",
+    "highlights",
+    "document",
+    "translation",
 )
 
 
@@ -83,15 +92,11 @@ class PairDataset:
             texts = getattr(self, field)
             if not isinstance(texts, (list, tuple)):
                 raise DataError(
-                    f"dataset {self.name!r} {field} must be a list of strings; "
-                    f"received {type(texts).__name__}"
+                    f"dataset {self.name!r} {field} must be a list of strings; received {type(texts).__name__}"
                 )
             for index, text in enumerate(texts):
                 if not isinstance(text, str):
-                    raise DataError(
-                        f"dataset {self.name!r} {field}[{index}] is a "
-                        f"{type(text).__name__}; expected str"
-                    )
+                    raise DataError(f"dataset {self.name!r} {field}[{index}] is a {type(text).__name__}; expected str")
             setattr(self, field, list(texts))
         if len(self.sources) != len(self.targets):
             raise DataError(
@@ -222,9 +227,7 @@ def read_delimited_pairs(path, delimiter, source_column, target_column, language
     rows, bad_lines = read_rows(path, delimiter)
     if not rows:
         raise DataError(f"{path} has no rows; expected source/target pairs")
-    has_header, source_index, target_index = _pair_columns(
-        path, rows[0][2], source_column, target_column, languages
-    )
+    has_header, source_index, target_index = _pair_columns(path, rows[0][2], source_column, target_column, languages)
     if source_index == target_index:
         raise DataError(f"source and target columns of {path} are both column {source_index}")
     rows = rows[has_header:]
@@ -275,9 +278,7 @@ def _builtin(spec, name, source_language, target_language):
         pairs, _ = read_debian_descriptions()
         languages = ("en", "en")
     else:
-        raise DataError(
-            f"unknown builtin pair source {spec!r}; expected {PAIR_SOURCES['builtin']}"
-        )
+        raise DataError(f"unknown builtin pair source {spec!r}; expected {PAIR_SOURCES['builtin']}")
     for argument, given, fixed in zip(
         ("source_language", "target_language"), (source_language, target_language), languages
     ):
@@ -305,9 +306,7 @@ def _load_file(kind, arg, options):
         delimiter = "\t" if kind == "tsv" else ","
         log, name = read_delimited_pairs(path, delimiter, *columns, languages), _file_name(path)
     log.finish(options["max_bad_fraction"])
-    return PairDataset(
-        log.texts, log.labels, name, options["source_language"], options["target_language"]
-    )
+    return PairDataset(log.texts, log.labels, name, options["source_language"], options["target_language"])
 
 
 def _tfds_keys(name, info, source_column, target_column):
@@ -317,9 +316,7 @@ def _tfds_keys(name, info, source_column, target_column):
     supervised = info.supervised_keys or (None, None)
     keys = source_column or supervised[0], target_column or supervised[1]
     features = info.features
-    texts = sorted(
-        key for key, feature in features.items() if isinstance(feature, tfds.features.Text)
-    )
+    texts = sorted(key for key, feature in features.items() if isinstance(feature, tfds.features.Text))
     for key, argument in zip(keys, ("source_column", "target_column")):
         if key not in texts:
             raise DataError(
@@ -373,8 +370,11 @@ def _load_source(spec, options):
 
 def _swap(dataset):
     return PairDataset(
-        dataset.targets, dataset.sources, dataset.name,
-        dataset.target_language, dataset.source_language,
+        dataset.targets,
+        dataset.sources,
+        dataset.name,
+        dataset.target_language,
+        dataset.source_language,
     )
 
 
@@ -432,8 +432,7 @@ def _check_options(spec, test_spec, columns, test_fraction, test_size, max_bad_f
             )
         if kind in ("builtin", "parallel") and any(column is not None for column in columns):
             raise DataError(
-                f"{value!r} has no columns; received source_column={columns[0]!r}, "
-                f"target_column={columns[1]!r}"
+                f"{value!r} has no columns; received source_column={columns[0]!r}, target_column={columns[1]!r}"
             )
     if test_fraction is not None and test_size is not None:
         raise DataError(
@@ -441,9 +440,7 @@ def _check_options(spec, test_spec, columns, test_fraction, test_size, max_bad_f
             f"test_fraction={test_fraction!r}, test_size={test_size!r}"
         )
     if test_fraction is not None and not 0.0 < test_fraction < 1.0:
-        raise DataError(
-            f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}"
-        )
+        raise DataError(f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}")
     if test_size is not None and (
         not isinstance(test_size, (int, np.integer)) or isinstance(test_size, bool) or test_size < 1
     ):
@@ -454,9 +451,7 @@ def _check_options(spec, test_spec, columns, test_fraction, test_size, max_bad_f
             f"{test_fraction!r}, test_size={test_size!r} as well"
         )
     if not 0.0 <= max_bad_fraction <= 1.0:
-        raise DataError(
-            f"max_bad_fraction must be in [0, 1]; received max_bad_fraction={max_bad_fraction!r}"
-        )
+        raise DataError(f"max_bad_fraction must be in [0, 1]; received max_bad_fraction={max_bad_fraction!r}")
 
 
 def load_pair_dataset(
@@ -525,8 +520,7 @@ def load_pair_dataset(
         test = test_own if test_own is not None else test_data
     elif test is not None and (test_fraction is not None or test_size is not None):
         raise DataError(
-            f"{spec} has its own test split; received test_fraction={test_fraction!r}, "
-            f"test_size={test_size!r}"
+            f"{spec} has its own test split; received test_fraction={test_fraction!r}, test_size={test_size!r}"
         )
     if reverse:
         data, test = _swap(data), (None if test is None else _swap(test))

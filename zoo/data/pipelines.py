@@ -169,9 +169,7 @@ def lm_batches(token_ids, sequence_length, batch_size, *, bos_token_id, shuffle=
         return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     windows = token_ids[: count * window].reshape(count, window)
     inputs = np.concatenate([np.full((count, 1), bos_token_id, "int32"), windows[:, :-1]], axis=1)
-    data = tf.data.Dataset.from_tensor_slices(
-        ({"token_ids": inputs, "padding_mask": np.ones_like(inputs)}, windows)
-    )
+    data = tf.data.Dataset.from_tensor_slices(({"token_ids": inputs, "padding_mask": np.ones_like(inputs)}, windows))
     if shuffle:
         data = data.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -184,7 +182,9 @@ def _offset_windows(token_ids, window, count, bos_token_id, seed):
     def windows_from(offset):
         windows = tf.reshape(stream[offset : offset + count * window], [count, window])
         inputs = tf.concat([tf.fill([count, 1], tf.constant(bos_token_id, tf.int32)), windows[:, :-1]], axis=1)
-        return tf.data.Dataset.from_tensor_slices(({"token_ids": inputs, "padding_mask": tf.ones_like(inputs)}, windows))
+        return tf.data.Dataset.from_tensor_slices(
+            ({"token_ids": inputs, "padding_mask": tf.ones_like(inputs)}, windows)
+        )
 
     offsets = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     data = offsets.map(lambda r: tf.cast(r % window, tf.int32)).flat_map(windows_from)

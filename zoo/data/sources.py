@@ -70,20 +70,12 @@ def parse_spec(spec):
             or has an empty argument.
     """
     if not isinstance(spec, str):
-        raise DataError(
-            f"data source must be a string KIND:ARG; received {spec!r} "
-            f"of type {type(spec).__name__}"
-        )
+        raise DataError(f"data source must be a string KIND:ARG; received {spec!r} of type {type(spec).__name__}")
     kind, colon, arg = spec.partition(":")
     if not colon or kind not in SOURCE_KINDS:
-        raise DataError(
-            f"unknown data source {spec!r}; expected one of {describe_kinds()}"
-        )
+        raise DataError(f"unknown data source {spec!r}; expected one of {describe_kinds()}")
     if not arg.strip():
-        raise DataError(
-            f"data source {spec!r} has an empty argument; "
-            f"expected {SOURCE_KINDS[kind]}"
-        )
+        raise DataError(f"data source {spec!r} has an empty argument; expected {SOURCE_KINDS[kind]}")
     return kind, arg
 
 
@@ -99,18 +91,12 @@ def network_reachable(address=None, timeout=None):
         timeout: seconds; default `$ZOO_NETWORK_CHECK_TIMEOUT` or
             `NETWORK_CHECK_TIMEOUT`.
     """
-    address = address or os.environ.get(
-        NETWORK_CHECK_ADDRESS_ENV, NETWORK_CHECK_ADDRESS
-    )
+    address = address or os.environ.get(NETWORK_CHECK_ADDRESS_ENV, NETWORK_CHECK_ADDRESS)
     if timeout is None:
-        timeout = float(
-            os.environ.get(NETWORK_CHECK_TIMEOUT_ENV, NETWORK_CHECK_TIMEOUT)
-        )
+        timeout = float(os.environ.get(NETWORK_CHECK_TIMEOUT_ENV, NETWORK_CHECK_TIMEOUT))
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise DataError(
-            f"network check address must be HOST:PORT; received {address!r}"
-        )
+        raise DataError(f"network check address must be HOST:PORT; received {address!r}")
     result = []
 
     def connect():
@@ -151,8 +137,7 @@ def _tfds_builder(tfds, name, data_dir):
     except ValueError as error:  # e.g. an unknown config: glue/nosuch
         first_line = str(error).strip().splitlines()[0].rstrip(" :")
         raise DataError(
-            f"cannot build tfds:{name} ({first_line}); expected "
-            "tfds:NAME[/CONFIG] with a config that NAME defines"
+            f"cannot build tfds:{name} ({first_line}); expected tfds:NAME[/CONFIG] with a config that NAME defines"
         ) from None
 
 
@@ -237,7 +222,6 @@ def load_tfds(
     except (KeyError, ValueError) as error:
         available = ", ".join(sorted(builder.info.splits))
         raise DataError(
-            f"cannot read split {split!r} of tfds:{name} ({error}); "
-            f"expected one of its splits: {available}"
+            f"cannot read split {split!r} of tfds:{name} ({error}); expected one of its splits: {available}"
         ) from None
     return dataset, builder.info

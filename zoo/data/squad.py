@@ -98,7 +98,12 @@ def _example(qa, title, context):
         if not isinstance(answer, dict):
             return None
         text, start = answer.get("text", ""), answer.get("answer_start", -1)
-        if not isinstance(text, str) or not text or not isinstance(start, int) or context[start : start + len(text)] != text:
+        if (
+            not isinstance(text, str)
+            or not text
+            or not isinstance(start, int)
+            or context[start : start + len(text)] != text
+        ):
             return None
         texts.append(text)
         starts.append(start)
@@ -130,7 +135,9 @@ def load_tfds_squad(name="squad"):
     """
     from zoo.data.sources import load_tfds
 
-    splits, _ = load_tfds(name or "squad", offline_alternatives="squad:FILE.json (SQuAD v1.1 JSON, e.g. ../shared/data/squad)")
+    splits, _ = load_tfds(
+        name or "squad", offline_alternatives="squad:FILE.json (SQuAD v1.1 JSON, e.g. ../shared/data/squad)"
+    )
     result = []
     for split in ("train", "validation"):
         examples = []

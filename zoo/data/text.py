@@ -50,16 +50,12 @@ class TextDataset(LabelledExamples):
     def __post_init__(self):
         if not isinstance(self.texts, (list, tuple)):
             raise DataError(
-                f"dataset {self.name!r} texts must be a list of strings; "
-                f"received {type(self.texts).__name__}"
+                f"dataset {self.name!r} texts must be a list of strings; received {type(self.texts).__name__}"
             )
         self.texts = list(self.texts)
         for index, text in enumerate(self.texts):
             if not isinstance(text, str):
-                raise DataError(
-                    f"dataset {self.name!r} text {index} is a "
-                    f"{type(text).__name__}; expected str"
-                )
+                raise DataError(f"dataset {self.name!r} text {index} is a {type(text).__name__}; expected str")
         self._check_labels(len(self.texts), "texts")
 
     def subset(self, indices):
@@ -118,8 +114,7 @@ def _load_rt_polarity(arg, max_bad_fraction):
         path = directory / f"rt-polarity.{suffix}"
         if not path.is_file():
             raise DataError(
-                f"rt-polarity file {path} does not exist; expected DIR with "
-                "rt-polarity.pos and rt-polarity.neg"
+                f"rt-polarity file {path} does not exist; expected DIR with rt-polarity.pos and rt-polarity.neg"
             )
         log = RowLog(str(path))
         read_sentences(path, suffix, log)
@@ -199,9 +194,7 @@ def _load_tfds_texts(name, text_column, label_column, max_bad_fraction):
 # ------------------------------------------------------------------- public
 
 
-def _check_options(
-    spec, kind, text_column, label_column, class_names, test_fraction, max_bad_fraction
-):
+def _check_options(spec, kind, text_column, label_column, class_names, test_fraction, max_bad_fraction):
     """Raises a DataError for a bad `load_text_dataset` option.
 
     Returns:
@@ -213,29 +206,17 @@ def _check_options(
             f"text classification; expected one of {describe_kinds(TEXT_KINDS)}"
         )
     if not 0.0 < test_fraction < 1.0:
-        raise DataError(
-            f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}"
-        )
+        raise DataError(f"test_fraction must be in (0, 1); received test_fraction={test_fraction!r}")
     if not 0.0 <= max_bad_fraction <= 1.0:
-        raise DataError(
-            f"max_bad_fraction must be in [0, 1]; received max_bad_fraction={max_bad_fraction!r}"
-        )
+        raise DataError(f"max_bad_fraction must be in [0, 1]; received max_bad_fraction={max_bad_fraction!r}")
     if class_names is not None:
         if kind in ("rt-polarity", "tfds"):
-            raise DataError(
-                f"{spec!r} has its own class names; received class_names={class_names!r}"
-            )
+            raise DataError(f"{spec!r} has its own class names; received class_names={class_names!r}")
         class_names = [str(name) for name in class_names]
         if len(set(class_names)) != len(class_names) or len(class_names) < 2:
-            raise DataError(
-                "class_names must be at least 2 distinct names; "
-                f"received class_names={class_names!r}"
-            )
+            raise DataError(f"class_names must be at least 2 distinct names; received class_names={class_names!r}")
     if kind == "rt-polarity" and (text_column is not None or label_column is not None):
-        raise DataError(
-            f"{spec!r} has no columns; received text_column={text_column!r}, "
-            f"label_column={label_column!r}"
-        )
+        raise DataError(f"{spec!r} has no columns; received text_column={text_column!r}, label_column={label_column!r}")
     return class_names
 
 
@@ -283,9 +264,7 @@ def load_text_dataset(
             fewer than two classes.
     """
     kind, arg = parse_spec(spec)
-    class_names = _check_options(
-        spec, kind, text_column, label_column, class_names, test_fraction, max_bad_fraction
-    )
+    class_names = _check_options(spec, kind, text_column, label_column, class_names, test_fraction, max_bad_fraction)
     if kind == "rt-polarity":
         data, test = _load_rt_polarity(arg, max_bad_fraction), None
     elif kind == "tfds":

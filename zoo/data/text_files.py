@@ -139,10 +139,7 @@ def column_index(value, argument):
     if isinstance(value, str) and value.strip():
         name = value.strip()
         return int(name) if name.isascii() and name.isdigit() else name
-    raise DataError(
-        f"{argument} must be a column name or a 0-based index; "
-        f"received {argument}={value!r}"
-    )
+    raise DataError(f"{argument} must be a column name or a 0-based index; received {argument}={value!r}")
 
 
 def _looks_like_header(rows, label_column):

@@ -51,7 +51,12 @@ def export_saved_model(model, directory, version=1, sample_inputs=None):
 
 
 def export_tflite(
-    model, path, quantize=None, representative_data=None, sample_inputs=None, tolerance=None,
+    model,
+    path,
+    quantize=None,
+    representative_data=None,
+    sample_inputs=None,
+    tolerance=None,
     variant=None,
 ):
     """Convert `model` to a TFLite file at `path`, reload it and compare with Keras.
@@ -82,9 +87,7 @@ def export_tflite(
             tolerance (the file is not written).
     """
     if quantize not in QUANTIZATIONS:
-        raise ValueError(
-            f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}"
-        )
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
     path = pathlib.Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"the TFLite path must end with .tflite. Received: path={str(path)!r}")
@@ -92,18 +95,13 @@ def export_tflite(
     variant = next(iter(endpoints)) if variant is None else variant
     if variant not in endpoints:
         raise ValueError(
-            f"unknown TFLite variant {variant!r} for {type(model).__name__}; "
-            f"expected one of {list(endpoints)}"
+            f"unknown TFLite variant {variant!r} for {type(model).__name__}; expected one of {list(endpoints)}"
         )
     endpoint = endpoints[variant]
-    if quantize == "int8" and any(
-        spec.dtype == tf.string for spec in endpoint.input_signature.values()
-    ):
+    if quantize == "int8" and any(spec.dtype == tf.string for spec in endpoint.input_signature.values()):
         raise ValueError(f"quantize='int8' needs numeric inputs; variant {variant!r} takes strings")
     what = f"TFLite ({variant}, {quantize or 'float32'}) {path}"
-    return write_tflite(
-        model, endpoint, path, quantize, representative_data, sample_inputs, tolerance, what
-    )
+    return write_tflite(model, endpoint, path, quantize, representative_data, sample_inputs, tolerance, what)
 
 
 def tflite_variants(model):
@@ -150,10 +148,7 @@ def export_run(
     start = time.perf_counter()
     path, report = export_saved_model(model, out_dir / "saved_model", sample_inputs=sample_inputs)
     summary["saved_model"] = _entry(path, directory_size(path), report, start)
-    log(
-        f"exported SavedModel {path} ({_megabytes(directory_size(path))}), "
-        f"parity max diff {_diff(report)}"
-    )
+    log(f"exported SavedModel {path} ({_megabytes(directory_size(path))}), parity max diff {_diff(report)}")
     available = list(tflite_endpoints(model))
     for variant in variants or available:
         for quantize in quantizations:

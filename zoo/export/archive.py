@@ -24,9 +24,7 @@ def export_archive(model, endpoint):
         ValueError: `model` is not built.
     """
     if not model.built:
-        raise ValueError(
-            f"{type(model).__name__} must be built before export; call it on a batch first"
-        )
+        raise ValueError(f"{type(model).__name__} must be built before export; call it on a batch first")
     archive = keras.export.ExportArchive()
     # No `archive.track(model)`: the endpoints' variables are tracked when they
     # are added, and tracking the model as well saved every weight twice
@@ -63,17 +61,21 @@ def check_saved_model(path, endpoint, sample_inputs=None):
     loaded = load_saved_model(path)
     for signature, extra in endpoint.extra_signatures.items():
         check_parity(
-            saved_model_runner(loaded, signature), extra, None, extra.tolerances,
+            saved_model_runner(loaded, signature),
+            extra,
+            None,
+            extra.tolerances,
             f"SavedModel {path} signature {signature!r}",
         )
     report = check_parity(
-        saved_model_runner(loaded, endpoint.name), endpoint, sample_inputs, endpoint.tolerances,
+        saved_model_runner(loaded, endpoint.name),
+        endpoint,
+        sample_inputs,
+        endpoint.tolerances,
         f"SavedModel {path}",
     )
     if endpoint.check is not None:
-        report.extra = endpoint.check(
-            lambda signature, batch: saved_model_runner(loaded, signature)(batch), True
-        )
+        report.extra = endpoint.check(lambda signature, batch: saved_model_runner(loaded, signature)(batch), True)
     return report
 
 

@@ -46,7 +46,9 @@ SAMPLE_PROMPTS = ["To be, or not", "", "Ça a été très BIEN ! 😀", "word " 
 def saved_model_endpoint(model):
     """`serving_default`: prompts -> generated text and ids; `generate`: the same with `max_length`."""
     if model.preprocessor is None:
-        raise ValueError("a string-in export needs a CausalLM with a preprocessor; build it with from_preset(..., preprocessor=...)")
+        raise ValueError(
+            "a string-in export needs a CausalLM with a preprocessor; build it with from_preset(..., preprocessor=...)"
+        )
     width = model.sequence_length - 1
 
     def serve(prompt, max_length=None):
@@ -73,7 +75,10 @@ def saved_model_endpoint(model):
         input_signature={"prompt": prompt_spec, "max_length": tf.TensorSpec((), tf.int32, name="max_length")},
         reference=lambda inputs: reference(inputs, int(inputs["max_length"])),
         # Prompts shorter than max_length (a longer prompt comes back as it is, cut to the model's length).
-        sample_inputs={"prompt": np.array(["To be", ""], dtype=object), "max_length": np.array(min(12, model.sequence_length), "int32")},
+        sample_inputs={
+            "prompt": np.array(["To be", ""], dtype=object),
+            "max_length": np.array(min(12, model.sequence_length), "int32"),
+        },
         tolerances={},
     )
     return Endpoint(
@@ -193,8 +198,12 @@ def _loop_check(model, prompts, decode_endpoint):
     def check(run, strict):
         expected = model.generate({"token_ids": prompts, "padding_mask": np.ones_like(prompts)})
         got = greedy_loop(
-            run, prompts, model.sequence_length, start=run("prefill", {"token_ids": prompts}),
-            decode_shapes=decode_shapes, end_token_id=model.end_token_id,
+            run,
+            prompts,
+            model.sequence_length,
+            start=run("prefill", {"token_ids": prompts}),
+            decode_shapes=decode_shapes,
+            end_token_id=model.end_token_id,
             pad_token_id=model.pad_token_id,
         )
         return compare_greedy(got, expected, strict)
@@ -223,10 +232,12 @@ def tflite_generate(model_content, token_ids, *, end_token_id, pad_token_id, max
     signatures = interpreter.get_signature_list()
     if set(signatures) != {"prefill", "decode"}:
         raise ValueError(
-            "expected a causal LM TFLite file with 'prefill' and 'decode' signatures; "
-            f"got {sorted(signatures)}"
+            f"expected a causal LM TFLite file with 'prefill' and 'decode' signatures; got {sorted(signatures)}"
         )
     return runtime.tflite_generate(
-        interpreter, token_ids, end_token_id=end_token_id, pad_token_id=pad_token_id,
+        interpreter,
+        token_ids,
+        end_token_id=end_token_id,
+        pad_token_id=pad_token_id,
         max_length=max_length,
     )

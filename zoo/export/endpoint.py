@@ -5,7 +5,7 @@ Part of the export core: it imports no model. The per-task modules
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -79,9 +79,7 @@ def constant_weights(model):
     values = [variable.numpy() for variable in model.variables]
 
     def scope():
-        mapping = [
-            (variable, tf.constant(value)) for variable, value in zip(model.variables, values)
-        ]
+        mapping = [(variable, tf.constant(value)) for variable, value in zip(model.variables, values)]
         return keras.StatelessScope(state_mapping=mapping)
 
     return scope

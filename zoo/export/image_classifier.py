@@ -31,9 +31,14 @@ def saved_model_endpoint(model):
     def serve(images):
         images = checked_shape(images, [None, None, None, model.num_channels], "images")
         # A data dependency, so the check runs before the resize (which would fail first, unclearly).
-        with tf.control_dependencies([tf.debugging.assert_positive(
-            tf.shape(images)[1:3], message="images must be at least 1 pixel high and wide (resized to the model's size)"
-        )]):
+        with tf.control_dependencies(
+            [
+                tf.debugging.assert_positive(
+                    tf.shape(images)[1:3],
+                    message="images must be at least 1 pixel high and wide (resized to the model's size)",
+                )
+            ]
+        ):
             pixels = tf.cast(images, tf.float32)
         same_size = tf.logical_and(tf.shape(pixels)[1] == height, tf.shape(pixels)[2] == width)
         pixels = tf.cond(

@@ -68,7 +68,10 @@ def _decode_endpoint(model):
 
     def reference(inputs):
         logits, states = model.decode_step(
-            tf.constant(inputs["token_ids"]), 0, tf.constant(inputs["states"]), tf.constant(inputs["memory"]),
+            tf.constant(inputs["token_ids"]),
+            0,
+            tf.constant(inputs["states"]),
+            tf.constant(inputs["memory"]),
             tf.constant(inputs["encoder_padding_mask"]),
         )
         return {"logits": logits.numpy(), "states": states.numpy()}
@@ -123,9 +126,7 @@ def tflite_endpoints(model):
         extra_signatures={"decode": decode},
         name="encode",
         quantized_tolerances=LOGIT_TOLERANCES,
-        check=encoder_decoder_check(
-            model, {"text": texts}, decode, lambda: _greedy_ids(model, texts)
-        ),
+        check=encoder_decoder_check(model, {"text": texts}, decode, lambda: _greedy_ids(model, texts)),
     )
     return {"generate": single_call_endpoint(model), "encode_decode": encode_decode}
 
@@ -152,11 +153,12 @@ def tflite_generate(model_content, texts, *, bos_token_id, end_token_id, pad_tok
     interpreter = runtime.tflite_interpreter(model_content)
     signatures = interpreter.get_signature_list()
     if set(signatures) != {"encode", "decode"} or "index" in signatures["decode"]["inputs"]:
-        raise ValueError(
-            "expected an LSTMSeq2Seq TFLite file with 'encode' and 'decode' signatures; "
-            f"got {signatures}"
-        )
+        raise ValueError(f"expected an LSTMSeq2Seq TFLite file with 'encode' and 'decode' signatures; got {signatures}")
     return runtime.tflite_generate(
-        interpreter, {"text": texts}, bos_token_id=bos_token_id, end_token_id=end_token_id,
-        pad_token_id=pad_token_id, max_length=max_length,
+        interpreter,
+        {"text": texts},
+        bos_token_id=bos_token_id,
+        end_token_id=end_token_id,
+        pad_token_id=pad_token_id,
+        max_length=max_length,
     )

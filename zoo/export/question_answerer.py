@@ -92,7 +92,9 @@ def tflite_endpoints(model):
     length = model.sequence_length
 
     def serve(token_ids, padding_mask, segment_ids):
-        outputs = model({"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}, training=False)
+        outputs = model(
+            {"token_ids": token_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}, training=False
+        )
         return {"start_logits": outputs["start_logits"], "end_logits": outputs["end_logits"]}
 
     def reference(inputs):
@@ -102,8 +104,10 @@ def tflite_endpoints(model):
     return {
         "token_ids": Endpoint(
             function=serve,
-            input_signature={name: tf.TensorSpec((None, length), tf.int32, name=name)
-                             for name in ("token_ids", "padding_mask", "segment_ids")},
+            input_signature={
+                name: tf.TensorSpec((None, length), tf.int32, name=name)
+                for name in ("token_ids", "padding_mask", "segment_ids")
+            },
             reference=reference,
             sample_inputs=window_samples(model),
             tolerances={"start_logits": 1e-3, "end_logits": 1e-3},
@@ -131,18 +135,24 @@ def tflite_answer(model, path, questions, contexts, batch_size=32):
         batch_contexts = tf.constant(list(contexts[begin : begin + batch_size]))
         windows = packer.windows(batch_questions, batch_contexts)
         shape = windows["token_ids"].shape
-        inputs = {name: windows[name].numpy().reshape(-1, shape[-1]) for name in ("token_ids", "padding_mask", "segment_ids")}
+        inputs = {
+            name: windows[name].numpy().reshape(-1, shape[-1]) for name in ("token_ids", "padding_mask", "segment_ids")
+        }
         outputs = run_signature(interpreter, "serving_default", inputs)
         out = spans_to_answers(
-            batch_contexts, windows,
-            tf.reshape(outputs["start_logits"], shape), tf.reshape(outputs["end_logits"], shape),
+            batch_contexts,
+            windows,
+            tf.reshape(outputs["start_logits"], shape),
+            tf.reshape(outputs["end_logits"], shape),
             model.max_answer_length,
         )
         for i in range(len(out["answer"])):
-            results.append({
-                "text": out["answer"][i].numpy().decode("utf-8"),
-                "score": float(out["score"][i]),
-                "start": int(out["start"][i]),
-                "end": int(out["end"][i]),
-            })
+            results.append(
+                {
+                    "text": out["answer"][i].numpy().decode("utf-8"),
+                    "score": float(out["score"][i]),
+                    "start": int(out["start"][i]),
+                    "end": int(out["end"][i]),
+                }
+            )
     return results

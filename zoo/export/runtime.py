@@ -36,8 +36,10 @@ def as_strings(texts):
 def as_bytes(texts):
     """Texts as a flat object array of UTF-8 `bytes`, as TensorFlow returns string tensors."""
     return np.array(
-        [text if isinstance(text, bytes) else str(text).encode("utf-8")
-         for text in np.asarray(texts, dtype=object).reshape(-1)],
+        [
+            text if isinstance(text, bytes) else str(text).encode("utf-8")
+            for text in np.asarray(texts, dtype=object).reshape(-1)
+        ],
         dtype=object,
     )
 
@@ -192,9 +194,7 @@ def initial_state(start, decode_shapes, batch_size):
     return state
 
 
-def tflite_generate(
-    model_content, inputs, *, end_token_id, pad_token_id, bos_token_id=None, max_length=None
-):
+def tflite_generate(model_content, inputs, *, end_token_id, pad_token_id, bos_token_id=None, max_length=None):
     """Greedy generation with a generative TFLite file, the way an app runs it.
 
     Two file layouts (`zoo.export.tflite_variants`):
@@ -239,33 +239,37 @@ def tflite_generate(
     if "prefill" in signatures:
         prompts = np.asarray(inputs["token_ids"] if isinstance(inputs, dict) else inputs, "int32")
         cache_length = int(decode_shapes["cache"][3])
-        max_length = checked_length(
-            max_length, prompts.shape[1] + 1, cache_length, "(prompt length, cache length)"
-        )
+        max_length = checked_length(max_length, prompts.shape[1] + 1, cache_length, "(prompt length, cache length)")
         return greedy_loop(
-            run, prompts, max_length, start=run("prefill", {"token_ids": prompts}),
-            decode_shapes=decode_shapes, end_token_id=end_token_id, pad_token_id=pad_token_id,
+            run,
+            prompts,
+            max_length,
+            start=run("prefill", {"token_ids": prompts}),
+            decode_shapes=decode_shapes,
+            end_token_id=end_token_id,
+            pad_token_id=pad_token_id,
         )
     if bos_token_id is None:
-        raise ValueError(
-            "an encoder-decoder TFLite file needs bos_token_id. Received: bos_token_id=None"
-        )
+        raise ValueError("an encoder-decoder TFLite file needs bos_token_id. Received: bos_token_id=None")
     if not isinstance(inputs, dict):
         inputs = {"text": inputs}
     if "text" in inputs:
         inputs = {"text": np.asarray(inputs["text"], dtype=object).reshape(-1)}
     cache_length = int(decode_shapes["self_caches"][3]) if "self_caches" in decode_shapes else None
     if cache_length is None and max_length is None:
-        raise ValueError(
-            "this TFLite file has no output cache; pass max_length. Received: max_length=None"
-        )
+        raise ValueError("this TFLite file has no output cache; pass max_length. Received: max_length=None")
     if cache_length is not None:
         max_length = checked_length(max_length, 2, cache_length)
     start = run("encode", inputs)
     batch_size = len(next(iter(start.values())))
     return greedy_loop(
-        run, np.full((batch_size, 1), bos_token_id, "int32"), max_length, start=start,
-        decode_shapes=decode_shapes, end_token_id=end_token_id, pad_token_id=pad_token_id,
+        run,
+        np.full((batch_size, 1), bos_token_id, "int32"),
+        max_length,
+        start=start,
+        decode_shapes=decode_shapes,
+        end_token_id=end_token_id,
+        pad_token_id=pad_token_id,
     )
 
 

@@ -70,9 +70,7 @@ def _greedy_ids(model, token_ids, padding_mask):
 
 def generated_text(model, token_ids, strip=True):
     """The target preprocessor's `generate_postprocess` with the model's special ids."""
-    return model.target_preprocessor.generate_postprocess(
-        token_ids, model.end_token_id, model.pad_token_id, strip
-    )
+    return model.target_preprocessor.generate_postprocess(token_ids, model.end_token_id, model.pad_token_id, strip)
 
 
 @register_endpoint(Seq2SeqLM)
@@ -158,7 +156,10 @@ def _decode_endpoint(model):
 
 def _encoder_reference(model, token_ids, padding_mask):
     encoded = model.encode(tf.constant(token_ids), tf.constant(padding_mask))
-    return {"cross_caches": model.cross_attention_caches(encoded).numpy(), "encoder_padding_mask": np.asarray(padding_mask)}
+    return {
+        "cross_caches": model.cross_attention_caches(encoded).numpy(),
+        "encoder_padding_mask": np.asarray(padding_mask),
+    }
 
 
 def encoder_decoder_check(model, encode_inputs, decode_endpoint, expected_ids):
@@ -180,8 +181,13 @@ def encoder_decoder_check(model, encode_inputs, decode_endpoint, expected_ids):
         start = run("encode", encode_inputs)
         bos = np.full((len(start["encoder_padding_mask"]), 1), model.bos_token_id, "int32")
         got = greedy_loop(
-            run, bos, model.target_length, start=start, decode_shapes=decode_shapes,
-            end_token_id=model.end_token_id, pad_token_id=model.pad_token_id,
+            run,
+            bos,
+            model.target_length,
+            start=start,
+            decode_shapes=decode_shapes,
+            end_token_id=model.end_token_id,
+            pad_token_id=model.pad_token_id,
         )
         return compare_greedy(got, expected_ids(), strict)
 
@@ -298,9 +304,7 @@ def single_call_endpoint(model):
     )
 
 
-def tflite_generate(
-    model_content, inputs, *, bos_token_id, end_token_id, pad_token_id, max_length=None
-):
+def tflite_generate(model_content, inputs, *, bos_token_id, end_token_id, pad_token_id, max_length=None):
     """Greedy generation with an `encode_decode` TFLite file, the way an app runs it.
 
     `zoo.export.runtime.tflite_generate` for a `Seq2SeqLM` file: `encode`
@@ -327,10 +331,13 @@ def tflite_generate(
     signatures = interpreter.get_signature_list()
     if set(signatures) != {"encode", "decode"}:
         raise ValueError(
-            "expected a seq2seq TFLite file with 'encode' and 'decode' signatures; "
-            f"got {sorted(signatures)}"
+            f"expected a seq2seq TFLite file with 'encode' and 'decode' signatures; got {sorted(signatures)}"
         )
     return runtime.tflite_generate(
-        interpreter, inputs, bos_token_id=bos_token_id, end_token_id=end_token_id,
-        pad_token_id=pad_token_id, max_length=max_length,
+        interpreter,
+        inputs,
+        bos_token_id=bos_token_id,
+        end_token_id=end_token_id,
+        pad_token_id=pad_token_id,
+        max_length=max_length,
     )

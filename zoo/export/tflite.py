@@ -41,9 +41,7 @@ __all__ = [
 
 
 def _converter(saved_model_dir, signature_keys, quantize, representative_data, custom_ops):
-    converter = tf.lite.TFLiteConverter.from_saved_model(
-        str(saved_model_dir), signature_keys=signature_keys
-    )
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=signature_keys)
     converter.allow_custom_ops = custom_ops  # tensorflow-text ops of string-in models
     if quantize is None:
         return converter
@@ -60,10 +58,7 @@ def _converter(saved_model_dir, signature_keys, quantize, representative_data, c
         def representative_dataset():
             names = list(representative_data)
             for index in range(len(representative_data[names[0]])):
-                yield {
-                    name: representative_data[name][index : index + 1].astype("float32")
-                    for name in names
-                }
+                yield {name: representative_data[name][index : index + 1].astype("float32") for name in names}
 
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -88,9 +83,7 @@ def convert_endpoint(model, endpoint, quantize=None, representative_data=None):
         ValueError: `quantize` is unknown, or `"int8"` has no representative data.
     """
     if quantize not in QUANTIZATIONS:
-        raise ValueError(
-            f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}"
-        )
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
     signatures = signature_endpoints(endpoint)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
         export_archive(model, endpoint).write_out(saved_model_dir, verbose=False)
@@ -98,15 +91,11 @@ def convert_endpoint(model, endpoint, quantize=None, representative_data=None):
             # int8 calibration runs the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
             custom_ops = any(each.custom_ops for each in signatures.values())
-            converter = _converter(
-                saved_model_dir, list(signatures), quantize, representative_data, custom_ops
-            )
+            converter = _converter(saved_model_dir, list(signatures), quantize, representative_data, custom_ops)
             return converter.convert()
 
 
-def check_tflite(
-    model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite", strict=True
-):
+def check_tflite(model_content, endpoint, sample_inputs=None, tolerance=None, what="TFLite", strict=True):
     """Compare a TFLite model with Keras on the sample batch and a batch of one.
 
     Every signature of the file is checked (the main one on `sample_inputs`,
@@ -134,16 +123,20 @@ def check_tflite(
             free=() if strict else each.quantized_free,
         )
     if endpoint.check is not None:
-        measured = endpoint.check(
-            lambda signature, batch: run_signature(interpreter, signature, batch), strict
-        )
+        measured = endpoint.check(lambda signature, batch: run_signature(interpreter, signature, batch), strict)
         report.extra = report.extra | measured
     return report
 
 
 def write_tflite(
-    model, endpoint, path, quantize=None, representative_data=None, sample_inputs=None,
-    tolerance=None, what="TFLite",
+    model,
+    endpoint,
+    path,
+    quantize=None,
+    representative_data=None,
+    sample_inputs=None,
+    tolerance=None,
+    what="TFLite",
 ):
     """Convert `endpoint`, check the file against Keras, then write it to `path` atomically.
 

@@ -103,7 +103,7 @@ class TopKSampler(Sampler):
 
 
 class TopPSampler(Sampler):
-    """Nucleus sampling: a draw among the smallest set of tokens whose probability reaches `p` (Holtzman et al. 2020)."""
+    """Nucleus sampling (Holtzman et al. 2020): a draw among the fewest tokens whose probability reaches `p`."""
 
     def __init__(self, p=0.9, **kwargs):
         super().__init__(**kwargs)

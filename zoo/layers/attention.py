@@ -172,9 +172,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self._dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self._record_score = None  # `list.append` of the `record_scores` block, if one is open
         self._rotary = (
-            RotaryEmbedding(rotary_max_wavelength, dtype=self.dtype_policy, name="rotary")
-            if use_rotary
-            else None
+            RotaryEmbedding(rotary_max_wavelength, dtype=self.dtype_policy, name="rotary") if use_rotary else None
         )
 
     def _projection(self, name, equation, output_shape, bias_axes):
@@ -209,13 +207,9 @@ class MultiHeadAttention(keras.layers.Layer):
         key_shape = value_shape if key_shape is None else key_shape
         output_dim = self.output_dim or query_shape[-1]
         kv_heads = self.num_key_value_heads
-        self.query_dense = self._projection(
-            "query", "btd,dnh->btnh", (None, self.num_heads, self.key_dim), "nh"
-        )
+        self.query_dense = self._projection("query", "btd,dnh->btnh", (None, self.num_heads, self.key_dim), "nh")
         self.key_dense = self._projection("key", "btd,dnh->btnh", (None, kv_heads, self.key_dim), "nh")
-        self.value_dense = self._projection(
-            "value", "btd,dnh->btnh", (None, kv_heads, self.value_dim), "nh"
-        )
+        self.value_dense = self._projection("value", "btd,dnh->btnh", (None, kv_heads, self.value_dim), "nh")
         self.output_dense = self._projection("attention_output", "btnh,nhd->btd", (None, output_dim), "d")
         self.query_dense.build(query_shape)
         self.key_dense.build(key_shape)
@@ -311,9 +305,7 @@ class MultiHeadAttention(keras.layers.Layer):
         key = value if key is None else key
         query_heads = self.query_dense(query)  # (B, Tq, N, D)
         if self._rotary is not None:
-            query_heads = self._rotary(
-                query_heads, start_index=0 if cache_index is None else cache_index
-            )
+            query_heads = self._rotary(query_heads, start_index=0 if cache_index is None else cache_index)
         key_heads, value_heads, new_cache = self._project_and_cache(key, value, cache, cache_index)
 
         batch_size, query_length = ops.shape(query)[0], ops.shape(query)[1]
@@ -329,9 +321,7 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         recording = self._record_score is not None
         return_scores = return_attention_scores or recording
-        attended, scores = self._attend(
-            query_heads, key_heads, value_heads, mask, training, return_scores
-        )
+        attended, scores = self._attend(query_heads, key_heads, value_heads, mask, training, return_scores)
         if recording:
             self._record_score(scores)
         output = self.output_dense(attended)  # (B, Tq, output_dim)

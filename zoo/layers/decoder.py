@@ -146,9 +146,7 @@ class TransformerDecoder(_Block):
                 training=training,
             )
 
-        hidden, *new_cache = self._residual(
-            decoder_sequence, self.self_attention_norm, self_attend, training
-        )
+        hidden, *new_cache = self._residual(decoder_sequence, self.self_attention_norm, self_attend, training)
         if self.use_cross_attention:
 
             def cross_attend(x):

@@ -249,9 +249,7 @@ class PatchEmbedding(keras.layers.Layer):
         self._check_shape(images_shape)
         self.projection.build(images_shape)
         if self.use_class_token:
-            self.class_token = self.add_weight(
-                name="class_token", shape=(1, 1, self.hidden_dim), initializer="zeros"
-            )
+            self.class_token = self.add_weight(name="class_token", shape=(1, 1, self.hidden_dim), initializer="zeros")
         self.position_embedding.build((None, self.num_patches + int(self.use_class_token), self.hidden_dim))
         self.built = True
 

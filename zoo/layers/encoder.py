@@ -13,9 +13,7 @@ from zoo.layers.normalization import NORM_TYPES, normalization_layer
 def head_dim(hidden_dim, num_heads):
     """`hidden_dim // num_heads`, or a clear error if it does not divide."""
     if hidden_dim % num_heads:
-        raise ValueError(
-            f"num_heads must divide hidden_dim; received hidden_dim={hidden_dim}, num_heads={num_heads}"
-        )
+        raise ValueError(f"num_heads must divide hidden_dim; received hidden_dim={hidden_dim}, num_heads={num_heads}")
     return hidden_dim // num_heads
 
 

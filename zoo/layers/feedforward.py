@@ -70,7 +70,9 @@ class FeedForward(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.ffn_rank = check_rank_option(ffn_rank, PROJECTIONS, "ffn_rank")
         if isinstance(ffn_rank, dict) and ffn_rank.get("gate") is not None and activation != "swiglu":
-            raise ValueError(f"ffn_rank sets a 'gate' rank, but only swiglu has a gate. Received: activation={activation!r}")
+            raise ValueError(
+                f"ffn_rank sets a 'gate' rank, but only swiglu has a gate. Received: activation={activation!r}"
+            )
         self._dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def _dense(self, units, name):

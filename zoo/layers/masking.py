@@ -30,14 +30,10 @@ def compute_causal_mask(batch_size, query_length, key_length, cache_index=0):
         cache_index: int or scalar tensor, absolute position of the first
             query. 0 for a full (uncached) forward pass.
     """
-    query_positions = ops.arange(query_length, dtype="int32") + ops.cast(
-        cache_index, "int32"
-    )
+    query_positions = ops.arange(query_length, dtype="int32") + ops.cast(cache_index, "int32")
     key_positions = ops.arange(key_length, dtype="int32")
     mask = ops.expand_dims(key_positions, 0) <= ops.expand_dims(query_positions, 1)
-    return ops.broadcast_to(
-        ops.expand_dims(mask, 0), (batch_size, query_length, key_length)
-    )
+    return ops.broadcast_to(ops.expand_dims(mask, 0), (batch_size, query_length, key_length))
 
 
 def merge_padding_and_attention_mask(query_length, padding_mask=None, attention_mask=None):
@@ -55,15 +51,12 @@ def merge_padding_and_attention_mask(query_length, padding_mask=None, attention_
     if padding_mask is not None:
         if len(padding_mask.shape) != 2:
             raise ValueError(
-                "padding_mask must have shape (batch_size, key_length); "
-                f"received shape {tuple(padding_mask.shape)}"
+                f"padding_mask must have shape (batch_size, key_length); received shape {tuple(padding_mask.shape)}"
             )
         padding_mask = ops.cast(padding_mask, "bool")
         key_length = ops.shape(padding_mask)[1]
         batch_size = ops.shape(padding_mask)[0]
-        mask = ops.broadcast_to(
-            ops.expand_dims(padding_mask, 1), (batch_size, query_length, key_length)
-        )
+        mask = ops.broadcast_to(ops.expand_dims(padding_mask, 1), (batch_size, query_length, key_length))
     if attention_mask is not None:
         if len(attention_mask.shape) != 3:
             raise ValueError(

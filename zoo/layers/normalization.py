@@ -39,9 +39,7 @@ class RMSNorm(keras.layers.Layer):
         self.scale_initializer = keras.initializers.get(scale_initializer)
 
     def build(self, inputs_shape):
-        self.scale = self.add_weight(
-            name="scale", shape=(inputs_shape[-1],), initializer=self.scale_initializer
-        )
+        self.scale = self.add_weight(name="scale", shape=(inputs_shape[-1],), initializer=self.scale_initializer)
         self.built = True
 
     def call(self, inputs):

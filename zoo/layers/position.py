@@ -3,7 +3,6 @@
 import keras
 from keras import ops
 
-
 SINUSOIDAL_LAYOUTS = ("interleaved", "concatenated")
 
 
@@ -108,9 +107,7 @@ def sinusoidal_encoding(positions, feature_size, max_wavelength=10000.0, layout=
         return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
     feature_index = ops.arange(feature_size, dtype="float32")
     pair_index = feature_index - ops.mod(feature_index, 2.0)  # 2i for both 2i and 2i+1
-    inverse_timescales = ops.power(
-        float(max_wavelength), -pair_index / float(feature_size)
-    )
+    inverse_timescales = ops.power(float(max_wavelength), -pair_index / float(feature_size))
     angles = ops.expand_dims(positions, 1) * ops.expand_dims(inverse_timescales, 0)
     is_even = ops.equal(ops.mod(feature_index, 2.0), 0.0)
     return ops.where(is_even, ops.sin(angles), ops.cos(angles))
@@ -145,9 +142,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     def __init__(self, max_wavelength=10000.0, layout="interleaved", **kwargs):
         super().__init__(**kwargs)
         if max_wavelength <= 1:
-            raise ValueError(
-                f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}"
-            )
+            raise ValueError(f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}")
         if layout not in SINUSOIDAL_LAYOUTS:
             raise ValueError(f"layout must be one of {SINUSOIDAL_LAYOUTS}. Received: layout={layout!r}")
         self.max_wavelength = max_wavelength
@@ -201,13 +196,9 @@ class RotaryEmbedding(keras.layers.Layer):
     def __init__(self, max_wavelength=10000.0, scaling_factor=1.0, **kwargs):
         super().__init__(**kwargs)
         if max_wavelength <= 1:
-            raise ValueError(
-                f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}"
-            )
+            raise ValueError(f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}")
         if scaling_factor < 1:
-            raise ValueError(
-                f"scaling_factor must be >= 1. Received: scaling_factor={scaling_factor}"
-            )
+            raise ValueError(f"scaling_factor must be >= 1. Received: scaling_factor={scaling_factor}")
         self.max_wavelength = max_wavelength
         self.scaling_factor = scaling_factor
         self.built = True
@@ -215,9 +206,7 @@ class RotaryEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         feature_size = inputs.shape[-1]
         if feature_size is None or feature_size % 2:
-            raise ValueError(
-                f"RotaryEmbedding needs an even feature size; received inputs of shape {inputs.shape}"
-            )
+            raise ValueError(f"RotaryEmbedding needs an even feature size; received inputs of shape {inputs.shape}")
         half = feature_size // 2
         length = ops.shape(inputs)[1]
         positions = ops.arange(length, dtype="float32") + ops.cast(start_index, "float32")
@@ -240,8 +229,5 @@ class RotaryEmbedding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"max_wavelength": self.max_wavelength, "scaling_factor": self.scaling_factor}
-        )
+        config.update({"max_wavelength": self.max_wavelength, "scaling_factor": self.scaling_factor})
         return config
-

@@ -14,9 +14,7 @@ def _check_labels(y_true, y_pred, num_classes):
         )
     for name, values in (("y_true", y_true), ("y_pred", y_pred)):
         if not np.issubdtype(values.dtype, np.integer):
-            raise ValueError(
-                f"{name} must hold integer class indices; received dtype={values.dtype}"
-            )
+            raise ValueError(f"{name} must hold integer class indices; received dtype={values.dtype}")
         bad = values[(values < 0) | (values >= num_classes)]
         if len(bad):
             raise ValueError(

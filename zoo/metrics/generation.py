@@ -18,15 +18,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 def _check_texts(texts, name):
     """Returns `texts` as a list of strings, or raises a ValueError."""
     if isinstance(texts, str):
-        raise ValueError(
-            f"{name} must be a list of strings, not one string; received {texts!r:.60}"
-        )
+        raise ValueError(f"{name} must be a list of strings, not one string; received {texts!r:.60}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise ValueError(
-                f"{name} must hold strings; received {type(text).__name__} at index {i}: {text!r:.60}"
-            )
+            raise ValueError(f"{name} must hold strings; received {type(text).__name__} at index {i}: {text!r:.60}")
     return texts
 
 
@@ -39,8 +35,7 @@ def _check_pairs(hypotheses, references, hypotheses_name):
     hypotheses = _check_texts(hypotheses, hypotheses_name)
     if isinstance(references, str):
         raise ValueError(
-            f"references must be a list of strings or of lists of strings, not one string; "
-            f"received {references!r:.60}"
+            f"references must be a list of strings or of lists of strings, not one string; received {references!r:.60}"
         )
     references = list(references)
     if not hypotheses or len(hypotheses) != len(references):
@@ -53,8 +48,7 @@ def _check_pairs(hypotheses, references, hypotheses_name):
     for i, item in enumerate(references):
         if not isinstance(item, (str, list, tuple)):
             raise ValueError(
-                f"references[{i}] must be a string or a list of strings; "
-                f"received {type(item).__name__}: {item!r:.60}"
+                f"references[{i}] must be a string or a list of strings; received {type(item).__name__}: {item!r:.60}"
             )
         if multiple != isinstance(item, (list, tuple)):
             raise ValueError(
@@ -63,9 +57,7 @@ def _check_pairs(hypotheses, references, hypotheses_name):
             )
         item = _check_texts(item, f"references[{i}]") if multiple else [item]
         if not item:
-            raise ValueError(
-                f"every hypothesis needs at least one reference; references[{i}] is empty"
-            )
+            raise ValueError(f"every hypothesis needs at least one reference; references[{i}] is empty")
         paired.append(item)
     return hypotheses, paired
 
@@ -102,16 +94,11 @@ def bleu(hypotheses, references, *, lowercase=False, tokenize="13a"):
 
     hypotheses, references = _check_pairs(hypotheses, references, "hypotheses")
     if tokenize not in BLEU.TOKENIZERS:
-        raise ValueError(
-            f"tokenize must be one of {sorted(BLEU.TOKENIZERS)}; received tokenize={tokenize!r}"
-        )
+        raise ValueError(f"tokenize must be one of {sorted(BLEU.TOKENIZERS)}; received tokenize={tokenize!r}")
     # sacrebleu wants reference streams: streams[k][i] is the k-th reference
     # of sentence i, with None where sentence i has fewer than k + 1.
     num_streams = max(len(refs) for refs in references)
-    streams = [
-        [refs[k] if k < len(refs) else None for refs in references]
-        for k in range(num_streams)
-    ]
+    streams = [[refs[k] if k < len(refs) else None for refs in references] for k in range(num_streams)]
     bleu_metric = BLEU(lowercase=lowercase, tokenize=tokenize)
     chrf_metric = CHRF(lowercase=lowercase)
     bleu_score = bleu_metric.corpus_score(hypotheses, streams)
@@ -129,9 +116,7 @@ def bleu(hypotheses, references, *, lowercase=False, tokenize="13a"):
     }
 
 
-def rouge(
-    predictions, references, *, metrics=("rouge1", "rouge2", "rougeL"), use_stemmer=True
-):
+def rouge(predictions, references, *, metrics=("rouge1", "rouge2", "rougeL"), use_stemmer=True):
     """Mean ROUGE precision, recall and F-measure, computed by `rouge-score`.
 
     Scores are percentages (0..100), on the same scale as BLEU; divide by 100
@@ -160,30 +145,20 @@ def rouge(
     from rouge_score import rouge_scorer
 
     if isinstance(metrics, str) or not metrics:
-        raise ValueError(
-            f"metrics must be a non-empty list of ROUGE names; received metrics={metrics!r}"
-        )
+        raise ValueError(f"metrics must be a non-empty list of ROUGE names; received metrics={metrics!r}")
     metrics = list(metrics)
     for name in metrics:
         if not isinstance(name, str) or not _ROUGE_TYPE.fullmatch(name):
-            raise ValueError(
-                f"metrics must name rouge1 .. rouge9, rougeL or rougeLsum; received {name!r}"
-            )
+            raise ValueError(f"metrics must name rouge1 .. rouge9, rougeL or rougeLsum; received {name!r}")
     if len(set(metrics)) != len(metrics):
-        raise ValueError(
-            f"metrics must not repeat a name; received metrics={metrics!r}"
-        )
+        raise ValueError(f"metrics must not repeat a name; received metrics={metrics!r}")
     predictions, references = _check_pairs(predictions, references, "predictions")
     scorer = rouge_scorer.RougeScorer(metrics, use_stemmer=use_stemmer)
     # rouge-score takes the reference (target) first.
-    scores = [
-        scorer.score_multi(refs, prediction)
-        for prediction, refs in zip(predictions, references)
-    ]
+    scores = [scorer.score_multi(refs, prediction) for prediction, refs in zip(predictions, references)]
     report = {
         name: {
-            field: 100.0
-            * float(statistics.fmean(getattr(score[name], field) for score in scores))
+            field: 100.0 * float(statistics.fmean(getattr(score[name], field) for score in scores))
             for field in ("precision", "recall", "fmeasure")
         }
         for name in metrics
@@ -213,12 +188,8 @@ def lead_baseline(documents, *, max_words=None):
             `max_words` is not a positive integer.
     """
     documents = _check_texts(documents, "documents")
-    if max_words is not None and (
-        isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1
-    ):
-        raise ValueError(
-            f"max_words must be None or a positive integer; received max_words={max_words!r}"
-        )
+    if max_words is not None and (isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1):
+        raise ValueError(f"max_words must be None or a positive integer; received max_words={max_words!r}")
     summaries = []
     for document in documents:
         first = _SENTENCE_END.split(document.strip(), maxsplit=1)[0]
@@ -241,9 +212,7 @@ def typical_length(texts):
     """
     texts = _check_texts(texts, "texts")
     if not texts:
-        raise ValueError(
-            "texts must be non-empty to take a median length; received 0 texts"
-        )
+        raise ValueError("texts must be non-empty to take a median length; received 0 texts")
     median = statistics.median(len(text.split()) for text in texts)
     return math.floor(median + 0.5)
 
@@ -265,13 +234,10 @@ def perplexity(mean_negative_log_likelihood):
         nll = float(mean_negative_log_likelihood)
     except (TypeError, ValueError):
         raise ValueError(
-            "mean_negative_log_likelihood must be a number; "
-            f"received {mean_negative_log_likelihood!r:.60}"
+            f"mean_negative_log_likelihood must be a number; received {mean_negative_log_likelihood!r:.60}"
         ) from None
     if math.isnan(nll) or nll < 0:
-        raise ValueError(
-            f"mean_negative_log_likelihood must be a non-negative number of nats; received {nll}"
-        )
+        raise ValueError(f"mean_negative_log_likelihood must be a non-negative number of nats; received {nll}")
     try:
         return math.exp(nll)
     except OverflowError:

@@ -18,7 +18,22 @@ from zoo.models.seq2seq import Seq2SeqLM
 from zoo.models.text_classifier import TextClassifier
 from zoo.models.text_embedder import TextEmbedder
 
-__all__ = ["CNNClassifier", "CNNImageClassifier", "CausalLM", "ImageClassifier", "LSTMClassifier", "LSTMLanguageModel", "LSTMSeq2Seq", "PRESETS", "QuestionAnswerer", "Seq2SeqLM", "TextClassifier", "TextEmbedder", "get_preset", "preset_names"]
+__all__ = [
+    "CNNClassifier",
+    "CNNImageClassifier",
+    "CausalLM",
+    "ImageClassifier",
+    "LSTMClassifier",
+    "LSTMLanguageModel",
+    "LSTMSeq2Seq",
+    "PRESETS",
+    "QuestionAnswerer",
+    "Seq2SeqLM",
+    "TextClassifier",
+    "TextEmbedder",
+    "get_preset",
+    "preset_names",
+]
 __all__ += [
     "Backbone",
     "EncoderDecoderBackbone",

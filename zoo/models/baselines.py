@@ -63,7 +63,7 @@ class LSTMClassifier(TextClassifierMixin, Task):
 
     preset_family = "lstm_classifier"
 
-    layer_arguments = ('preprocessor',)
+    layer_arguments = ("preprocessor",)
 
     def __init__(
         self,
@@ -81,8 +81,11 @@ class LSTMClassifier(TextClassifierMixin, Task):
         **kwargs,
     ):
         check_positive_integers(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=hidden_dim,
-            lstm_units=lstm_units, num_layers=num_layers,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=hidden_dim,
+            lstm_units=lstm_units,
+            num_layers=num_layers,
         )
         check_dropout(dropout)
         if pooling not in LSTM_POOLINGS:
@@ -124,7 +127,6 @@ class LSTMClassifier(TextClassifierMixin, Task):
         self.preprocessor = preprocessor
 
 
-
 @keras.saving.register_keras_serializable(package="zoo")
 class CNNClassifier(TextClassifierMixin, Task):
     """Convolutional text classifier (Kim 2014): parallel 1-D convolutions, max over time, logits.
@@ -159,7 +161,7 @@ class CNNClassifier(TextClassifierMixin, Task):
 
     preset_family = "cnn_classifier"
 
-    layer_arguments = ('preprocessor',)
+    layer_arguments = ("preprocessor",)
 
     def __init__(
         self,
@@ -188,9 +190,9 @@ class CNNClassifier(TextClassifierMixin, Task):
         x = x * ops.expand_dims(ops.cast(padding_mask, x.dtype), -1)  # (B, T, E), zeros at padded positions
         pooled = []
         for size in kernel_sizes:
-            features = keras.layers.Conv1D(
-                filters, size, padding="same", activation="relu", name=f"conv_{size}"
-            )(x)  # (B, T, F)
+            features = keras.layers.Conv1D(filters, size, padding="same", activation="relu", name=f"conv_{size}")(
+                x
+            )  # (B, T, F)
             pooled.append(MaskedMaxPooling(name=f"max_pool_{size}")(features, padding_mask=padding_mask))  # (B, F)
         x = keras.layers.Concatenate(name="concatenate")(pooled) if len(pooled) > 1 else pooled[0]
         logits = _classification_head(x, num_classes, dropout)
@@ -206,7 +208,6 @@ class CNNClassifier(TextClassifierMixin, Task):
         self.dropout = dropout
         self.class_names = class_names
         self.preprocessor = preprocessor
-
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -8,13 +8,20 @@ from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
 from zoo.models.task import RANK_ARGUMENTS, preset_config, upgrade_rank_arguments
 
-
 # The constructor arguments of CausalLM before it took a backbone (issue 20); still read from old
 # `.keras` files and taken by `from_preset`, mapped to a `TransformerDecoderBackbone`.
 FLAT_ARGUMENTS = {
-    "vocabulary_size": None, "sequence_length": None, "hidden_dim": 256, "num_layers": 4, "num_heads": 4,
-    "intermediate_dim": 1024, "num_key_value_heads": None, "dropout": 0.1, "activation": "gelu",
-    "position": "learned", "low_rank": None,
+    "vocabulary_size": None,
+    "sequence_length": None,
+    "hidden_dim": 256,
+    "num_layers": 4,
+    "num_heads": 4,
+    "intermediate_dim": 1024,
+    "num_key_value_heads": None,
+    "dropout": 0.1,
+    "activation": "gelu",
+    "position": "learned",
+    "low_rank": None,
 }
 
 
@@ -130,6 +137,10 @@ class CausalLM(GenerativeTask):
     hidden_dim = property(lambda self: self.backbone.hidden_dim)
     num_layers = property(lambda self: self.backbone.num_layers)
     num_heads = property(lambda self: self.backbone.num_heads)
+    intermediate_dim = property(lambda self: self.backbone.intermediate_dim)
+    num_key_value_heads = property(lambda self: self.backbone.num_key_value_heads)
+    dropout = property(lambda self: self.backbone.dropout)
+    activation = property(lambda self: self.backbone.activation)
     embedding = property(lambda self: self.backbone.embedding)
     decoder_layers = property(lambda self: self.backbone.decoder_layers)
     final_norm = property(lambda self: self.backbone.final_norm)
@@ -178,8 +189,15 @@ class CausalLM(GenerativeTask):
         return next_fn_uncached
 
     def generate_ids(
-        self, token_ids, padding_mask, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0,
-        use_cache=True, stop_length=None,
+        self,
+        token_ids,
+        padding_mask,
+        max_length=None,
+        sampler="greedy",
+        num_beams=4,
+        length_penalty=0.0,
+        use_cache=True,
+        stop_length=None,
     ):
         """Prompt ids `(B, P)` (padding on either side) -> ids `(B, max_length)`, prompts first; see `generate`.
 
@@ -271,7 +289,8 @@ class CausalLM(GenerativeTask):
         lengths = padding_mask.sum(axis=1)
         if token_ids.ndim != 2 or token_ids.shape != padding_mask.shape:
             raise ValueError(
-                f"token_ids and padding_mask must both be (batch, width). Received: {token_ids.shape}, {padding_mask.shape}"
+                "token_ids and padding_mask must both be (batch, width). "
+                f"Received: {token_ids.shape}, {padding_mask.shape}"
             )
         if (lengths < 1).any():
             raise ValueError("every prompt needs at least one token (e.g. BOS)")

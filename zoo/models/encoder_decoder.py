@@ -51,7 +51,10 @@ class EncoderDecoderTask(GenerativeTask):
     def start_tokens(self, batch_size, length):
         """`(B, length)` int32: BOS, then padding."""
         return ops.concatenate(
-            [ops.full((batch_size, 1), self.bos_token_id, "int32"), ops.full((batch_size, length - 1), self.pad_token_id, "int32")],
+            [
+                ops.full((batch_size, 1), self.bos_token_id, "int32"),
+                ops.full((batch_size, length - 1), self.pad_token_id, "int32"),
+            ],
             axis=1,
         )
 
@@ -65,16 +68,16 @@ class EncoderDecoderTask(GenerativeTask):
             )
             return token_ids
         sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
-        token_ids, _ = sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id)
+        token_ids, _ = sample_loop(
+            next_fn, token_ids, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id
+        )
         return token_ids
 
     def detokenize(self, token_ids):
         """Target ids `(B, T)` -> strings, cut at the first EOS, special tokens removed."""
         if self.target_preprocessor is None:
             raise ValueError("detokenize needs a model built with a target preprocessor")
-        texts = self.target_preprocessor.generate_postprocess(
-            token_ids, self.end_token_id, self.pad_token_id
-        )
+        texts = self.target_preprocessor.generate_postprocess(token_ids, self.end_token_id, self.pad_token_id)
         return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
 
 
@@ -104,10 +107,17 @@ def sized_by_preprocessors(config, source_preprocessor, target_preprocessor):
 
 
 def special_token_ids(
-    source_preprocessor, target_preprocessor, source_vocabulary_size, target_vocabulary_size, source_length,
-    target_length, bos_token_id, end_token_id, pad_token_id,
+    source_preprocessor,
+    target_preprocessor,
+    source_vocabulary_size,
+    target_vocabulary_size,
+    source_length,
+    target_length,
+    bos_token_id,
+    end_token_id,
+    pad_token_id,
 ):
-    """Check the preprocessors against the model's sizes; `(bos, end, pad)` ids, the target preprocessor's when given."""
+    """Check the preprocessors against the model's sizes; `(bos, end, pad)`, the target preprocessor's if given."""
     if target_preprocessor is not None:
         check_preprocessor("target", target_preprocessor, target_vocabulary_size, target_length + 1)
         bos_token_id, end_token_id = target_preprocessor.cls_id, target_preprocessor.sep_id

@@ -88,7 +88,6 @@ def check_generate_settings(max_length, sampler, num_beams):
         check_integer("num_beams", num_beams)
 
 
-
 class GenerativeTask(Task):
     """A `Task` that generates token sequences, from strings or from ids.
 
@@ -122,8 +121,15 @@ class GenerativeTask(Task):
         return self._compiled_generators
 
     def generate(
-        self, inputs, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0, seed=None,
-        strip_prompt=False, **sampler_args,
+        self,
+        inputs,
+        max_length=None,
+        sampler="greedy",
+        num_beams=4,
+        length_penalty=0.0,
+        seed=None,
+        strip_prompt=False,
+        **sampler_args,
     ):
         """Generate text for strings, or ids for a dict of ids.
 

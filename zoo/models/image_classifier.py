@@ -30,8 +30,7 @@ class ImageClassifierMixin:
         expected = (*self.image_size, self.num_channels)
         if len(shape) != 4 or shape[1:] != expected:
             raise ValueError(
-                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
-                f"received shape {shape}"
+                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); received shape {shape}"
             )
         try:
             dtype = np.dtype(keras.backend.standardize_dtype(images.dtype))
@@ -63,8 +62,17 @@ class ImageClassifierMixin:
 # ImageClassifier's arguments before it took a backbone (issue 20) that describe the backbone; still
 # taken by the constructor, `from_preset` and old `.keras` files (see `backbone_from_arguments`).
 FLAT_ARGUMENTS = {
-    "image_size": None, "patch_size": None, "num_channels": 3, "hidden_dim": 64, "num_layers": 4, "num_heads": 4,
-    "intermediate_dim": 128, "dropout": 0.0, "activation": "gelu", "pixel_scale": 1.0 / 255.0, "low_rank": None,
+    "image_size": None,
+    "patch_size": None,
+    "num_channels": 3,
+    "hidden_dim": 64,
+    "num_layers": 4,
+    "num_heads": 4,
+    "intermediate_dim": 128,
+    "dropout": 0.0,
+    "activation": "gelu",
+    "pixel_scale": 1.0 / 255.0,
+    "low_rank": None,
 }
 OLD_RANK_ARGUMENTS = ("projection_rank", "ffn_rank", "layer_ranks")
 
@@ -111,7 +119,9 @@ class ImageClassifier(ImageClassifierMixin, Task):
                 raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
             backbone = self.backbone_from_arguments(use_class_token=pooling == "class_token", **flat)
         if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"backbone must be a zoo.models.ViTBackbone. Received: backbone of type {type(backbone).__name__}")
+            raise ValueError(
+                f"backbone must be a zoo.models.ViTBackbone. Received: backbone of type {type(backbone).__name__}"
+            )
         if pooling == "class_token" and not backbone.use_class_token:
             raise ValueError("pooling='class_token' needs a backbone built with use_class_token=True")
         class_names = checked_class_names(num_classes, class_names)
@@ -159,6 +169,9 @@ class ImageClassifier(ImageClassifierMixin, Task):
     hidden_dim = property(lambda self: self.backbone.hidden_dim)
     num_layers = property(lambda self: self.backbone.num_layers)
     num_heads = property(lambda self: self.backbone.num_heads)
+    intermediate_dim = property(lambda self: self.backbone.intermediate_dim)
+    dropout = property(lambda self: self.backbone.dropout)
+    activation = property(lambda self: self.backbone.activation)
     pixel_scale = property(lambda self: self.backbone.pixel_scale)
     low_rank = property(lambda self: self.backbone.low_rank)
 

@@ -2,8 +2,8 @@
 
 import keras
 
-from zoo.models.task import check_positive_integers, preset_config
 from zoo.models.base import Task
+from zoo.models.task import check_positive_integers, preset_config
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -29,10 +29,15 @@ class LSTMLanguageModel(Task):
     >>> logits = model({"token_ids": ids, "padding_mask": mask})   # (B, 128, 80)
     """
 
-    def __init__(self, vocabulary_size, sequence_length, hidden_dim=128, lstm_units=256, num_layers=2, dropout=0.0, **kwargs):
+    def __init__(
+        self, vocabulary_size, sequence_length, hidden_dim=128, lstm_units=256, num_layers=2, dropout=0.0, **kwargs
+    ):
         check_positive_integers(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length, hidden_dim=hidden_dim,
-            lstm_units=lstm_units, num_layers=num_layers,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=hidden_dim,
+            lstm_units=lstm_units,
+            num_layers=num_layers,
         )
         token_ids = keras.Input((None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input((None,), dtype="int32", name="padding_mask")

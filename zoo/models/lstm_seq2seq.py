@@ -76,7 +76,7 @@ class LSTMSeq2Seq(EncoderDecoderTask):
     >>> model.generate(["How are you?"], max_length=32, sampler="beam", num_beams=4)
     """
 
-    layer_arguments = ('source_preprocessor', 'target_preprocessor')
+    layer_arguments = ("source_preprocessor", "target_preprocessor")
     config_attributes = {"attention": "attention_type"}  # `self.attention` is the layer
 
     def __init__(
@@ -100,15 +100,24 @@ class LSTMSeq2Seq(EncoderDecoderTask):
         **kwargs,
     ):
         check_positive_integers(
-            hidden_dim=hidden_dim, lstm_units=lstm_units,
-            num_encoder_layers=num_encoder_layers, num_decoder_layers=num_decoder_layers,
+            hidden_dim=hidden_dim,
+            lstm_units=lstm_units,
+            num_encoder_layers=num_encoder_layers,
+            num_decoder_layers=num_decoder_layers,
         )
         if attention not in ATTENTION_SCORES:
             raise ValueError(f"attention must be one of {list(ATTENTION_SCORES)}. Received: attention={attention!r}")
         check_dropout(dropout)
         bos_token_id, end_token_id, pad_token_id = special_token_ids(
-            source_preprocessor, target_preprocessor, source_vocabulary_size, target_vocabulary_size, source_length,
-            target_length, bos_token_id, end_token_id, pad_token_id,
+            source_preprocessor,
+            target_preprocessor,
+            source_vocabulary_size,
+            target_vocabulary_size,
+            source_length,
+            target_length,
+            bos_token_id,
+            end_token_id,
+            pad_token_id,
         )
 
         # === Layers ===
@@ -128,7 +137,11 @@ class LSTMSeq2Seq(EncoderDecoderTask):
         self.lm_head = keras.layers.Dense(target_vocabulary_size, name="lm_head")
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")  # no weights: shared by every site
         # Used while building the graph below.
-        self.lstm_units, self.num_decoder_layers, self.bidirectional_encoder = lstm_units, num_decoder_layers, bidirectional_encoder
+        self.lstm_units, self.num_decoder_layers, self.bidirectional_encoder = (
+            lstm_units,
+            num_decoder_layers,
+            bidirectional_encoder,
+        )
 
         # === Functional graph ===
         # Any length up to source_length / target_length (batches are bucketed by length).
@@ -252,7 +265,13 @@ class LSTMSeq2Seq(EncoderDecoderTask):
         return logits, (states, memory, encoder_padding_mask)
 
     def generate_ids(
-        self, encoder_token_ids, encoder_padding_mask, max_length=None, sampler="greedy", num_beams=4, length_penalty=0.0
+        self,
+        encoder_token_ids,
+        encoder_padding_mask,
+        max_length=None,
+        sampler="greedy",
+        num_beams=4,
+        length_penalty=0.0,
     ):
         """Token ids `(B, max_length)` starting with BOS; see `generate`."""
         max_length = self.checked_max_length(max_length)

@@ -80,18 +80,14 @@ class QuestionAnswerer(Task):
         **kwargs,
     ):
         flat = pop_flat_arguments(type(self), kwargs)
-        backbone = encoder_backbone(
-            type(self), backbone, flat, preprocessor, num_segments=2, fixed_input_length=True
-        )
+        backbone = encoder_backbone(type(self), backbone, flat, preprocessor, num_segments=2, fixed_input_length=True)
         if backbone.num_segments < 2:
             raise ValueError(
                 "QuestionAnswerer needs a backbone with num_segments >= 2 (the question's and the "
                 f"context's segment ids). Received: num_segments={backbone.num_segments}"
             )
         if not isinstance(max_answer_length, int) or max_answer_length < 1:
-            raise ValueError(
-                f"max_answer_length must be a positive integer. Received: {max_answer_length!r}"
-            )
+            raise ValueError(f"max_answer_length must be a positive integer. Received: {max_answer_length!r}")
 
         # === Head ===
         # Built from the backbone's own inputs and output, so the model's layers are the backbone's
@@ -114,7 +110,7 @@ class QuestionAnswerer(Task):
         self.preprocessor = preprocessor
         self._packer = None
         if preprocessor is not None:
-            self.packer  # check the window sizes now, not at the first answer()
+            _ = self.packer  # check the window sizes now, not at the first answer()
 
     # === The backbone's structure ===
 
@@ -203,18 +199,22 @@ class QuestionAnswerer(Task):
         questions = _texts(question, "question")
         contexts = _texts(context, "context")
         if len(questions) != len(contexts):
-            raise ValueError(f"got {len(questions)} questions but {len(contexts)} contexts; pass one context per question")
+            raise ValueError(
+                f"got {len(questions)} questions but {len(contexts)} contexts; pass one context per question"
+            )
         results = []
         for begin in range(0, len(questions), batch_size):
             batch = self.answer_tensors(questions[begin : begin + batch_size], contexts[begin : begin + batch_size])
             out = {name: ops.convert_to_numpy(value) for name, value in batch.items()}
             for i in range(len(out["answer"])):
-                results.append({
-                    "text": out["answer"][i].decode("utf-8"),
-                    "score": float(out["score"][i]),
-                    "start": int(out["start"][i]),
-                    "end": int(out["end"][i]),
-                })
+                results.append(
+                    {
+                        "text": out["answer"][i].decode("utf-8"),
+                        "score": float(out["score"][i]),
+                        "start": int(out["start"][i]),
+                        "end": int(out["end"][i]),
+                    }
+                )
         return results[0] if single else results
 
 
@@ -234,4 +234,3 @@ def _texts(value, what):
             raise ValueError(f"{what} {index} is empty; extractive QA needs a non-empty question and context")
         texts.append(text)
     return texts
-

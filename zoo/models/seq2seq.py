@@ -11,10 +11,19 @@ from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
 # The constructor arguments of Seq2SeqLM before it took a backbone (issue 20); still read from old
 # `.keras` files and taken by `from_preset`, mapped to an `EncoderDecoderBackbone`.
 FLAT_ARGUMENTS = {
-    "source_vocabulary_size": None, "target_vocabulary_size": None, "source_length": None,
-    "target_length": None, "hidden_dim": 256, "num_encoder_layers": 3, "num_decoder_layers": 3,
-    "num_heads": 4, "intermediate_dim": 512, "dropout": 0.1, "activation": "relu",
-    "normalize_first": True, "low_rank": None,
+    "source_vocabulary_size": None,
+    "target_vocabulary_size": None,
+    "source_length": None,
+    "target_length": None,
+    "hidden_dim": 256,
+    "num_encoder_layers": 3,
+    "num_decoder_layers": 3,
+    "num_heads": 4,
+    "intermediate_dim": 512,
+    "dropout": 0.1,
+    "activation": "relu",
+    "normalize_first": True,
+    "low_rank": None,
 }
 SIZES = ("source_vocabulary_size", "target_vocabulary_size", "source_length", "target_length")
 
@@ -72,17 +81,10 @@ class Seq2SeqLM(EncoderDecoderTask):
         pad_token_id=0,
         **kwargs,
     ):
-        flat = {
-            name: kwargs.pop(name)
-            for name in list(kwargs)
-            if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS
-        }
+        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS}
         if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
             if backbone is not None:
-                raise ValueError(
-                    "pass a backbone or its arguments, not both. "
-                    f"Received: backbone and {sorted(flat)}"
-                )
+                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
             flat = {**sized_by_preprocessors({}, source_preprocessor, target_preprocessor), **flat}
             backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
         if not isinstance(backbone, EncoderDecoderBackbone):
@@ -91,9 +93,15 @@ class Seq2SeqLM(EncoderDecoderTask):
                 f"Received: backbone of type {type(backbone).__name__}"
             )
         bos_token_id, end_token_id, pad_token_id = special_token_ids(
-            source_preprocessor, target_preprocessor, backbone.vocabulary_size,
-            backbone.decoder_vocabulary_size, backbone.sequence_length,
-            backbone.decoder_sequence_length, bos_token_id, end_token_id, pad_token_id,
+            source_preprocessor,
+            target_preprocessor,
+            backbone.vocabulary_size,
+            backbone.decoder_vocabulary_size,
+            backbone.sequence_length,
+            backbone.decoder_sequence_length,
+            bos_token_id,
+            end_token_id,
+            pad_token_id,
         )
 
         # === Head ===
@@ -135,9 +143,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         """
         unknown = sorted(set(arguments) - set(FLAT_ARGUMENTS))
         if unknown:
-            raise ValueError(
-                f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(FLAT_ARGUMENTS)}"
-            )
+            raise ValueError(f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(FLAT_ARGUMENTS)}")
         values = {**FLAT_ARGUMENTS, **arguments}
         missing = [name for name in SIZES if values[name] is None]
         if missing:
@@ -168,9 +174,7 @@ class Seq2SeqLM(EncoderDecoderTask):
         allowed = set(FLAT_ARGUMENTS) | {"bos_token_id", "end_token_id", "pad_token_id"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
-            raise ValueError(
-                f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(allowed)}"
-            )
+            raise ValueError(f"unknown Seq2SeqLM arguments {unknown}; expected some of {sorted(allowed)}")
         config = {**get_preset("seq2seq", name), **overrides}
         config = sized_by_preprocessors(config, source_preprocessor, target_preprocessor)
         missing = [key for key in SIZES[:2] if key not in config]
@@ -278,6 +282,4 @@ class Seq2SeqLM(EncoderDecoderTask):
             buffer = self.start_tokens(batch_size, self.target_length)
             cache = (buffer, encoder_token_ids, encoder_padding_mask)
         next_fn = self._next_fn(use_cache)
-        return self.decode_from_bos(
-            next_fn, cache, batch_size, max_length, sampler, num_beams, length_penalty
-        )
+        return self.decode_from_bos(next_fn, cache, batch_size, max_length, sampler, num_beams, length_penalty)

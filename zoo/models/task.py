@@ -132,9 +132,7 @@ def match_low_rank(low_rank, paths):
     ranks = {}
     for pattern, rank in low_rank.items():
         if rank is not None and (isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 1):
-            raise ValueError(
-                f"low_rank[{pattern!r}] must be a positive integer or None (dense). Received: {rank!r}"
-            )
+            raise ValueError(f"low_rank[{pattern!r}] must be a positive integer or None (dense). Received: {rank!r}")
         matched = [path for path in paths if fnmatch.fnmatchcase(path, str(pattern))]
         if not matched:
             examples = ", ".join(repr(path) for path in paths[:3]) or "none: the model has no projections"
@@ -205,9 +203,7 @@ def checked_texts(texts, verb, allow_empty=False):
         texts = list(texts)
     else:
         shape = f" of shape {texts.shape}" if isinstance(texts, np.ndarray) else ""
-        raise ValueError(
-            f"expected a string or a list of strings to {verb}; received a {type(texts).__name__}{shape}"
-        )
+        raise ValueError(f"expected a string or a list of strings to {verb}; received a {type(texts).__name__}{shape}")
     if not texts:
         raise ValueError(f"expected at least one text to {verb}; received an empty batch")
     for index, text in enumerate(texts):

@@ -129,16 +129,12 @@ class TextClassifier(TextClassifierMixin, Task):
         **kwargs,
     ):
         if pooling not in ("class_token", "mean"):
-            raise ValueError(
-                f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}"
-            )
+            raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
         class_names = checked_class_names(num_classes, class_names)
         flat = pop_flat_arguments(type(self), kwargs)
         if flat:  # the earlier `dropout` was the encoder's too
             flat["dropout"] = dropout
-        backbone = encoder_backbone(
-            type(self), backbone, flat, preprocessor, fixed_input_length=True
-        )
+        backbone = encoder_backbone(type(self), backbone, flat, preprocessor, fixed_input_length=True)
         if backbone.num_segments:
             raise ValueError(
                 "TextClassifier takes token_ids and padding_mask only; build its backbone with "

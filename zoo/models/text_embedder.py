@@ -119,9 +119,7 @@ class TextEmbedder(Task):
     @classmethod
     def from_preset(cls, name, vocabulary=None, preprocessor=None, **overrides):
         """Build (randomly initialized) from a named preset with a vocabulary or a preprocessor."""
-        config, preprocessor = preset_with_preprocessor(
-            cls, "text_embedder", name, vocabulary, preprocessor, overrides
-        )
+        config, preprocessor = preset_with_preprocessor(cls, "text_embedder", name, vocabulary, preprocessor, overrides)
         return cls(preprocessor=preprocessor, **config)
 
     @classmethod
@@ -185,4 +183,3 @@ class TextEmbedder(Task):
             outputs = outputs[:, :dimensions]
             outputs /= np.maximum(np.linalg.norm(outputs, axis=1, keepdims=True), 1e-12)
         return outputs
-

@@ -28,15 +28,21 @@ def flat_encoder_arguments(**defaults):
         `layer_norm_epsilon` and `low_rank`.
     """
     arguments = {
-        "vocabulary_size": None, "sequence_length": None, "hidden_dim": None, "num_layers": None,
-        "num_heads": None, "intermediate_dim": None, "dropout": 0.0, "activation": "gelu",
-        "normalize_first": False, "layer_norm_epsilon": 1e-5, "low_rank": None,
+        "vocabulary_size": None,
+        "sequence_length": None,
+        "hidden_dim": None,
+        "num_layers": None,
+        "num_heads": None,
+        "intermediate_dim": None,
+        "dropout": 0.0,
+        "activation": "gelu",
+        "normalize_first": False,
+        "layer_norm_epsilon": 1e-5,
+        "low_rank": None,
     }
     unknown = sorted(set(defaults) - set(arguments))
     if unknown:
-        raise ValueError(
-            f"unknown encoder arguments {unknown}; expected some of {sorted(arguments)}"
-        )
+        raise ValueError(f"unknown encoder arguments {unknown}; expected some of {sorted(arguments)}")
     return {**arguments, **defaults}
 
 
@@ -46,9 +52,7 @@ def pop_flat_arguments(model_class, kwargs):
     return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
 
 
-def encoder_backbone(
-    model_class, backbone, flat, preprocessor, *, num_segments=0, fixed_input_length=False
-):
+def encoder_backbone(model_class, backbone, flat, preprocessor, *, num_segments=0, fixed_input_length=False):
     """The `TransformerEncoderBackbone` of an encoder task: `backbone`, or the one `flat` describes.
 
     Args:
@@ -79,22 +83,21 @@ def encoder_backbone(
     name = model_class.__name__
     if flat:
         if backbone is not None:
-            raise ValueError(
-                f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}"
-            )
+            raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
         values = {**model_class.flat_arguments, **upgrade_rank_arguments(flat)}
         unknown = sorted(set(values) - set(model_class.flat_arguments))
         if unknown:
             raise ValueError(
-                f"unknown {name} arguments {unknown}; expected some of "
-                f"{sorted(model_class.flat_arguments)}"
+                f"unknown {name} arguments {unknown}; expected some of {sorted(model_class.flat_arguments)}"
             )
         missing = [key for key, value in values.items() if value is None and key != "low_rank"]
         if missing:
             raise ValueError(f"{name} needs {missing} (or a backbone)")
         backbone = TransformerEncoderBackbone(
-            use_final_norm=values["normalize_first"], num_segments=num_segments,
-            fixed_input_length=fixed_input_length, **values,
+            use_final_norm=values["normalize_first"],
+            num_segments=num_segments,
+            fixed_input_length=fixed_input_length,
+            **values,
         )
     if not isinstance(backbone, TransformerEncoderBackbone):
         raise ValueError(
@@ -162,10 +165,7 @@ def preset_with_preprocessor(model_class, family, name, vocabulary, preprocessor
         allowed = set(model_class.config_arguments()) | set(model_class.flat_arguments)
         unknown = sorted(set(overrides) - allowed - set(RANK_ARGUMENTS))
         if unknown:
-            raise ValueError(
-                f"unknown {model_class.__name__} arguments {unknown}; "
-                f"expected some of {sorted(allowed)}"
-            )
+            raise ValueError(f"unknown {model_class.__name__} arguments {unknown}; expected some of {sorted(allowed)}")
         config = {**get_preset(family, name), **overrides}
     if preprocessor is None and vocabulary is not None:
         preprocessor = TextPreprocessor(vocabulary, config["sequence_length"])

@@ -78,9 +78,7 @@ class CharacterPreprocessor(keras.layers.Layer):
         )
         self._codes = tf.constant([code for code, _ in characters] or [-1], tf.int32)
         self._ids = tf.constant([index for _, index in characters] or [self.unk_id], tf.int32)
-        self._strings = tf.constant(
-            ["" if entry in (PAD, CLS, SEP) else entry for entry in self.vocabulary], tf.string
-        )
+        self._strings = tf.constant(["" if entry in (PAD, CLS, SEP) else entry for entry in self.vocabulary], tf.string)
         self.built = True
 
     @property

@@ -50,7 +50,9 @@ class QuestionContextPacker:
                 f"max_question_length {max_question_length}; need at least 8"
             )
         if not 1 <= stride <= self.budget:
-            raise ValueError(f"stride must be in [1, {self.budget}] (the context tokens of a window). Received: {stride}")
+            raise ValueError(
+                f"stride must be in [1, {self.budget}] (the context tokens of a window). Received: {stride}"
+            )
         self.stride = stride
         # 1 for WordPiece continuation pieces ("##ing"): answers are widened to whole words.
         self.continuation = tf.constant([int(token.startswith("##")) for token in preprocessor.vocabulary], tf.int32)
@@ -100,10 +102,17 @@ class QuestionContextPacker:
             extra = tf.maximum(tf.reduce_max(tf.concat([context_lengths, [0]], 0)) - budget, 0)
             num_windows = 1 + (extra + self.stride - 1) // self.stride
         # Dense copies with one spare column, so gathers stay in range for empty contexts.
-        question_dense = tf.concat([question_ids.to_tensor(shape=[None, self.max_question_length]),
-                                    tf.zeros_like(question_lengths)[:, tf.newaxis]], axis=1)
+        question_dense = tf.concat(
+            [
+                question_ids.to_tensor(shape=[None, self.max_question_length]),
+                tf.zeros_like(question_lengths)[:, tf.newaxis],
+            ],
+            axis=1,
+        )
         dense = [
-            tf.concat([ragged.to_tensor(default_value=default), tf.fill([tf.shape(question_lengths)[0], 1], default)], 1)
+            tf.concat(
+                [ragged.to_tensor(default_value=default), tf.fill([tf.shape(question_lengths)[0], 1], default)], 1
+            )
             for ragged, default in ((context_ids, 0), (starts, -1), (ends, -1))
         ]
         window_start = tf.range(num_windows, dtype=tf.int32) * self.stride  # (W,)
@@ -113,7 +122,9 @@ class QuestionContextPacker:
         taken = tf.clip_by_value(context_lengths[tf.newaxis, :, tf.newaxis] - window_start[:, None, None], 0, budget)
         in_question = (p >= 1) & (p <= question_length)
         in_context = (p >= first) & (p < first + taken)  # (W, B, L)
-        question_tokens = tf.gather(question_dense, tf.clip_by_value(tf.range(L) - 1, 0, self.max_question_length), axis=1)
+        question_tokens = tf.gather(
+            question_dense, tf.clip_by_value(tf.range(L) - 1, 0, self.max_question_length), axis=1
+        )
         index = tf.where(in_context, window_start[:, None, None] + p - first, tf.shape(dense[0])[1] - 1)  # spare column
         index = tf.transpose(index, [1, 0, 2])  # (B, W, L)
 
@@ -124,9 +135,13 @@ class QuestionContextPacker:
         pre = self.preprocessor
         separator = (p == question_length + 1) | (p == first + taken)
         token_ids = tf.where(
-            in_context, context_tokens,
-            tf.where(in_question, question_tokens[tf.newaxis],
-                     tf.where(p == 0, pre.cls_id, tf.where(separator, pre.sep_id, pre.pad_id))),
+            in_context,
+            context_tokens,
+            tf.where(
+                in_question,
+                question_tokens[tf.newaxis],
+                tf.where(p == 0, pre.cls_id, tf.where(separator, pre.sep_id, pre.pad_id)),
+            ),
         )
         total = first + taken + 1
         return {
@@ -166,16 +181,22 @@ class QuestionContextPacker:
         """
         questions, contexts = tf.convert_to_tensor(questions, tf.string), tf.convert_to_tensor(contexts, tf.string)
         # A clear error (in the SavedModel too) instead of a shape clash deep in the packing.
-        with tf.control_dependencies([
-            tf.debugging.assert_equal(
-                tf.size(questions), tf.size(contexts),
-                message="question and context must hold the same number of strings (one context per question)",
-            )
-        ]):
+        with tf.control_dependencies(
+            [
+                tf.debugging.assert_equal(
+                    tf.size(questions),
+                    tf.size(contexts),
+                    message="question and context must hold the same number of strings (one context per question)",
+                )
+            ]
+        ):
             questions = tf.identity(questions)
         windows = self.windows(questions, contexts, num_windows)
         shape = tf.shape(windows["token_ids"])  # (W, B, L)
-        flat = {name: tf.reshape(windows[name], [-1, self.sequence_length]) for name in ("token_ids", "padding_mask", "segment_ids")}
+        flat = {
+            name: tf.reshape(windows[name], [-1, self.sequence_length])
+            for name in ("token_ids", "padding_mask", "segment_ids")
+        }
         outputs = model(flat, training=False)
         start_logits = tf.reshape(outputs["start_logits"], shape)
         end_logits = tf.reshape(outputs["end_logits"], shape)
@@ -199,7 +220,9 @@ def best_spans(start_logits, end_logits, context_mask, max_answer_length):
     start_logits = tf.where(inside, tf.cast(start_logits, tf.float32), NO_SPAN)
     end_logits = tf.where(inside, tf.cast(end_logits, tf.float32), NO_SPAN)
     rows, length = tf.shape(end_logits)[0], tf.shape(end_logits)[1]
-    width = min(max_answer_length, int(start_logits.shape[1]) if start_logits.shape[1] is not None else max_answer_length)
+    width = min(
+        max_answer_length, int(start_logits.shape[1]) if start_logits.shape[1] is not None else max_answer_length
+    )
     padded = tf.concat([end_logits, tf.fill([rows, width], tf.constant(NO_SPAN, tf.float32))], axis=1)
     shifted = tf.stack([padded[:, offset : offset + length] for offset in range(width)], axis=-1)  # (N, L, A)
     scores = tf.reshape(start_logits[:, :, tf.newaxis] + shifted, [rows, -1])
@@ -247,7 +270,11 @@ def spans_to_answers(contexts, windows, start_logits, end_logits, max_answer_len
         for _ in range(MAX_WORD_PIECES):
             # Never past the window's first context token (a window may start inside a word).
             previous = tf.maximum(start - 1, 0)
-            widen = (tf.gather(continuation, start, batch_dims=1) > 0) & (start > 0) & (tf.gather(inside, previous, batch_dims=1) > 0)
+            widen = (
+                (tf.gather(continuation, start, batch_dims=1) > 0)
+                & (start > 0)
+                & (tf.gather(inside, previous, batch_dims=1) > 0)
+            )
             start = tf.where(widen, previous, start)
             following = tf.minimum(end + 1, last)
             end = tf.where((tf.gather(continuation, following, batch_dims=1) > 0) & (end < last), following, end)
@@ -261,7 +288,9 @@ def spans_to_answers(contexts, windows, start_logits, end_logits, max_answer_len
     byte_end = tf.where(found, byte_end, 0)
     contexts = tf.convert_to_tensor(contexts, tf.string)
     answer = tf.strings.substr(contexts, byte_start, byte_end - byte_start, unit="BYTE")
-    char_start = tf.strings.length(tf.strings.substr(contexts, tf.zeros_like(byte_start), byte_start, unit="BYTE"), unit="UTF8_CHAR")
+    char_start = tf.strings.length(
+        tf.strings.substr(contexts, tf.zeros_like(byte_start), byte_start, unit="BYTE"), unit="UTF8_CHAR"
+    )
     char_end = char_start + tf.strings.length(answer, unit="UTF8_CHAR")
     return {
         "answer": answer,
@@ -292,12 +321,24 @@ def training_windows(packer, questions, contexts, answer_starts, answers, chunk=
     """
     import numpy as np
 
-    parts = {name: [] for name in ("token_ids", "padding_mask", "segment_ids", "start_positions",
-                                   "end_positions", "example_index", "has_answer")}
+    parts = {
+        name: []
+        for name in (
+            "token_ids",
+            "padding_mask",
+            "segment_ids",
+            "start_positions",
+            "end_positions",
+            "example_index",
+            "has_answer",
+        )
+    }
     for begin in range(0, len(questions), chunk):
         end_index = min(len(questions), begin + chunk)
         batch_contexts = contexts[begin:end_index]
-        windows = {name: value.numpy() for name, value in packer.windows(questions[begin:end_index], batch_contexts).items()}
+        windows = {
+            name: value.numpy() for name, value in packer.windows(questions[begin:end_index], batch_contexts).items()
+        }
         # The answer's byte span in the original UTF-8 context.
         first = np.array([len(c[:s].encode("utf-8")) for c, s in zip(batch_contexts, answer_starts[begin:end_index])])
         last = first + np.array([len(a.encode("utf-8")) for a in answers[begin:end_index]])
@@ -311,7 +352,9 @@ def training_windows(packer, questions, contexts, answer_starts, answers, chunk=
         end_position = inside.shape[-1] - 1 - np.argmax((inside & (starts < last[None, :, None]))[..., ::-1], axis=-1)
         has_answer &= start_position <= end_position
         count = len(windows["window_start"])
-        used = (windows["window_start"][:, None] < windows["context_tokens"][None, :]) | (np.arange(count)[:, None] == 0)
+        used = (windows["window_start"][:, None] < windows["context_tokens"][None, :]) | (
+            np.arange(count)[:, None] == 0
+        )
         w, b = np.nonzero(used)
         for name in ("token_ids", "padding_mask", "segment_ids"):
             parts[name].append(windows[name][w, b])
@@ -319,5 +362,7 @@ def training_windows(packer, questions, contexts, answer_starts, answers, chunk=
         parts["end_positions"].append(np.where(has_answer, end_position, 0)[w, b])
         parts["example_index"].append(begin + b)
         parts["has_answer"].append(has_answer[w, b])
-    return {name: np.concatenate(values).astype("bool" if name == "has_answer" else "int32")
-            for name, values in parts.items()}
+    return {
+        name: np.concatenate(values).astype("bool" if name == "has_answer" else "int32")
+        for name, values in parts.items()
+    }

@@ -1,10 +1,10 @@
 """Shared training machinery for recipes: config CLI, schedules, resumable fit, plots.
 
-    cfg = parse_config(Config)                  # dataclass -> --flags, --config FILE.json
-    set_seed(cfg.seed)
-    history = fit(model, train_ds, epochs=cfg.epochs, run_dir=cfg.out,
-                  validation_data=val_ds, resume=cfg.resume)
-    plot_history(history, out / "history.png")
+cfg = parse_config(Config)                  # dataclass -> --flags, --config FILE.json
+set_seed(cfg.seed)
+history = fit(model, train_ds, epochs=cfg.epochs, run_dir=cfg.out,
+              validation_data=val_ds, resume=cfg.resume)
+plot_history(history, out / "history.png")
 """
 
 from zoo.training.callbacks import EpochLogger, ProgressLogger, TrainingTimer

@@ -131,14 +131,11 @@ class ProgressLogger(keras.callbacks.Callback):
     def __init__(self, interval=60.0, examples_per_step=None, stream=None, clock=time.monotonic):
         super().__init__()
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
-            raise ValueError(
-                f"interval must be a number of seconds >= 0. Received: interval={interval!r}"
-            )
+            raise ValueError(f"interval must be a number of seconds >= 0. Received: interval={interval!r}")
         count = examples_per_step
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ValueError(
-                "examples_per_step must be a positive int or None. "
-                f"Received: examples_per_step={examples_per_step!r}"
+                f"examples_per_step must be a positive int or None. Received: examples_per_step={examples_per_step!r}"
             )
         self.interval = interval
         self.examples_per_step = examples_per_step

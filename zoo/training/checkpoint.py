@@ -65,9 +65,7 @@ def read_state(run_dir):
         raise ValueError(f"checkpoint state {str(path)!r} is unreadable: {error}") from None
     weights_path = checkpoint_dir(run_dir) / state.weights
     if not weights_path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint state {str(path)!r} names {state.weights!r}, which does not exist"
-        )
+        raise FileNotFoundError(f"checkpoint state {str(path)!r} names {state.weights!r}, which does not exist")
     return state
 
 

@@ -35,9 +35,7 @@ from zoo.training.config_fields import cli_converter, coerce_json_value, field_t
 def _values_from_mapping(config_cls, mapping, source):
     """Validate a {field_name: JSON value} mapping; raise ValueError on bad input."""
     if not isinstance(mapping, dict):
-        raise ValueError(
-            f"{source} must hold a JSON object; received {type(mapping).__name__}"
-        )
+        raise ValueError(f"{source} must hold a JSON object; received {type(mapping).__name__}")
     types_by_name = field_types(config_cls)
     unknown = sorted(set(mapping) - set(types_by_name))
     if unknown:
@@ -45,10 +43,7 @@ def _values_from_mapping(config_cls, mapping, source):
             f"{source} has unknown key(s) {', '.join(map(repr, unknown))}; "
             f"valid keys for {config_cls.__name__}: {', '.join(types_by_name)}"
         )
-    return {
-        key: coerce_json_value(key, value, types_by_name[key])
-        for key, value in mapping.items()
-    }
+    return {key: coerce_json_value(key, value, types_by_name[key]) for key, value in mapping.items()}
 
 
 def _read_json(path):
@@ -128,7 +123,9 @@ def build_parser(config_cls, *, description=None, prog=None):
         description = config_cls.__doc__.strip().splitlines()[0]
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
-        "--config", metavar="FILE.json", default=argparse.SUPPRESS,
+        "--config",
+        metavar="FILE.json",
+        default=argparse.SUPPRESS,
         help="JSON object of settings (field names as keys); flags override it",
     )
     for field in ordered_fields(config_cls):
@@ -149,9 +146,7 @@ def _add_field_argument(parser, field, field_type):
         metavar = "{" + ",".join(map(str, field_type.choices)) + "}"
     elif field_type.container is not None:
         metavar = f"{field_type.scalar.__name__.upper()},..."
-    parser.add_argument(
-        flag, type=cli_converter(field_type), metavar=metavar, **common
-    )
+    parser.add_argument(flag, type=cli_converter(field_type), metavar=metavar, **common)
 
 
 def parse_config(config_cls, argv=None, *, description=None, prog=None):

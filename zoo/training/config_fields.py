@@ -113,13 +113,9 @@ def cli_converter(field_type):
             parts = [part for part in text.split(",") if part.strip()]
             values = [_convert_scalar(part, field_type) for part in parts]
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {field_type.describe()}; received {text!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"expected {field_type.describe()}; received {text!r}") from None
         if field_type.length is not None and len(values) != field_type.length:
-            raise argparse.ArgumentTypeError(
-                f"expected {field_type.length} comma-separated values; received {text!r}"
-            )
+            raise argparse.ArgumentTypeError(f"expected {field_type.length} comma-separated values; received {text!r}")
         return field_type.container(values)
 
     return convert
@@ -143,9 +139,7 @@ def coerce_json_value(key, value, field_type):
         ok = _json_scalar_ok(value, field_type)
         coerced = float(value) if ok and field_type.scalar is float else value
     else:
-        ok = isinstance(value, list) and all(
-            _json_scalar_ok(item, field_type) for item in value
-        )
+        ok = isinstance(value, list) and all(_json_scalar_ok(item, field_type) for item in value)
         ok = ok and (field_type.length is None or len(value) == field_type.length)
         coerced = None
         if ok:
@@ -153,7 +147,6 @@ def coerce_json_value(key, value, field_type):
             coerced = field_type.container(cast(item) for item in value)
     if not ok:
         raise ValueError(
-            f"config key {key!r} must be {field_type.describe()}; "
-            f"received {value!r} ({type(value).__name__})"
+            f"config key {key!r} must be {field_type.describe()}; received {value!r} ({type(value).__name__})"
         )
     return coerced

@@ -62,8 +62,10 @@ def make_strategy(name):
         except RuntimeError as error:
             if "program startup" not in str(error):
                 raise
-            raise StrategyError("--strategy multi_worker must be set up before TensorFlow runs its first op "
-                                "(create the strategy first thing in the program)") from None
+            raise StrategyError(
+                "--strategy multi_worker must be set up before TensorFlow runs its first op "
+                "(create the strategy first thing in the program)"
+            ) from None
     return _tpu_strategy(tf)
 
 
@@ -76,11 +78,14 @@ def read_tf_config(environ=None):
     """
     environ = os.environ if environ is None else environ
     text = environ.get("TF_CONFIG", "")
-    example = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-               '"task": {"type": "worker", "index": 0}}\'')
+    example = (
+        'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
+    )
     if not text.strip():
-        raise StrategyError(f"--strategy multi_worker needs the TF_CONFIG environment variable, e.g. {example} "
-                            "(see docs/distributed.md)")
+        raise StrategyError(
+            f"--strategy multi_worker needs the TF_CONFIG environment variable, e.g. {example} "
+            "(see docs/distributed.md)"
+        )
     try:
         config = json.loads(text)
     except ValueError as error:
@@ -90,17 +95,22 @@ def read_tf_config(environ=None):
     if not isinstance(cluster, dict) or not cluster or not isinstance(task, dict):
         raise StrategyError(f"TF_CONFIG needs a 'cluster' object and a 'task' object; expected e.g. {example}")
     for task_type, addresses in cluster.items():
-        if not isinstance(addresses, list) or not addresses or not all(
-            isinstance(address, str) and ":" in address for address in addresses
+        if (
+            not isinstance(addresses, list)
+            or not addresses
+            or not all(isinstance(address, str) and ":" in address for address in addresses)
         ):
-            raise StrategyError(f"TF_CONFIG cluster {task_type!r} must be a list of 'host:port' strings. "
-                                f"Received: {addresses!r}")
+            raise StrategyError(
+                f"TF_CONFIG cluster {task_type!r} must be a list of 'host:port' strings. Received: {addresses!r}"
+            )
     task_type, index = task.get("type"), task.get("index")
     if task_type not in cluster:
         raise StrategyError(f"TF_CONFIG task type {task_type!r} is not in the cluster ({', '.join(cluster)})")
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(cluster[task_type]):
-        raise StrategyError(f"TF_CONFIG task index must be an int in [0, {len(cluster[task_type])}) for "
-                            f"{task_type!r}. Received: {index!r}")
+        raise StrategyError(
+            f"TF_CONFIG task index must be an int in [0, {len(cluster[task_type])}) for "
+            f"{task_type!r}. Received: {index!r}"
+        )
     return config
 
 
@@ -109,8 +119,10 @@ def _tpu_strategy(tf):
     tpu = os.environ.get("TPU_NAME", "")
     if not tpu:
         if not any(pathlib.Path("/dev").glob("accel*")) and not pathlib.Path("/dev/vfio").exists():
-            raise StrategyError("--strategy tpu: no TPU here (no TPU_NAME and no local TPU device); "
-                                "set TPU_NAME to your TPU's name or run on a TPU VM")
+            raise StrategyError(
+                "--strategy tpu: no TPU here (no TPU_NAME and no local TPU device); "
+                "set TPU_NAME to your TPU's name or run on a TPU VM"
+            )
         tpu = "local"
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)

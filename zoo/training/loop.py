@@ -215,9 +215,15 @@ def fit(
         all_callbacks.append(EpochLogger())
     if custom:
         _custom_fit(
-            model, train_data, strategy=strategy or _tensorflow().distribute.get_strategy(),
-            epochs=epochs, initial_epoch=state.completed_epochs, validation_data=validation_data,
-            callbacks=all_callbacks, steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            model,
+            train_data,
+            strategy=strategy or _tensorflow().distribute.get_strategy(),
+            epochs=epochs,
+            initial_epoch=state.completed_epochs,
+            validation_data=validation_data,
+            callbacks=all_callbacks,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
         )
     else:
         model.fit(
@@ -275,8 +281,9 @@ def _metric_logs(model, prefix=""):
     return {prefix + name: float(value) for name, value in model.get_metrics_result().items()}
 
 
-def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validation_data, callbacks,
-                steps_per_epoch, validation_steps):
+def _custom_fit(
+    model, train_data, *, strategy, epochs, initial_epoch, validation_data, callbacks, steps_per_epoch, validation_steps
+):
     """Keras's train/test steps under `strategy.run`, one epoch after another.
 
     Each step runs `model.train_step` on every replica: the compiled loss
@@ -308,8 +315,13 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
     if steps is None and int(train_dataset.cardinality()) >= 0:  # finite and known
         steps = int(train_dataset.cardinality())
     callback_list = keras.callbacks.CallbackList(
-        list(callbacks), add_history=False, add_progbar=False, model=model, epochs=epochs,
-        steps=steps, verbose=0,
+        list(callbacks),
+        add_history=False,
+        add_progbar=False,
+        model=model,
+        epochs=epochs,
+        steps=steps,
+        verbose=0,
     )
     # Variables are created in cross-replica context, before the first step, as model.fit does:
     # one symbolic pass builds the compiled loss and metrics' state, then the optimizer's slots.
@@ -337,4 +349,3 @@ def _custom_fit(model, train_data, *, strategy, epochs, initial_epoch, validatio
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
-

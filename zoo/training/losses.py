@@ -23,7 +23,9 @@ class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
         from_logits: whether predictions are logits (else probabilities).
     """
 
-    def __init__(self, label_smoothing=0.1, from_logits=True, name="sparse_categorical_crossentropy_smoothed", **kwargs):
+    def __init__(
+        self, label_smoothing=0.1, from_logits=True, name="sparse_categorical_crossentropy_smoothed", **kwargs
+    ):
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
         super().__init__(name=name, **kwargs)

@@ -106,7 +106,7 @@ def plot_confusion_matrix(matrix, class_names, path, *, title="confusion matrix"
     _save_png(figure, path)
 
 
-# Public names for other modules' figures (zoo.inspect).
+# Public names for other modules' figures (zoo.attention_maps).
 new_figure = _new_figure
 save_png = _save_png
 
@@ -154,7 +154,9 @@ def plot_misclassified(images, labels, predicted, class_names, path, *, limit=32
         shown = wrong[:limit]
         titles = [f"{class_names[labels[i]]}\n-> {class_names[predicted[i]]}" for i in shown]
         plot_image_grid(
-            np.asarray(images)[shown], titles, path,
+            np.asarray(images)[shown],
+            titles,
+            path,
             title=f"misclassified: {len(wrong)} of {len(labels)} (first {len(shown)} shown)",
         )
     return int(len(wrong))

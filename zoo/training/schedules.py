@@ -19,10 +19,7 @@ from keras import ops
 def _validate(peak_learning_rate, warmup_steps, total_steps, min_learning_rate):
     """Raise ValueError naming the first bad argument."""
     if not peak_learning_rate > 0:
-        raise ValueError(
-            "peak_learning_rate must be positive. "
-            f"Received: peak_learning_rate={peak_learning_rate}"
-        )
+        raise ValueError(f"peak_learning_rate must be positive. Received: peak_learning_rate={peak_learning_rate}")
     for name, value in (("warmup_steps", warmup_steps), ("total_steps", total_steps)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be a non-negative int. Received: {name}={value!r}")
@@ -30,8 +27,7 @@ def _validate(peak_learning_rate, warmup_steps, total_steps, min_learning_rate):
         raise ValueError(f"total_steps must be at least 1. Received: total_steps={total_steps}")
     if warmup_steps > total_steps:
         raise ValueError(
-            "warmup_steps must be <= total_steps. "
-            f"Received: warmup_steps={warmup_steps}, total_steps={total_steps}"
+            f"warmup_steps must be <= total_steps. Received: warmup_steps={warmup_steps}, total_steps={total_steps}"
         )
     if not 0 <= min_learning_rate <= peak_learning_rate:
         raise ValueError(

@@ -182,18 +182,25 @@ def residual(weights, path, config, x, sublayer):
 def block(weights, path, config, x, self_mask, rotary_positions=None, memory=None, cross_mask=None):
     """An encoder block, or a decoder block (with cross-attention when `memory` is given)."""
     x = residual(
-        weights, f"{path}/self_attention_norm", config, x,
-        lambda h: attention(
-            weights, f"{path}/self_attention", config, h, h, self_mask, rotary_positions
-        ),
+        weights,
+        f"{path}/self_attention_norm",
+        config,
+        x,
+        lambda h: attention(weights, f"{path}/self_attention", config, h, h, self_mask, rotary_positions),
     )
     if memory is not None:
         x = residual(
-            weights, f"{path}/cross_attention_norm", config, x,
+            weights,
+            f"{path}/cross_attention_norm",
+            config,
+            x,
             lambda h: attention(weights, f"{path}/cross_attention", config, h, memory, cross_mask),
         )
     return residual(
-        weights, f"{path}/feedforward_norm", config, x,
+        weights,
+        f"{path}/feedforward_norm",
+        config,
+        x,
         lambda h: feedforward(weights, f"{path}/feedforward", config, h),
     )
 
@@ -238,9 +245,7 @@ def embed(weights, path, config, token_ids, table_path=None):
 def key_mask(padding_mask, query_length, causal):
     """(B, Tq, Tk) allowed-attention mask from a (B, Tk) padding mask."""
     batch_size, key_length = padding_mask.shape
-    mask = np.broadcast_to(
-        padding_mask.astype(bool)[:, None, :], (batch_size, query_length, key_length)
-    )
+    mask = np.broadcast_to(padding_mask.astype(bool)[:, None, :], (batch_size, query_length, key_length))
     if causal:
         mask = mask & np.tril(np.ones((query_length, padding_mask.shape[1]), bool))[None]
     return mask
@@ -295,8 +300,7 @@ def encoder_decoder_backbone(model, inputs):
         x = norm(weights, "encoder_embedding_norm", config, x)
     source_mask = key_mask(inputs["encoder_padding_mask"], source.shape[1], causal=False)
     for index in range(config["num_encoder_layers"]):
-        x = block(weights, f"encoder_{index}", config, x, source_mask,
-                  rotary_positions(config, source.shape[1]))
+        x = block(weights, f"encoder_{index}", config, x, source_mask, rotary_positions(config, source.shape[1]))
     if config["use_final_norm"]:
         x = norm(weights, "encoder_norm", config, x)
     shared = "encoder_embedding" if config["share_token_embeddings"] else None
@@ -306,8 +310,16 @@ def encoder_decoder_backbone(model, inputs):
     target_mask = key_mask(inputs["decoder_padding_mask"], target.shape[1], causal=True)
     cross_mask = key_mask(inputs["encoder_padding_mask"], target.shape[1], causal=False)
     for index in range(config["num_decoder_layers"]):
-        y = block(weights, f"decoder_{index}", config, y, target_mask,
-                  rotary_positions(config, target.shape[1]), memory=x, cross_mask=cross_mask)
+        y = block(
+            weights,
+            f"decoder_{index}",
+            config,
+            y,
+            target_mask,
+            rotary_positions(config, target.shape[1]),
+            memory=x,
+            cross_mask=cross_mask,
+        )
     if config["use_final_norm"]:
         y = norm(weights, "decoder_norm", config, y)
     weights.check_all_used()

@@ -64,9 +64,7 @@ def test_unknown_overrides_and_presets_are_errors():
 
 def test_encoder_backbone_has_the_text_embedders_weights():
     embedder = TextEmbedder.from_preset("tiny", vocabulary_size=1000)
-    backbone = TransformerEncoderBackbone.from_preset(
-        "tiny", num_layers=1, num_segments=0, layer_norm_epsilon=1e-5
-    )
+    backbone = TransformerEncoderBackbone.from_preset("tiny", num_layers=1, num_segments=0, layer_norm_epsilon=1e-5)
     assert weight_shapes(backbone) == weight_shapes(embedder)
 
 
@@ -80,9 +78,7 @@ def test_decoder_backbone_has_the_causal_lms_weights_but_its_head():
 
 
 def test_encoder_decoder_backbone_has_the_seq2seq_lms_weights_but_its_head():
-    seq2seq = Seq2SeqLM.from_preset(
-        "tiny", source_vocabulary_size=1000, target_vocabulary_size=1000
-    )
+    seq2seq = Seq2SeqLM.from_preset("tiny", source_vocabulary_size=1000, target_vocabulary_size=1000)
     backbone = EncoderDecoderBackbone.from_preset("tiny")
     model_weights = weight_shapes(seq2seq)
     head = sorted(set(model_weights) - set(weight_shapes(backbone)))

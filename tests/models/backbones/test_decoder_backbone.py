@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from backbone_checks import assert_round_trips, token_batch
 
 import backbone_reference as reference
-from backbone_checks import assert_round_trips, token_batch
 from helpers import to_numpy
 from zoo.models import TransformerDecoderBackbone
 
@@ -16,18 +16,28 @@ CONFIGURATIONS = {
     "qwen2_like": ("tiny_qwen2", {}),
     "post_ln_sinusoidal_relu": (
         "tiny",
-        dict(normalize_first=False, use_final_norm=False, position_encoding="sinusoidal",
-             activation="relu", embedding_scale=4.0),
+        dict(
+            normalize_first=False,
+            use_final_norm=False,
+            position_encoding="sinusoidal",
+            activation="relu",
+            embedding_scale=4.0,
+        ),
     ),
     "offset_positions_embedding_norm_silu": (
         "tiny",
-        dict(position_offset=2, use_embedding_norm=True, activation="silu", use_mlp_bias=False,
-             norm_type="rms_norm"),
+        dict(position_offset=2, use_embedding_norm=True, activation="silu", use_mlp_bias=False, norm_type="rms_norm"),
     ),
     "concatenated_sinusoids_exact_gelu_mqa": (
         "tiny",
-        dict(position_encoding="sinusoidal", sinusoidal_layout="concatenated", activation="gelu",
-             num_heads=4, num_key_value_heads=1, use_attention_output_bias=False),
+        dict(
+            position_encoding="sinusoidal",
+            sinusoidal_layout="concatenated",
+            activation="gelu",
+            num_heads=4,
+            num_key_value_heads=1,
+            use_attention_output_bias=False,
+        ),
     ),
 }
 
@@ -73,9 +83,7 @@ def test_cached_decoding_equals_full_forward(name):
     assert tuple(cache.shape) == (2, model.num_layers, 2, 10, key_value_heads, head_dim)
 
 
-@pytest.mark.parametrize(
-    "name", ["gpt2_like", "llama_like", "offset_positions_embedding_norm_silu"]
-)
+@pytest.mark.parametrize("name", ["gpt2_like", "llama_like", "offset_positions_embedding_norm_silu"])
 def test_cached_steps_in_a_compiled_loop_with_a_tensor_index_equal_the_full_forward(name):
     """What a generation loop does: one token per step, `cache_index` a loop tensor, in a graph."""
     import tensorflow as tf
@@ -105,9 +113,7 @@ def test_cached_decoding_with_a_padding_mask_over_the_cache(name):
     inputs = batch(model, lengths=(7, 4))
     full = to_numpy(model(inputs))
     cache_mask = np.concatenate([inputs["padding_mask"], np.zeros((2, 3), "int32")], axis=1)
-    hidden, _ = model.call_with_cache(
-        inputs["token_ids"], model.empty_cache(2, 10), 0, padding_mask=cache_mask
-    )
+    hidden, _ = model.call_with_cache(inputs["token_ids"], model.empty_cache(2, 10), 0, padding_mask=cache_mask)
     real = inputs["padding_mask"].astype(bool)
     np.testing.assert_allclose(to_numpy(hidden)[real], full[real], atol=1e-5)
 

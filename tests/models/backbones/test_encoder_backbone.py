@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from backbone_checks import assert_round_trips, token_batch
 
 import backbone_reference as reference
-from backbone_checks import assert_round_trips, token_batch
 from helpers import to_numpy
 from zoo.models import TransformerEncoderBackbone
 
@@ -15,18 +15,31 @@ CONFIGURATIONS = {
     "roberta_like": dict(position_offset=2, num_segments=0),
     # Pre-LN with RMSNorm, rotary, swiglu, grouped-query heads, no biases, a final norm.
     "pre_rms_rotary_swiglu": dict(
-        normalize_first=True, use_final_norm=True, use_embedding_norm=False, norm_type="rms_norm",
-        position_encoding="rotary", rope_theta=500.0, activation="swiglu", num_heads=4,
-        num_key_value_heads=2, use_attention_bias=False, use_mlp_bias=False,
+        normalize_first=True,
+        use_final_norm=True,
+        use_embedding_norm=False,
+        norm_type="rms_norm",
+        position_encoding="rotary",
+        rope_theta=500.0,
+        activation="swiglu",
+        num_heads=4,
+        num_key_value_heads=2,
+        use_attention_bias=False,
+        use_mlp_bias=False,
     ),
     # Sinusoids (both layouts), scaled embeddings, relu / tanh gelu, qkv-only attention biases.
     "sinusoidal_scaled_relu": dict(
-        position_encoding="sinusoidal", embedding_scale=4.0, activation="relu",
+        position_encoding="sinusoidal",
+        embedding_scale=4.0,
+        activation="relu",
         use_attention_output_bias=False,
     ),
     "concatenated_sinusoids_gelu_approximate": dict(
-        position_encoding="sinusoidal", sinusoidal_layout="concatenated",
-        activation="gelu_approximate", use_embedding_norm=False, num_segments=3,
+        position_encoding="sinusoidal",
+        sinusoidal_layout="concatenated",
+        activation="gelu_approximate",
+        use_embedding_norm=False,
+        num_segments=3,
     ),
 }
 
@@ -94,9 +107,7 @@ def test_argument_errors_name_the_value():
     with pytest.raises(ValueError, match="Received: dropout=1.0"):
         TransformerEncoderBackbone.from_preset("tiny", dropout=1.0)
     with pytest.raises(ValueError, match="position_offset applies to a learned position table"):
-        TransformerEncoderBackbone.from_preset(
-            "tiny", position_encoding="sinusoidal", position_offset=2
-        )
+        TransformerEncoderBackbone.from_preset("tiny", position_encoding="sinusoidal", position_offset=2)
     with pytest.raises(ValueError, match="Received: sinusoidal_layout='split'"):
         TransformerEncoderBackbone.from_preset("tiny", sinusoidal_layout="split")
 

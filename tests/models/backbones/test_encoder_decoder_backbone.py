@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from backbone_checks import assert_round_trips, outputs_of, token_batch
 
 import backbone_reference as reference
-from backbone_checks import assert_round_trips, outputs_of, token_batch
 from helpers import to_numpy
 from zoo.models import EncoderDecoderBackbone
 
@@ -20,9 +20,17 @@ CONFIGURATIONS = {
     # separate decoder sizes.
     "rms_rotary_gqa": (
         "tiny",
-        dict(norm_type="rms_norm", position_encoding="rotary", activation="swiglu", num_heads=4,
-             num_key_value_heads=2, use_attention_output_bias=False, use_mlp_bias=False,
-             decoder_vocabulary_size=300, decoder_sequence_length=12),
+        dict(
+            norm_type="rms_norm",
+            position_encoding="rotary",
+            activation="swiglu",
+            num_heads=4,
+            num_key_value_heads=2,
+            use_attention_output_bias=False,
+            use_mlp_bias=False,
+            decoder_vocabulary_size=300,
+            decoder_sequence_length=12,
+        ),
     ),
 }
 
@@ -167,8 +175,11 @@ def test_low_rank_with_a_shared_factorized_table_matches_the_reference(tmp_path)
     model = EncoderDecoderBackbone.from_preset("tiny_bart", low_rank=low_rank)
     reference.randomize(model, seed=4)
     paths = {v.path for v in model.weights}
-    assert {"decoder_0/cross_attention/key/u_kernel", "encoder_embedding/token_projection/kernel",
-            "encoder_0/feedforward/output/kernel"} <= paths
+    assert {
+        "decoder_0/cross_attention/key/u_kernel",
+        "encoder_embedding/token_projection/kernel",
+        "encoder_0/feedforward/output/kernel",
+    } <= paths
     inputs = batch(model)
     expected = reference.encoder_decoder_backbone(model, inputs)
     actual = outputs_of(model, inputs)

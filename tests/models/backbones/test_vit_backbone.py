@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from backbone_checks import assert_round_trips
 
 import backbone_reference as reference
-from backbone_checks import assert_round_trips
 from helpers import to_numpy
 from zoo.models import ViTBackbone
 
@@ -14,8 +14,14 @@ CONFIGURATIONS = {
         use_class_token=False, normalize_first=False, use_final_norm=False, activation="relu"
     ),
     "rms_swiglu_no_bias_rgb_rectangular": dict(
-        image_size=(8, 12), num_channels=3, norm_type="rms_norm", activation="swiglu",
-        use_attention_bias=False, use_mlp_bias=False, num_heads=4, num_key_value_heads=2,
+        image_size=(8, 12),
+        num_channels=3,
+        norm_type="rms_norm",
+        activation="swiglu",
+        use_attention_bias=False,
+        use_mlp_bias=False,
+        num_heads=4,
+        num_key_value_heads=2,
     ),
 }
 
@@ -61,7 +67,7 @@ def test_config_and_keras_file_round_trip(tmp_path):
 def test_has_no_token_table_and_errors_name_the_value():
     model = ViTBackbone.from_preset("tiny")
     with pytest.raises(AttributeError, match="no token table"):
-        model.token_embedding
+        _ = model.token_embedding
     with pytest.raises(ValueError, match="patch_size must divide image_size"):
         ViTBackbone.from_preset("tiny", patch_size=3)
     with pytest.raises(ValueError, match="Received: image_size=0"):

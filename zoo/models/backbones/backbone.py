@@ -44,9 +44,7 @@ class Backbone(keras.Model):
         allowed = set(constructor_arguments(cls)) | {"name", "trainable"}
         unknown = sorted(set(overrides) - allowed)
         if unknown:
-            raise ValueError(
-                f"unknown {cls.__name__} arguments {unknown}; expected some of {sorted(allowed)}"
-            )
+            raise ValueError(f"unknown {cls.__name__} arguments {unknown}; expected some of {sorted(allowed)}")
         config.update(overrides)
         return cls(**config)
 

@@ -116,24 +116,30 @@ class TransformerDecoderBackbone(Backbone):
         **kwargs,
     ):
         check_positive_integers(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
             intermediate_dim=intermediate_dim,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
 
         # === Layers ===
         names = [f"decoder_{index}" for index in range(num_layers)]
-        ranks, embedding_ranks = low_rank_plan(
-            low_rank, activation, dict.fromkeys(names, False), ["embedding"]
-        )
+        ranks, embedding_ranks = low_rank_plan(low_rank, activation, dict.fromkeys(names, False), ["embedding"])
         embedding = token_embedding(
-            "embedding", vocabulary_size, sequence_length, hidden_dim, position_encoding,
-            position_offset, sinusoidal_layout, embedding_scale, embedding_ranks["embedding"],
+            "embedding",
+            vocabulary_size,
+            sequence_length,
+            hidden_dim,
+            position_encoding,
+            position_offset,
+            sinusoidal_layout,
+            embedding_scale,
+            embedding_ranks["embedding"],
         )
-        embedding_norm = optional_norm(
-            use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm"
-        )
+        embedding_norm = optional_norm(use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm")
         embedding_dropout = dropout_layer(dropout, "embedding_dropout")
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
         decoder_layers = [TransformerDecoder(name=name, **blocks, **ranks[name]) for name in names]
@@ -147,9 +153,7 @@ class TransformerDecoderBackbone(Backbone):
             x = layer(x, decoder_padding_mask=padding_mask)
         if final_norm is not None:
             x = final_norm(x)
-        super().__init__(
-            inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, **kwargs
-        )
+        super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, **kwargs)
         self.embedding, self.embedding_norm = embedding, embedding_norm
         self.decoder_layers, self.final_norm = decoder_layers, final_norm
 

@@ -108,34 +108,35 @@ class TransformerEncoderBackbone(Backbone):
         **kwargs,
     ):
         check_positive_integers(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length,
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
             intermediate_dim=intermediate_dim,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
         if isinstance(num_segments, bool) or not isinstance(num_segments, int) or num_segments < 0:
-            raise ValueError(
-                "num_segments must be a non-negative integer. "
-                f"Received: num_segments={num_segments!r}"
-            )
+            raise ValueError(f"num_segments must be a non-negative integer. Received: num_segments={num_segments!r}")
 
         # === Layers ===
         names = [f"encoder_{index}" for index in range(num_layers)]
-        ranks, embedding_ranks = low_rank_plan(
-            low_rank, activation, dict.fromkeys(names, False), ["embedding"]
-        )
+        ranks, embedding_ranks = low_rank_plan(low_rank, activation, dict.fromkeys(names, False), ["embedding"])
         embedding = token_embedding(
-            "embedding", vocabulary_size, sequence_length, hidden_dim, position_encoding,
-            position_offset, sinusoidal_layout, embedding_scale, embedding_ranks["embedding"],
+            "embedding",
+            vocabulary_size,
+            sequence_length,
+            hidden_dim,
+            position_encoding,
+            position_offset,
+            sinusoidal_layout,
+            embedding_scale,
+            embedding_ranks["embedding"],
         )
         segment_embedding = None
         if num_segments:
-            segment_embedding = keras.layers.Embedding(
-                num_segments, hidden_dim, name="segment_embedding"
-            )
-        embedding_norm = optional_norm(
-            use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm"
-        )
+            segment_embedding = keras.layers.Embedding(num_segments, hidden_dim, name="segment_embedding")
+        embedding_norm = optional_norm(use_embedding_norm, norm_type, layer_norm_epsilon, "embedding_norm")
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
         encoder_layers = [TransformerEncoder(name=name, **blocks, **ranks[name]) for name in names]
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
@@ -160,9 +161,7 @@ class TransformerEncoderBackbone(Backbone):
             x = final_norm(x)
         super().__init__(inputs=inputs, outputs=x, **kwargs)
         self.embedding, self.segment_embedding = embedding, segment_embedding
-        self.embedding_norm, self.encoder_layers, self.final_norm = (
-            embedding_norm, encoder_layers, final_norm
-        )
+        self.embedding_norm, self.encoder_layers, self.final_norm = (embedding_norm, encoder_layers, final_norm)
 
         # === Config ===
         self.vocabulary_size = vocabulary_size

@@ -133,11 +133,15 @@ class EncoderDecoderBackbone(Backbone):
         decoder_vocabulary_size = decoder_vocabulary_size or vocabulary_size
         decoder_sequence_length = decoder_sequence_length or sequence_length
         check_positive_integers(
-            vocabulary_size=vocabulary_size, sequence_length=sequence_length,
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
             decoder_vocabulary_size=decoder_vocabulary_size,
-            decoder_sequence_length=decoder_sequence_length, hidden_dim=hidden_dim,
-            num_encoder_layers=num_encoder_layers, num_decoder_layers=num_decoder_layers,
-            num_heads=num_heads, intermediate_dim=intermediate_dim,
+            decoder_sequence_length=decoder_sequence_length,
+            hidden_dim=hidden_dim,
+            num_encoder_layers=num_encoder_layers,
+            num_decoder_layers=num_decoder_layers,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
         if share_token_embeddings and decoder_vocabulary_size != vocabulary_size:
@@ -160,26 +164,34 @@ class EncoderDecoderBackbone(Backbone):
             if side == "decoder" and share_token_embeddings:
                 encoder_embedding = embeddings["encoder"]
                 embeddings[side] = SharedTableEmbedding(
-                    encoder_embedding.token_embedding, encoder_embedding.token_projection, length,
-                    position_encoding, position_offset, sinusoidal_layout, embedding_scale,
+                    encoder_embedding.token_embedding,
+                    encoder_embedding.token_projection,
+                    length,
+                    position_encoding,
+                    position_offset,
+                    sinusoidal_layout,
+                    embedding_scale,
                     name="decoder_embedding",
                 )
             else:
                 embeddings[side] = token_embedding(
-                    f"{side}_embedding", vocabulary, length, hidden_dim, position_encoding,
-                    position_offset, sinusoidal_layout, embedding_scale,
+                    f"{side}_embedding",
+                    vocabulary,
+                    length,
+                    hidden_dim,
+                    position_encoding,
+                    position_offset,
+                    sinusoidal_layout,
+                    embedding_scale,
                     embedding_ranks[f"{side}_embedding"],
                 )
             embedding_norms[side] = optional_norm(
                 use_embedding_norm, norm_type, layer_norm_epsilon, f"{side}_embedding_norm"
             )
         blocks = block_arguments(locals(), position_encoding == "rotary", rope_theta)
-        encoder_layers = [
-            TransformerEncoder(name=name, **blocks, **ranks[name]) for name in encoder_names
-        ]
+        encoder_layers = [TransformerEncoder(name=name, **blocks, **ranks[name]) for name in encoder_names]
         decoder_layers = [
-            TransformerDecoder(use_cross_attention=True, name=name, **blocks, **ranks[name])
-            for name in decoder_names
+            TransformerDecoder(use_cross_attention=True, name=name, **blocks, **ranks[name]) for name in decoder_names
         ]
         encoder_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "encoder_norm")
         decoder_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "decoder_norm")
@@ -193,15 +205,19 @@ class EncoderDecoderBackbone(Backbone):
         )
         inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in names}
         x = embed(
-            embeddings["encoder"], embedding_norms["encoder"],
-            dropout_layer(dropout, "encoder_embedding_dropout"), inputs["encoder_token_ids"],
+            embeddings["encoder"],
+            embedding_norms["encoder"],
+            dropout_layer(dropout, "encoder_embedding_dropout"),
+            inputs["encoder_token_ids"],
         )  # (B, S, D)
         for layer in encoder_layers:
             x = layer(x, padding_mask=inputs["encoder_padding_mask"])
         encoded = x if encoder_norm is None else encoder_norm(x)
         y = embed(
-            embeddings["decoder"], embedding_norms["decoder"],
-            dropout_layer(dropout, "decoder_embedding_dropout"), inputs["decoder_token_ids"],
+            embeddings["decoder"],
+            embedding_norms["decoder"],
+            dropout_layer(dropout, "decoder_embedding_dropout"),
+            inputs["decoder_token_ids"],
         )  # (B, T, D)
         for layer in decoder_layers:
             y = layer(
@@ -274,10 +290,7 @@ class EncoderDecoderBackbone(Backbone):
 
     def cross_attention_cache(self, encoder_hidden_states):
         """Keys/values of `encode`'s output for each decoder block: `(B, L, 2, S, H_kv, D)`."""
-        caches = [
-            layer.compute_cross_attention_cache(encoder_hidden_states)
-            for layer in self.decoder_layers
-        ]
+        caches = [layer.compute_cross_attention_cache(encoder_hidden_states) for layer in self.decoder_layers]
         return ops.stack(caches, axis=1)
 
     def empty_cache(self, batch_size, max_length):

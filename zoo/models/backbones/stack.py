@@ -25,20 +25,14 @@ def check_positive_integers(**values):
 def check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding=None):
     """The checks every backbone makes before it builds a layer."""
     if hidden_dim % num_heads:
-        raise ValueError(
-            "num_heads must divide hidden_dim. "
-            f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
-        )
+        raise ValueError(f"num_heads must divide hidden_dim. Received: hidden_dim={hidden_dim}, num_heads={num_heads}")
     if norm_type not in NORM_TYPES:
-        raise ValueError(
-            f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}"
-        )
+        raise ValueError(f"norm_type must be one of {NORM_TYPES}. Received: norm_type={norm_type!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
     if position_encoding is not None and position_encoding not in POSITION_ENCODINGS:
         raise ValueError(
-            f"position_encoding must be one of {POSITION_ENCODINGS}. "
-            f"Received: position_encoding={position_encoding!r}"
+            f"position_encoding must be one of {POSITION_ENCODINGS}. Received: position_encoding={position_encoding!r}"
         )
 
 
@@ -110,9 +104,7 @@ class SharedTableEmbedding(keras.layers.Layer):
                 sequence_length, offset=position_offset, name="position_embedding"
             )
         elif position_encoding == "sinusoidal":
-            self.position_embedding = SinusoidalPositionEncoding(
-                layout=sinusoidal_layout, name="position_embedding"
-            )
+            self.position_embedding = SinusoidalPositionEncoding(layout=sinusoidal_layout, name="position_embedding")
 
     def build(self, token_ids_shape):
         if self.position_embedding is not None:
@@ -169,9 +161,17 @@ def block_arguments(backbone_arguments, use_rotary=False, rope_theta=10000.0):
         A dict for the block constructors (with `num_heads`).
     """
     names = (
-        "num_heads", "intermediate_dim", "num_key_value_heads", "activation", "dropout",
-        "norm_type", "normalize_first", "layer_norm_epsilon", "use_attention_bias",
-        "use_attention_output_bias", "use_mlp_bias",
+        "num_heads",
+        "intermediate_dim",
+        "num_key_value_heads",
+        "activation",
+        "dropout",
+        "norm_type",
+        "normalize_first",
+        "layer_norm_epsilon",
+        "use_attention_bias",
+        "use_attention_output_bias",
+        "use_mlp_bias",
     )
     arguments = {name: backbone_arguments[name] for name in names}
     arguments.update(use_rotary=use_rotary, rotary_max_wavelength=rope_theta)
@@ -191,8 +191,7 @@ def low_rank_plan(low_rank, activation, blocks, embedding_names):
         `({block name: {"layer_ranks": ...}}, {embedding name: rank or None})`.
     """
     paths = {
-        name: block_projection_paths(name, activation, cross_attention)
-        for name, cross_attention in blocks.items()
+        name: block_projection_paths(name, activation, cross_attention) for name, cross_attention in blocks.items()
     }
     return low_rank_arguments(low_rank, paths, embedding_names)
 

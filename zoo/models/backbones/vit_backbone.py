@@ -99,15 +99,22 @@ class ViTBackbone(Backbone):
     ):
         image_size, patch_size = _pair("image_size", image_size), _pair("patch_size", patch_size)
         check_positive_integers(
-            hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
-            intermediate_dim=intermediate_dim, num_channels=num_channels,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            num_channels=num_channels,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout)
 
         # === Layers ===
         patch_embedding = PatchEmbedding(
-            image_size, patch_size, hidden_dim, num_channels,
-            use_class_token=use_class_token, name="patch_embedding",
+            image_size,
+            patch_size,
+            hidden_dim,
+            num_channels,
+            use_class_token=use_class_token,
+            name="patch_embedding",
         )
         blocks = block_arguments(locals())
         names = [f"encoder_{index}" for index in range(num_layers)]
@@ -125,9 +132,7 @@ class ViTBackbone(Backbone):
         if final_norm is not None:
             x = final_norm(x)
         super().__init__(inputs={"images": images}, outputs=x, **kwargs)
-        self.patch_embedding, self.encoder_layers, self.final_norm = (
-            patch_embedding, encoder_layers, final_norm
-        )
+        self.patch_embedding, self.encoder_layers, self.final_norm = (patch_embedding, encoder_layers, final_norm)
 
         # === Config ===
         self.image_size = image_size
