@@ -4,7 +4,7 @@ import inspect
 
 import keras
 
-from zoo.models.task import upgrade_rank_arguments
+from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
 
 
 def constructor_arguments(cls):
@@ -42,6 +42,36 @@ class Task(keras.Model):
 
     layer_arguments = ()
     config_attributes = {}
+    # A task on a backbone names its class, and the flat constructor arguments that described the
+    # backbone before there were backbones (issue 20); old files and `from_preset` still pass them.
+    backbone_class = None
+    flat_arguments = None
+    old_rank_arguments = RANK_ARGUMENTS
+
+    @classmethod
+    def pop_flat_arguments(cls, kwargs):
+        """The flat backbone arguments (and the old rank arguments) taken out of `kwargs`."""
+        names = set(cls.flat_arguments or ()) | set(cls.old_rank_arguments)
+        return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+
+    @classmethod
+    def checked_backbone(cls, backbone, flat, build):
+        """`backbone`, or `build(flat)` when flat arguments were given; always a `backbone_class`.
+
+        Raises:
+            ValueError: both a backbone and flat arguments, or a backbone of
+                another class.
+        """
+        if flat:
+            if backbone is not None:
+                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+            backbone = build(flat)
+        if not isinstance(backbone, cls.backbone_class):
+            raise ValueError(
+                f"backbone must be a zoo.models.{cls.backbone_class.__name__}. "
+                f"Received: backbone of type {type(backbone).__name__}"
+            )
+        return backbone
 
     @classmethod
     def config_arguments(cls):

@@ -6,7 +6,7 @@ from keras import ops
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
-from zoo.models.task import RANK_ARGUMENTS, preset_config, upgrade_rank_arguments
+from zoo.models.task import preset_config, upgrade_rank_arguments
 
 # The constructor arguments of CausalLM before it took a backbone (issue 20); still read from old
 # `.keras` files and taken by `from_preset`, mapped to a `TransformerDecoderBackbone`.
@@ -62,20 +62,16 @@ class CausalLM(GenerativeTask):
     """
 
     layer_arguments = ("backbone", "preprocessor")
+    backbone_class = TransformerDecoderBackbone
+    flat_arguments = FLAT_ARGUMENTS
 
     def __init__(self, backbone=None, preprocessor=None, bos_token_id=2, end_token_id=3, pad_token_id=0, **kwargs):
-        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS}
-        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
-            if backbone is not None:
-                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+        def build(flat):  # the sizes of earlier versions (and of their saved files)
             if preprocessor is not None:
                 flat.setdefault("vocabulary_size", preprocessor.vocabulary_size)
-            backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
-        if not isinstance(backbone, TransformerDecoderBackbone):
-            raise ValueError(
-                "backbone must be a zoo.models.TransformerDecoderBackbone. "
-                f"Received: backbone of type {type(backbone).__name__}"
-            )
+            return self.backbone_from_arguments(**upgrade_rank_arguments(flat))
+
+        backbone = self.checked_backbone(backbone, self.pop_flat_arguments(kwargs), build)
         if preprocessor is not None:
             if preprocessor.vocabulary_size != backbone.vocabulary_size:
                 raise ValueError(

@@ -109,19 +109,18 @@ class ImageClassifier(ImageClassifierMixin, Task):
     """
 
     layer_arguments = ("backbone",)
+    backbone_class = ViTBackbone
+    flat_arguments = FLAT_ARGUMENTS
+    old_rank_arguments = OLD_RANK_ARGUMENTS
 
     def __init__(self, backbone=None, num_classes=None, pooling="class_token", class_names=None, **kwargs):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
-        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in OLD_RANK_ARGUMENTS}
-        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
-            if backbone is not None:
-                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
-            backbone = self.backbone_from_arguments(use_class_token=pooling == "class_token", **flat)
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(
-                f"backbone must be a zoo.models.ViTBackbone. Received: backbone of type {type(backbone).__name__}"
-            )
+        backbone = self.checked_backbone(
+            backbone,
+            self.pop_flat_arguments(kwargs),
+            lambda flat: self.backbone_from_arguments(use_class_token=pooling == "class_token", **flat),
+        )
         if pooling == "class_token" and not backbone.use_class_token:
             raise ValueError("pooling='class_token' needs a backbone built with use_class_token=True")
         class_names = checked_class_names(num_classes, class_names)

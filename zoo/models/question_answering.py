@@ -4,13 +4,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.models.backbones import TransformerEncoderBackbone
 from zoo.models.base import Task
 from zoo.models.task import check_integer, check_unicode
 from zoo.models.text_encoder import (
     backbone_property,
     encoder_backbone,
     flat_encoder_arguments,
-    pop_flat_arguments,
     preset_with_preprocessor,
 )
 
@@ -69,6 +69,7 @@ class QuestionAnswerer(Task):
     flat_arguments = FLAT_ARGUMENTS
 
     layer_arguments = ("backbone", "preprocessor")
+    backbone_class = TransformerEncoderBackbone
 
     def __init__(
         self,
@@ -79,7 +80,7 @@ class QuestionAnswerer(Task):
         preprocessor=None,
         **kwargs,
     ):
-        flat = pop_flat_arguments(type(self), kwargs)
+        flat = self.pop_flat_arguments(kwargs)
         backbone = encoder_backbone(type(self), backbone, flat, preprocessor, num_segments=2, fixed_input_length=True)
         if backbone.num_segments < 2:
             raise ValueError(

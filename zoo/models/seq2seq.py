@@ -6,7 +6,7 @@ from keras import ops
 from zoo.models.backbones import EncoderDecoderBackbone
 from zoo.models.encoder_decoder import EncoderDecoderTask, sized_by_preprocessors, special_token_ids
 from zoo.models.presets import get_preset
-from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
+from zoo.models.task import upgrade_rank_arguments
 
 # The constructor arguments of Seq2SeqLM before it took a backbone (issue 20); still read from old
 # `.keras` files and taken by `from_preset`, mapped to an `EncoderDecoderBackbone`.
@@ -70,6 +70,8 @@ class Seq2SeqLM(EncoderDecoderTask):
     """
 
     layer_arguments = ("backbone", "source_preprocessor", "target_preprocessor")
+    backbone_class = EncoderDecoderBackbone
+    flat_arguments = FLAT_ARGUMENTS
 
     def __init__(
         self,
@@ -81,17 +83,11 @@ class Seq2SeqLM(EncoderDecoderTask):
         pad_token_id=0,
         **kwargs,
     ):
-        flat = {name: kwargs.pop(name) for name in list(kwargs) if name in FLAT_ARGUMENTS or name in RANK_ARGUMENTS}
-        if flat:  # the sizes of earlier versions (and of their saved files) describe the backbone
-            if backbone is not None:
-                raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+        def build(flat):  # the sizes of earlier versions (and of their saved files)
             flat = {**sized_by_preprocessors({}, source_preprocessor, target_preprocessor), **flat}
-            backbone = self.backbone_from_arguments(**upgrade_rank_arguments(flat))
-        if not isinstance(backbone, EncoderDecoderBackbone):
-            raise ValueError(
-                "backbone must be a zoo.models.EncoderDecoderBackbone. "
-                f"Received: backbone of type {type(backbone).__name__}"
-            )
+            return self.backbone_from_arguments(**upgrade_rank_arguments(flat))
+
+        backbone = self.checked_backbone(backbone, self.pop_flat_arguments(kwargs), build)
         bos_token_id, end_token_id, pad_token_id = special_token_ids(
             source_preprocessor,
             target_preprocessor,

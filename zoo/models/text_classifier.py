@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from zoo.layers import MaskedMeanPooling
+from zoo.models.backbones import TransformerEncoderBackbone
 from zoo.models.base import Task
 from zoo.models.task import check_token_inputs, checked_class_names, classification_outputs
 from zoo.models.text_encoder import (
@@ -12,7 +13,6 @@ from zoo.models.text_encoder import (
     flat_encoder_arguments,
     is_empty_batch,
     is_text_input,
-    pop_flat_arguments,
     preprocess_texts,
     preset_with_preprocessor,
 )
@@ -117,6 +117,7 @@ class TextClassifier(TextClassifierMixin, Task):
     flat_arguments = FLAT_ARGUMENTS
 
     layer_arguments = ("backbone", "preprocessor")
+    backbone_class = TransformerEncoderBackbone
 
     def __init__(
         self,
@@ -131,7 +132,7 @@ class TextClassifier(TextClassifierMixin, Task):
         if pooling not in ("class_token", "mean"):
             raise ValueError(f"pooling must be 'class_token' or 'mean'. Received: pooling={pooling!r}")
         class_names = checked_class_names(num_classes, class_names)
-        flat = pop_flat_arguments(type(self), kwargs)
+        flat = self.pop_flat_arguments(kwargs)
         if flat:  # the earlier `dropout` was the encoder's too
             flat["dropout"] = dropout
         backbone = encoder_backbone(type(self), backbone, flat, preprocessor, fixed_input_length=True)

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from zoo.layers import MaskedMeanPooling
+from zoo.models.backbones import TransformerEncoderBackbone
 from zoo.models.base import Task
 from zoo.models.text_classifier import checked_id_inputs
 from zoo.models.text_encoder import (
@@ -13,7 +14,6 @@ from zoo.models.text_encoder import (
     flat_encoder_arguments,
     is_empty_batch,
     is_text_input,
-    pop_flat_arguments,
     preprocess_texts,
     preset_with_preprocessor,
 )
@@ -73,9 +73,10 @@ class TextEmbedder(Task):
     flat_arguments = FLAT_ARGUMENTS
 
     layer_arguments = ("backbone", "preprocessor")
+    backbone_class = TransformerEncoderBackbone
 
     def __init__(self, backbone=None, normalize=True, preprocessor=None, **kwargs):
-        flat = pop_flat_arguments(type(self), kwargs)
+        flat = self.pop_flat_arguments(kwargs)
         backbone = encoder_backbone(type(self), backbone, flat, preprocessor)
         if backbone.num_segments:
             raise ValueError(

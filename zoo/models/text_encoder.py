@@ -46,12 +46,6 @@ def flat_encoder_arguments(**defaults):
     return {**arguments, **defaults}
 
 
-def pop_flat_arguments(model_class, kwargs):
-    """The flat encoder arguments (and the old rank arguments) taken out of `kwargs`."""
-    names = set(model_class.flat_arguments) | set(RANK_ARGUMENTS)
-    return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
-
-
 def encoder_backbone(model_class, backbone, flat, preprocessor, *, num_segments=0, fixed_input_length=False):
     """The `TransformerEncoderBackbone` of an encoder task: `backbone`, or the one `flat` describes.
 
@@ -81,9 +75,8 @@ def encoder_backbone(model_class, backbone, flat, preprocessor, *, num_segments=
             preprocessor that does not match.
     """
     name = model_class.__name__
-    if flat:
-        if backbone is not None:
-            raise ValueError(f"pass a backbone or its arguments, not both. Received: backbone and {sorted(flat)}")
+
+    def build(flat):
         values = {**model_class.flat_arguments, **upgrade_rank_arguments(flat)}
         unknown = sorted(set(values) - set(model_class.flat_arguments))
         if unknown:
@@ -93,17 +86,14 @@ def encoder_backbone(model_class, backbone, flat, preprocessor, *, num_segments=
         missing = [key for key, value in values.items() if value is None and key != "low_rank"]
         if missing:
             raise ValueError(f"{name} needs {missing} (or a backbone)")
-        backbone = TransformerEncoderBackbone(
+        return TransformerEncoderBackbone(
             use_final_norm=values["normalize_first"],
             num_segments=num_segments,
             fixed_input_length=fixed_input_length,
             **values,
         )
-    if not isinstance(backbone, TransformerEncoderBackbone):
-        raise ValueError(
-            f"backbone must be a zoo.models.TransformerEncoderBackbone. "
-            f"Received: backbone of type {type(backbone).__name__}"
-        )
+
+    backbone = model_class.checked_backbone(backbone, flat, build)
     if preprocessor is not None:
         check_preprocessor(preprocessor, backbone.vocabulary_size, backbone.sequence_length)
     return backbone
