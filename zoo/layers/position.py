@@ -1,9 +1,16 @@
 """Position encodings: learned, sinusoidal (Vaswani et al. 2017) and rotary (RoPE)."""
 
+import math
+
 import keras
 from keras import ops
 
 SINUSOIDAL_LAYOUTS = ("interleaved", "concatenated")
+# rope_scaling types RotaryEmbedding implements, with the keys each needs (Hugging Face's names).
+ROPE_SCALING_KEYS = {
+    "linear": ("factor",),
+    "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"),
+}
 
 
 def _validate_positive_int(name, value):
@@ -182,6 +189,14 @@ class RotaryEmbedding(keras.layers.Layer):
     Args:
         max_wavelength: float, the base of the geometric frequency series.
         scaling_factor: float >= 1, divides positions (linear RoPE scaling).
+        rope_scaling: `None` or a dict in Hugging Face's layout that rescales
+            the frequencies: `{"rope_type": "linear", "factor": f}` divides
+            them by `f` (as `scaling_factor`); `{"rope_type": "llama3",
+            "factor", "low_freq_factor", "high_freq_factor",
+            "original_max_position_embeddings"}` is Llama 3.1's: wavelengths
+            longer than `original / low_freq_factor` are divided by `factor`,
+            shorter than `original / high_freq_factor` are kept, and those
+            between are interpolated (see `scaled_inverse_frequencies`).
 
     Call arguments:
         inputs: `(B, T, ..., D)` tensor with the sequence on axis 1 and an
@@ -193,7 +208,7 @@ class RotaryEmbedding(keras.layers.Layer):
     >>> q = RotaryEmbedding()(q)
     """
 
-    def __init__(self, max_wavelength=10000.0, scaling_factor=1.0, **kwargs):
+    def __init__(self, max_wavelength=10000.0, scaling_factor=1.0, rope_scaling=None, **kwargs):
         super().__init__(**kwargs)
         if max_wavelength <= 1:
             raise ValueError(f"max_wavelength must be greater than 1. Received: max_wavelength={max_wavelength}")
@@ -201,6 +216,7 @@ class RotaryEmbedding(keras.layers.Layer):
             raise ValueError(f"scaling_factor must be >= 1. Received: scaling_factor={scaling_factor}")
         self.max_wavelength = max_wavelength
         self.scaling_factor = scaling_factor
+        self.rope_scaling = check_rope_scaling(rope_scaling)
         self.built = True
 
     def call(self, inputs, start_index=0):
@@ -213,6 +229,8 @@ class RotaryEmbedding(keras.layers.Layer):
         positions = positions / float(self.scaling_factor)
         exponents = ops.arange(half, dtype="float32") * (2.0 / feature_size)
         inverse_frequencies = ops.power(float(self.max_wavelength), -exponents)
+        if self.rope_scaling is not None:
+            inverse_frequencies = scaled_inverse_frequencies(inverse_frequencies, self.rope_scaling)
         angles = ops.einsum("t,j->tj", positions, inverse_frequencies)  # (T, D/2)
         angles = ops.concatenate([angles, angles], axis=-1)  # (T, D)
         # Broadcast (T, D) over (B, T, ..., D).
@@ -229,5 +247,60 @@ class RotaryEmbedding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"max_wavelength": self.max_wavelength, "scaling_factor": self.scaling_factor})
+        config.update(
+            {
+                "max_wavelength": self.max_wavelength,
+                "scaling_factor": self.scaling_factor,
+                "rope_scaling": None if self.rope_scaling is None else dict(self.rope_scaling),
+            }
+        )
         return config
+
+
+def check_rope_scaling(rope_scaling):
+    """`rope_scaling` as a plain dict of floats with `rope_type`, or `None`; a clear error otherwise.
+
+    Accepts Hugging Face's older `"type"` key for `"rope_type"`.
+
+    Raises:
+        ValueError: an unsupported type, a missing key or a factor below 1.
+    """
+    if rope_scaling is None:
+        return None
+    if not isinstance(rope_scaling, dict):
+        raise ValueError(f"rope_scaling must be None or a dict. Received: rope_scaling={rope_scaling!r}")
+    rope_type = rope_scaling.get("rope_type", rope_scaling.get("type"))
+    if rope_type not in ROPE_SCALING_KEYS:
+        raise ValueError(
+            f"rope_scaling type must be one of {sorted(ROPE_SCALING_KEYS)}. Received: rope_type={rope_type!r}"
+        )
+    missing = [key for key in ROPE_SCALING_KEYS[rope_type] if not isinstance(rope_scaling.get(key), (int, float))]
+    if missing:
+        raise ValueError(f"rope_scaling of type {rope_type!r} needs numbers {missing}. Received: {rope_scaling!r}")
+    checked = {"rope_type": rope_type, **{key: float(rope_scaling[key]) for key in ROPE_SCALING_KEYS[rope_type]}}
+    if checked["factor"] < 1:
+        raise ValueError(f"rope_scaling factor must be >= 1. Received: factor={checked['factor']}")
+    if rope_type == "llama3" and checked["high_freq_factor"] <= checked["low_freq_factor"]:
+        raise ValueError(f"rope_scaling needs high_freq_factor > low_freq_factor. Received: {rope_scaling!r}")
+    return checked
+
+
+def scaled_inverse_frequencies(inverse_frequencies, rope_scaling):
+    """RoPE's `(D/2,)` inverse frequencies rescaled as `rope_scaling` (checked) says.
+
+    Linear: all divided by `factor`. Llama 3 (`_compute_llama3_parameters`
+    in transformers): with `L = original_max_position_embeddings` and
+    wavelength `w = 2 pi / f`, `f / factor` where `w > L / low_freq_factor`,
+    `f` where `w < L / high_freq_factor`, and in between
+    `(1 - s) f / factor + s f` with `s = (L / w - low) / (high - low)`.
+    """
+    factor = rope_scaling["factor"]
+    if rope_scaling["rope_type"] == "linear":
+        return inverse_frequencies / factor
+    low, high = rope_scaling["low_freq_factor"], rope_scaling["high_freq_factor"]
+    original = rope_scaling["original_max_position_embeddings"]
+    wavelengths = 2.0 * math.pi / inverse_frequencies
+    smooth = (original / wavelengths - low) / (high - low)
+    interpolated = (1.0 - smooth) * inverse_frequencies / factor + smooth * inverse_frequencies
+    scaled = ops.where(wavelengths > original / low, inverse_frequencies / factor, interpolated)
+    return ops.where(wavelengths < original / high, inverse_frequencies, scaled)

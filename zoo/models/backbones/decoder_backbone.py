@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from zoo.layers import TransformerDecoder
+from zoo.layers.position import check_rope_scaling
 from zoo.models.backbones.backbone import Backbone
 from zoo.models.backbones.stack import (
     block_arguments,
@@ -58,6 +59,12 @@ class TransformerDecoderBackbone(Backbone):
             position table (OPT: 2).
         sinusoidal_layout: `"interleaved"` or `"concatenated"`.
         rope_theta: float, the RoPE base with rotary positions.
+        rope_scaling: `None` or a dict in Hugging Face's layout rescaling the
+            rotary frequencies: `{"rope_type": "linear", "factor": ...}` or
+            Llama 3.1's `{"rope_type": "llama3", "factor",
+            "low_freq_factor", "high_freq_factor",
+            "original_max_position_embeddings"}` (see
+            `zoo.layers.RotaryEmbedding`).
         use_attention_bias: bool, biases on the q/k/v (and by default o)
             projections.
         use_attention_output_bias: bool or `None` (follows
@@ -106,6 +113,7 @@ class TransformerDecoderBackbone(Backbone):
         position_offset=0,
         sinusoidal_layout="interleaved",
         rope_theta=10000.0,
+        rope_scaling=None,
         use_attention_bias=True,
         use_attention_output_bias=None,
         use_mlp_bias=True,
@@ -124,6 +132,12 @@ class TransformerDecoderBackbone(Backbone):
             intermediate_dim=intermediate_dim,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout, position_encoding)
+        rope_scaling = check_rope_scaling(rope_scaling)
+        if rope_scaling is not None and position_encoding != "rotary":
+            raise ValueError(
+                "rope_scaling needs position_encoding='rotary'. "
+                f"Received: position_encoding={position_encoding!r}, rope_scaling={rope_scaling!r}"
+            )
 
         # === Layers ===
         names = [f"decoder_{index}" for index in range(num_layers)]
@@ -154,6 +168,7 @@ class TransformerDecoderBackbone(Backbone):
         if final_norm is not None:
             x = final_norm(x)
         super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=x, **kwargs)
+        _scale_rotary(decoder_layers, rope_scaling)
         self.embedding, self.embedding_norm = embedding, embedding_norm
         self.decoder_layers, self.final_norm = decoder_layers, final_norm
 
@@ -175,6 +190,7 @@ class TransformerDecoderBackbone(Backbone):
         self.position_offset = position_offset
         self.sinusoidal_layout = sinusoidal_layout
         self.rope_theta = rope_theta
+        self.rope_scaling = rope_scaling
         self.use_attention_bias = use_attention_bias
         self.use_attention_output_bias = use_attention_output_bias
         self.use_mlp_bias = use_mlp_bias
@@ -231,3 +247,18 @@ class TransformerDecoderBackbone(Backbone):
         if self.final_norm is not None:
             x = self.final_norm(x)
         return x, ops.stack(updated, axis=1)
+
+
+def _scale_rotary(decoder_layers, rope_scaling):
+    """Give every block's (weightless) `RotaryEmbedding` the frequency scaling `rope_scaling`.
+
+    The blocks build their attention (and its rotary layer) when the
+    functional graph is traced; every later call, cached or not, reads the
+    rotary layer's `rope_scaling`, so setting it here, before any real call,
+    changes the model. (`TransformerDecoder` / `MultiHeadAttention` take no
+    scaling argument of their own yet.)
+    """
+    if rope_scaling is None:
+        return
+    for layer in decoder_layers:
+        layer.self_attention._rotary.rope_scaling = dict(rope_scaling)
