@@ -73,10 +73,12 @@ class CausalLM(GenerativeTask):
 
         backbone = self.checked_backbone(backbone, self.pop_flat_arguments(kwargs), build)
         if preprocessor is not None:
-            if preprocessor.vocabulary_size != backbone.vocabulary_size:
+            # Checkpoints pad their token table (Qwen2: 151,936 rows for 151,665 tokens): every
+            # tokenizer id must have a row; rows beyond the tokenizer are never produced by it.
+            if preprocessor.vocabulary_size > backbone.vocabulary_size:
                 raise ValueError(
-                    f"the preprocessor has {preprocessor.vocabulary_size} tokens; the model expects "
-                    f"{backbone.vocabulary_size}"
+                    f"the preprocessor has {preprocessor.vocabulary_size} token ids but the model's embedding "
+                    f"has {backbone.vocabulary_size} rows; every id needs a row"
                 )
             bos_token_id, end_token_id, pad_token_id = preprocessor.cls_id, preprocessor.sep_id, preprocessor.pad_id
 
@@ -117,6 +119,52 @@ class CausalLM(GenerativeTask):
             raise ValueError(f"position must be 'learned' or 'rotary'. Received: position={position!r}")
         # Earlier CausalLMs were pre-LN with a final LayerNorm (epsilon 1e-5), biases everywhere.
         return TransformerDecoderBackbone(position_encoding=position, normalize_first=True, **values)
+
+    @classmethod
+    def from_checkpoint(cls, path, sequence_length=None, preprocessor="auto"):
+        """A CausalLM with the weights of a Hugging Face gpt2 / llama / mistral / qwen2 checkpoint directory.
+
+        The directory holds `config.json` and `model.safetensors` (or a
+        sharded `model.safetensors.index.json`); read without PyTorch, every
+        option checked (`zoo.checkpoints.decoder_config`), every tensor
+        mapped or named unused (`zoo.checkpoints.decoder`).
+
+        Args:
+            path: the checkpoint directory.
+            sequence_length: optional int, shorter than the checkpoint's
+                `max_position_embeddings` (a smaller KV cache and position table).
+            preprocessor: `"auto"` (the checkpoint's own tokenizer when zoo can
+                load it, else none), `None` (token ids only), or a tokenizer layer.
+
+        Returns:
+            A `CausalLM`; its BOS / EOS / pad ids come from the checkpoint's
+            generation_config.json / config.json (pad falls back to EOS).
+
+        Raises:
+            FileNotFoundError: a missing directory, `config.json` or weights.
+            ValueError: an unsupported `model_type` or option (naming the
+                key), a corrupt file, a missing or misshapen tensor, or a
+                tokenizer with more ids than the embedding has rows.
+        """
+        from zoo.checkpoints.decoder import load_decoder
+
+        checkpoint = load_decoder(path)
+        arguments = checkpoint.backbone_arguments(sequence_length)
+        if isinstance(preprocessor, str) and preprocessor == "auto":
+            preprocessor = _checkpoint_tokenizer(checkpoint.path, arguments["sequence_length"])
+        bos, eos, pad = checkpoint.special_token_ids()
+        model = cls(
+            TransformerDecoderBackbone(**arguments),
+            preprocessor=preprocessor,
+            bos_token_id=bos,
+            end_token_id=eos,
+            pad_token_id=0 if pad is None else pad,
+        )
+        if preprocessor is not None:  # the checkpoint's own ids, not the tokenizer's guesses
+            model.bos_token_id, model.end_token_id = bos, eos
+            model.pad_token_id = 0 if pad is None else pad
+        checkpoint.assign(model)
+        return model
 
     @classmethod
     def from_preset(cls, name, preprocessor=None, **overrides):
@@ -323,6 +371,14 @@ class CausalLM(GenerativeTask):
             raise ValueError("detokenize needs a model built with a preprocessor")
         texts = self.preprocessor.generate_postprocess(token_ids, self.end_token_id, self.pad_token_id)
         return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
+
+
+def _checkpoint_tokenizer(directory, sequence_length):
+    """The checkpoint's own tokenizer via `zoo.tokenizers.load_checkpoint_tokenizer`, or None where zoo has none."""
+    import zoo.tokenizers
+
+    loader = getattr(zoo.tokenizers, "load_checkpoint_tokenizer", None)
+    return None if loader is None else loader(directory, sequence_length)
 
 
 def right_align(token_ids, padding_mask):
