@@ -40,12 +40,16 @@ class DecoderCheckpoint:
         generation_config: its `generation_config.json` (empty if absent).
         tensors: name -> float32 array, the model prefix (`model.`,
             `transformer.`) removed (`lm_head.weight` keeps its name).
+        sequence_length: the longest sequence asked for at loading (None:
+            the checkpoint's `max_position_embeddings`); the default of
+            `backbone_arguments`.
     """
 
     path: pathlib.Path
     hf_config: dict
     generation_config: dict
     tensors: dict
+    sequence_length: int = None
 
     @property
     def model_type(self):
@@ -53,6 +57,7 @@ class DecoderCheckpoint:
 
     def backbone_arguments(self, sequence_length=None):
         """`TransformerDecoderBackbone` arguments (see `zoo.checkpoints.decoder_config.backbone_arguments`)."""
+        sequence_length = self.sequence_length if sequence_length is None else sequence_length
         return backbone_arguments(self.hf_config, sequence_length, str(self.path / "config.json"))
 
     def special_token_ids(self):
@@ -113,8 +118,9 @@ class DecoderCheckpoint:
                 model of another architecture (naming the weight).
         """
         variables = {variable.path: variable for variable in model.weights}
+        mappings = self.mappings(model.backbone.sequence_length)
         pairs = []
-        for mapping in self.mappings(model.backbone.sequence_length):
+        for mapping in mappings:
             variable = variables.get(mapping.path)
             value = mapping.convert(self.tensors[mapping.name])
             if variable is None or tuple(variable.shape) != value.shape:
@@ -132,10 +138,10 @@ class DecoderCheckpoint:
             raise ValueError(f"the model has weights the checkpoint does not fill: {left[:5]}")
         for variable, value in pairs:
             variable.assign(value.astype(variable.dtype))
-        return sorted({mapping.name for mapping in self.mappings(model.backbone.sequence_length)})
+        return sorted({mapping.name for mapping in mappings})
 
 
-def load_decoder(path):
+def load_decoder(path, sequence_length=None):
     """Read a decoder checkpoint directory (Hugging Face layout) without PyTorch.
 
     The directory holds `config.json` and `model.safetensors` or a sharded
@@ -144,6 +150,9 @@ def load_decoder(path):
 
     Args:
         path: the checkpoint directory.
+        sequence_length: optional int, the longest sequence the model will
+            take (at most `max_position_embeddings`); options that depend on
+            it (a `sliding_window`) are checked against it.
 
     Returns:
         A `DecoderCheckpoint` whose config and tensors have been checked.
@@ -159,11 +168,13 @@ def load_decoder(path):
         raise FileNotFoundError(f"checkpoint directory {str(path)!r} does not exist")
     config = read_json(path / "config.json")
     check_model_type(config, str(path / "config.json"))
-    backbone_arguments(config, source=str(path / "config.json"))  # refuse unsupported options before reading weights
+    backbone_arguments(
+        config, sequence_length, str(path / "config.json")
+    )  # refuse unsupported options before reading weights
     generation = path / "generation_config.json"
     generation_config = read_json(generation) if generation.is_file() else {}
     tensors = _strip_prefix(read_checkpoint_tensors(path), PREFIXES[config["model_type"]])
-    checkpoint = DecoderCheckpoint(path, config, generation_config, tensors)
+    checkpoint = DecoderCheckpoint(path, config, generation_config, tensors, sequence_length)
     checkpoint.mappings()
     return checkpoint
 

@@ -148,8 +148,8 @@ class CausalLM(GenerativeTask):
         """
         from zoo.checkpoints.decoder import load_decoder
 
-        checkpoint = load_decoder(path)
-        arguments = checkpoint.backbone_arguments(sequence_length)
+        checkpoint = load_decoder(path, sequence_length)
+        arguments = checkpoint.backbone_arguments()
         if isinstance(preprocessor, str) and preprocessor == "auto":
             preprocessor = _checkpoint_tokenizer(checkpoint.path, arguments["sequence_length"])
         bos, eos, pad = checkpoint.special_token_ids()
