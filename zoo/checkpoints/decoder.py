@@ -119,25 +119,23 @@ class DecoderCheckpoint:
         """
         variables = {variable.path: variable for variable in model.weights}
         mappings = self.mappings(model.backbone.sequence_length)
-        pairs = []
-        for mapping in mappings:
+        for mapping in mappings:  # check everything first; converted values are dropped (one at a time in memory)
             variable = variables.get(mapping.path)
-            value = mapping.convert(self.tensors[mapping.name])
-            if variable is None or tuple(variable.shape) != value.shape:
+            shape = mapping.convert(self.tensors[mapping.name]).shape
+            if variable is None or tuple(variable.shape) != shape:
                 found = None if variable is None else tuple(variable.shape)
                 raise ValueError(
-                    f"checkpoint tensor {mapping.name!r} maps to {mapping.path} {value.shape}, but the model has "
+                    f"checkpoint tensor {mapping.name!r} maps to {mapping.path} {shape}, but the model has "
                     f"{found}; build it from backbone_arguments()"
                 )
-            pairs.append((variable, value))
-        if "lm_head/bias" in variables:
-            pairs.append((variables["lm_head/bias"], np.zeros(variables["lm_head/bias"].shape, "float32")))
-        assigned = {variable.path for variable, _ in pairs}
-        left = sorted(set(variables) - assigned)
+        left = sorted(set(variables) - {mapping.path for mapping in mappings} - {"lm_head/bias"})
         if left:
             raise ValueError(f"the model has weights the checkpoint does not fill: {left[:5]}")
-        for variable, value in pairs:
-            variable.assign(value.astype(variable.dtype))
+        for mapping in mappings:
+            variable = variables[mapping.path]
+            variable.assign(np.asarray(mapping.convert(self.tensors[mapping.name]), variable.dtype))
+        if "lm_head/bias" in variables:  # the checkpoints' heads have no bias
+            variables["lm_head/bias"].assign(np.zeros(variables["lm_head/bias"].shape, variables["lm_head/bias"].dtype))
         return sorted({mapping.name for mapping in mappings})
 
 

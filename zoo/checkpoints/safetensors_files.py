@@ -6,7 +6,8 @@ an 8-byte little-endian header length N, N bytes of JSON header
 optional `__metadata__`), then the raw little-endian tensor bytes. The file
 is memory-mapped; floating tensors (F64, F32, F16, BF16) come back as
 float32 arrays (BF16 widened bit-exactly), integer and bool tensors keep
-their type.
+their type. F32 tensors are read-only views of the mapped file (loading a
+checkpoint holds its weights once, not twice); the others are copies.
 
     from zoo.checkpoints.safetensors_files import read_checkpoint_tensors, read_json
     config = read_json(directory / "config.json")
@@ -62,7 +63,7 @@ def read_safetensors(path, names=None):
             lacks is an error.
 
     Returns:
-        A dict name -> `np.ndarray`.
+        A dict name -> `np.ndarray` (F32 ones read-only views of the file).
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -134,8 +135,10 @@ def _tensor(path, name, entry, data):
     values = np.frombuffer(data[begin:end], dtype=STORED_DTYPES[dtype]).reshape(shape)
     if dtype == "BF16":  # bfloat16 is the top half of a float32
         return (values.astype(np.uint32) << 16).view(np.float32)
+    if dtype == "F32":
+        return values  # a read-only view of the mapped file: no second copy of the weights in memory
     if dtype in FLOATING:
-        return values.astype(np.float32)  # a copy: the result does not keep the file mapped
+        return values.astype(np.float32)
     return values.copy()
 
 
