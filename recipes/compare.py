@@ -23,15 +23,13 @@ and one recipe run folder per (task, architecture) under runs/.
 """
 
 import dataclasses
-import pathlib
 import time
 
-from recipes.common import start_run
+from recipes.common import option, start_run
 from zoo.training import parse_config
 from zoo.training.cli import run_main
 
 EXPERIMENTS = ("throughput", "long_range", "real_data", "scaling")
-SHARED = pathlib.Path("../shared/data")
 
 # Settings per mode: the full run, --quick (~10 minutes on 2 cores) and --smoke (a toy run for tests).
 SETTINGS = {
@@ -64,36 +62,26 @@ SETTINGS = {
 
 @dataclasses.dataclass
 class Config:
-    experiments: tuple[str, ...] = dataclasses.field(default=EXPERIMENTS, metadata={"help": "which to run"})
-    architectures: tuple[str, ...] = dataclasses.field(
-        default=("transformer", "lstm", "cnn"), metadata={"help": "transformer, lstm, bilstm, cnn"}
+    experiments: tuple[str, ...] = option(EXPERIMENTS, "which to run")
+    architectures: tuple[str, ...] = option(("transformer", "lstm", "cnn"), "transformer, lstm, bilstm, cnn")
+    long_range_kinds: tuple[str, ...] = option(("copy",), "copy, pair_sum")
+    sentiment_data: str | None = option(
+        None, "recipes.sentiment --data (default: ../shared/data/rt-polarity if present)"
     )
-    long_range_kinds: tuple[str, ...] = dataclasses.field(default=("copy",), metadata={"help": "copy, pair_sum"})
-    sentiment_data: str | None = dataclasses.field(
-        default=None, metadata={"help": "recipes.sentiment --data (default: ../shared/data/rt-polarity if present)"}
+    translation_data: str | None = option(
+        None, "a pair source (default: ../shared/data/multi30k de->en if present, else builtin:gettext-es)"
     )
-    translation_data: str | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "a pair source (default: ../shared/data/multi30k de->en if present, else builtin:gettext-es)"
-        },
-    )
-    translation_test_data: str | None = dataclasses.field(default=None, metadata={"help": "its test source"})
+    translation_test_data: str | None = option(None, "its test source")
     source_language: str | None = None
     target_language: str | None = None
-    lm_data: str | None = dataclasses.field(
-        default=None,
-        metadata={
-            "help": "scaling text (default: ../shared/data/tinyshakespeare if present, else builtin:python-docs)"
-        },
+    lm_data: str | None = option(
+        None, "scaling text (default: ../shared/data/tinyshakespeare if present, else builtin:python-docs)"
     )
-    quick: bool = dataclasses.field(default=False, metadata={"help": "reduced settings, ~10 minutes on 2 cores"})
+    quick: bool = option(False, "reduced settings, ~10 minutes on 2 cores")
     seed: int = 0
-    out: str = dataclasses.field(default="saved_models/compare", metadata={"help": "report folder"})
-    smoke: bool = dataclasses.field(default=False, metadata={"help": "toy settings: checks that every part runs"})
-    resume: bool = dataclasses.field(
-        default=False, metadata={"help": "keep the experiments (and recipe runs) an interrupted run in --out finished"}
-    )
+    out: str = option("saved_models/compare", "report folder")
+    smoke: bool = option(False, "toy settings: checks that every part runs")
+    resume: bool = option(False, "keep the experiments (and recipe runs) an interrupted run in --out finished")
 
     def __post_init__(self):
         from zoo.comparison.matching import ARCHITECTURES
@@ -133,40 +121,6 @@ def run_long_range(cfg, settings):
     return rows
 
 
-def run_scaling(cfg, settings, out):
-    from recipes.compare_real_data import language_model_batches
-    from zoo.comparison import scaling
-
-    options = dict(settings["scaling"])
-    data = cfg.lm_data or _default_lm_data()
-    train, validation, vocabulary_size = language_model_batches(
-        data,
-        options.pop("sequence_length"),
-        options.pop("batch_size"),
-        out,
-        smoke=cfg.smoke,
-    )
-    widths = options.pop("widths")
-    architectures = [a for a in cfg.architectures if a in ("transformer", "lstm")]
-    rows = scaling(
-        architectures,
-        widths,
-        train,
-        validation,
-        vocabulary_size=vocabulary_size,
-        sequence_length=settings["scaling"]["sequence_length"],
-        **options,
-    )
-    for row in rows:
-        row["data"] = data
-    return rows
-
-
-def _default_lm_data():
-    path = SHARED / "tinyshakespeare" / "input.txt"
-    return f"text:{path}" if path.is_file() else "builtin:python-docs"
-
-
 def finished_experiments(out, cfg):
     """With `--resume`, the results and seconds of the experiments `out/results.json` holds (same mode)."""
     import json
@@ -187,6 +141,7 @@ def finished_experiments(out, cfg):
 def main(argv=None):
     import tensorflow as tf
 
+    from recipes import compare_scaling
     from recipes.compare_real_data import run_real_data
     from recipes.compare_report import write_report
 
@@ -202,7 +157,7 @@ def main(argv=None):
     runners = {
         "throughput": run_throughput,
         "long_range": run_long_range,
-        "scaling": lambda cfg, settings: run_scaling(cfg, settings, out),
+        "scaling": lambda cfg, settings: compare_scaling.run_scaling(cfg, settings, out),
         "real_data": lambda cfg, settings: run_real_data(cfg, settings, out / "runs"),
     }
     results, seconds = finished_experiments(out, cfg)

@@ -40,42 +40,6 @@ def write_pair_split(spec, test_spec, out, train_size, test_size, seed, **langua
     return paths[0], paths[1]
 
 
-def language_model_batches(spec, sequence_length, batch_size, out, smoke=False):
-    """Character-level `lm_batches` of a text corpus, tokenized as recipes.generate does.
-
-    The character list is written to `out/scaling_characters.txt`.
-
-    Returns:
-        `(train, validation, vocabulary_size)`; the last 10% of the text is validation.
-    """
-    from recipes.generate import SMOKE_CHARACTERS
-    from zoo.data.corpus import load_text_corpus
-    from zoo.data.pipelines import lm_batches
-    from zoo.tokenizers import CharacterPreprocessor, save_characters, train_characters
-
-    train, validation = load_text_corpus(spec, validation_fraction=0.1)
-    if smoke:
-        train, validation = train[: SMOKE_CHARACTERS[0]], validation[: SMOKE_CHARACTERS[1]]
-    path = pathlib.Path(out) / "scaling_characters.txt"
-    save_characters(train_characters([train]), path)
-    preprocessor = CharacterPreprocessor(str(path), sequence_length=sequence_length)
-    bos = preprocessor.cls_id  # [CLS] is the BOS of CausalLM too
-
-    def encode(text):
-        return preprocessor.tokenize([text]).flat_values.numpy()
-
-    print(
-        f"scaling data {spec}: {len(train):,} training / {len(validation):,} validation characters, "
-        f"{preprocessor.vocabulary_size} symbols",
-        flush=True,
-    )
-    return (
-        lm_batches(encode(train), sequence_length, batch_size, bos_token_id=bos, shuffle=True, seed=0),
-        lm_batches(encode(validation), sequence_length, batch_size, bos_token_id=bos),
-        preprocessor.vocabulary_size,
-    )
-
-
 def _shared(*parts):
     path = pathlib.Path("../shared/data", *parts)
     return path if path.exists() else None

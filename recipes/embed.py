@@ -26,14 +26,12 @@ Nothing is trained: fine-tune the same encoder for classification with
 
 import dataclasses
 import pathlib
-import time
 
 import numpy as np
 
 from recipes import common
 from recipes.common import Run, RunConfig, option
 from zoo.data import load_pair_dataset
-from zoo.io import atomic_file
 from zoo.models import TextEmbedder
 from zoo.training.cli import run_main
 
@@ -42,23 +40,16 @@ DEFAULT_QUERIES = "edit photos|a web framework for python|play music files|compr
 
 @dataclasses.dataclass
 class Config(RunConfig):
-    checkpoint: str = dataclasses.field(
-        default="minilm", metadata={"help": "BERT-family checkpoint directory, or minilm"}
+    checkpoint: str = option("minilm", "BERT-family checkpoint directory, or minilm")
+    data: str = option(
+        "builtin:debian-descriptions", "(document, title) pairs: builtin:debian-descriptions, tsv:, jsonl:, parallel:"
     )
-    data: str = dataclasses.field(
-        default="builtin:debian-descriptions",
-        metadata={"help": "(document, title) pairs: builtin:debian-descriptions, tsv:, jsonl:, parallel:"},
-    )
-    documents: int = dataclasses.field(default=2000, metadata={"help": "most documents to index (a seeded sample)"})
-    sequence_length: int = dataclasses.field(
-        default=128, metadata={"help": "tokens per document (longer ones are cut)"}
-    )
+    documents: int = option(2000, "most documents to index (a seeded sample)")
+    sequence_length: int = option(128, "tokens per document (longer ones are cut)")
     batch_size: int = 64
-    queries: str = dataclasses.field(default=DEFAULT_QUERIES, metadata={"help": "queries to answer, separated by |"})
-    top_k: int = dataclasses.field(default=3, metadata={"help": "documents shown per query"})
-    widths: tuple[int, ...] = dataclasses.field(
-        default=(384, 256, 128, 64, 32), metadata={"help": "embedding widths to measure retrieval at"}
-    )
+    queries: str = option(DEFAULT_QUERIES, "queries to answer, separated by |")
+    top_k: int = option(3, "documents shown per query")
+    widths: tuple[int, ...] = option((384, 256, 128, 64, 32), "embedding widths to measure retrieval at")
     quantize: tuple[str, ...] = option(("float32", "dynamic"), "TFLite variants")
     out: str = option("saved_models/embed", "run folder")
     smoke: bool = option(False, "few documents, short inputs: a quick check")
@@ -93,8 +84,9 @@ def load_collection(cfg):
     return documents, titles
 
 
-def retrieval_scores(query_vectors, document_vectors):
-    """Recall@1, recall@10 and MRR when query i's answer is document i."""
+def retrieval_scores(query_vectors, document_vectors, width):
+    """Recall@1, recall@10, MRR (query i's answer: document i) and index size at `width` dimensions."""
+    query_vectors, document_vectors = (truncate(vectors, width) for vectors in (query_vectors, document_vectors))
     similarity = query_vectors @ document_vectors.T  # (Q, D) cosine: both are unit vectors
     correct = np.diag(similarity)[:, None]
     rank = (similarity > correct).sum(axis=1)  # 0 = first
@@ -102,7 +94,14 @@ def retrieval_scores(query_vectors, document_vectors):
         "recall@1": float(np.mean(rank < 1)),
         "recall@10": float(np.mean(rank < 10)),
         "mrr": float(np.mean(1.0 / (rank + 1))),
+        "index_bytes_float32": int(len(document_vectors) * width * 4),
     }
+
+
+def truncate(vectors, width):
+    """The first `width` dimensions of each row, L2-normalized again."""
+    kept = vectors[:, :width]
+    return kept / np.maximum(np.linalg.norm(kept, axis=1, keepdims=True), 1e-12)
 
 
 def search(embedder, queries, document_vectors, titles, top_k):
@@ -131,31 +130,17 @@ def main(argv=None):
     )
 
     # === Index ===
-    tick = time.perf_counter()
-    document_vectors = embedder.embed(documents, batch_size=cfg.batch_size)
-    index_seconds = time.perf_counter() - tick
+    document_vectors, index_seconds = common.timed(embedder.embed, documents, batch_size=cfg.batch_size)
     print(
         f"indexed {len(documents)} documents in {index_seconds:.1f}s "
         f"({len(documents) / index_seconds:.1f} documents/s)",
         flush=True,
     )
-    tick = time.perf_counter()
-    title_vectors = embedder.embed(titles, batch_size=cfg.batch_size)
-    query_seconds = time.perf_counter() - tick
-    with atomic_file(out / "index.npz") as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, embeddings=document_vectors, titles=np.array(titles))
+    title_vectors, query_seconds = common.timed(embedder.embed, titles, batch_size=cfg.batch_size)
+    run.write_npz("index.npz", embeddings=document_vectors, titles=np.array(titles))
 
     # === Retrieval quality at each width ===
-    retrieval = {}
-    for width in widths:
-
-        def truncate(vectors, width=width):  # the first `width` dimensions, L2-normalized again
-            kept = vectors[:, :width]
-            return kept / np.maximum(np.linalg.norm(kept, axis=1, keepdims=True), 1e-12)
-
-        retrieval[str(width)] = retrieval_scores(truncate(title_vectors), truncate(document_vectors))
-        retrieval[str(width)]["index_bytes_float32"] = int(len(documents) * width * 4)
+    retrieval = {str(width): retrieval_scores(title_vectors, document_vectors, width) for width in widths}
 
     queries = [q.strip() for q in cfg.queries.split("|") if q.strip()]
     answers = search(embedder, queries, document_vectors, titles, cfg.top_k) if queries else []

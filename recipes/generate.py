@@ -20,7 +20,6 @@ import dataclasses
 import pathlib
 import time
 
-import keras
 import numpy as np
 
 from recipes import common
@@ -97,23 +96,12 @@ def main(argv=None):
     )
     # Window boundaries move each epoch (random_offset): augmentation against overfitting.
     train_batches = lm_batches(
-        train_ids,
-        length,
-        cfg.batch_size,
-        bos_token_id=bos,
-        shuffle=True,
-        seed=cfg.seed,
-        random_offset=True,
+        train_ids, length, cfg.batch_size, bos_token_id=bos, shuffle=True, seed=cfg.seed, random_offset=True
     )
     validation_batches = lm_batches(validation_ids, length, cfg.batch_size, bos_token_id=bos)
     steps_per_epoch = int(train_batches.cardinality())
-    with run.scope():
-        model.compile(
-            # beta_2 0.99 as nanoGPT uses for small batches of characters.
-            optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch, beta_2=0.99, clipnorm=1.0),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
+    with run.scope():  # beta_2 0.99 as nanoGPT uses for small batches of characters
+        common.compile_with_schedule(model, cfg, steps_per_epoch, beta_2=0.99, clipnorm=1.0)
     print(
         f"model CausalLM preset {cfg.preset!r} ({model.position} positions): "
         f"{model.count_params():,} parameters, {length} positions, {steps_per_epoch} steps per "

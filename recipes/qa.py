@@ -35,6 +35,8 @@ from zoo.training.cli import run_main
 
 DEFAULT_DATA = "squad:../shared/data/squad/squad-v1.1-dev-part.json.gz"
 QUANTIZE = ("float32", "dynamic", "float16")
+OUTPUTS = ("start_logits", "end_logits")  # the model's, each a loss and an accuracy
+LAYOUT = ("sequence_length", "max_question_length", "stride", "max_answer_length")  # flags = model arguments
 
 
 @dataclasses.dataclass
@@ -101,23 +103,11 @@ def load_examples(cfg):
 
 
 def build_model(cfg, train, out):
-    layout = dict(
-        sequence_length=cfg.sequence_length,
-        max_question_length=cfg.max_question_length,
-        stride=cfg.stride,
-        max_answer_length=cfg.max_answer_length,
-    )
+    layout = {name: getattr(cfg, name) for name in LAYOUT}
     scratch = cfg.init == "scratch"
     if scratch:
         texts = sorted({e.context for e in train}) + [e.question for e in train]
-        preprocessor = common.learn_or_reuse(
-            "wordpiece",
-            texts,
-            out / "vocabulary.txt",
-            vocabulary_size=cfg.vocabulary_size,
-            sequence_length=cfg.sequence_length,
-            resume=cfg.resume,
-        )
+        preprocessor = common.learn_tokenizer(cfg, texts, out, cfg.sequence_length, tokenizer="wordpiece")
         model = QuestionAnswerer.from_preset(cfg.preset, preprocessor=preprocessor, **layout)
     else:
         model = QuestionAnswerer.from_checkpoint(cfg.init, dropout=0.1, **layout)
@@ -167,36 +157,21 @@ def main(argv=None):
     train_batches, train_windows = window_batches(model, train, cfg.batch_size, True, cfg.seed)
     test_batches, _ = window_batches(model, test, 64, False, cfg.seed)
     steps = -(-train_windows // cfg.batch_size)  # per epoch
-    optimizer = common.warmup_cosine_adamw(cfg, steps, warmup_fraction=cfg.warmup_fraction)
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    losses = {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in OUTPUTS}
+    metrics = {name: ["accuracy"] for name in OUTPUTS}
     with run.scope():
-        model.compile(
-            optimizer=optimizer,
-            loss={"start_logits": loss, "end_logits": loss},
-            metrics={"start_logits": ["accuracy"], "end_logits": ["accuracy"]},
+        common.compile_with_schedule(
+            model, cfg, steps, warmup_fraction=cfg.warmup_fraction, loss=losses, metrics=metrics
         )
     model, history = run.fit(model, train_batches, validation_data=test_batches)
     if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
         return None
 
     # === Evaluate: answer every held-out question over all its windows ===
-    started = time.perf_counter()
-    answers = model.answer([e.question for e in test], [e.context for e in test])
-    answer_seconds = time.perf_counter() - started
-    scores = qa_evaluate.evaluate(answers, test)
-    print(
-        f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
-        f"({len(test) / answer_seconds:.1f} questions/s in Keras)",
-        flush=True,
-    )
-    run.write_json("predictions.json", qa_evaluate.predictions(test, answers))
+    answers, scores, answer_seconds = qa_evaluate.answer_held_out(run, model, test)  # + predictions.json
 
-    # === Save and export, each parity-checked ===
-    run.write_json("qa.json", qa_evaluate.window_layout(model))
-    exports = run.export(model, qa_evaluate.sample_inputs(model, test[:8]))
-    saved = exports["saved_model"]
-    saved["questions_per_second"] = qa_evaluate.saved_model_speed(saved["path"], test)
-    qa_evaluate.evaluate_tflite(model, exports, test[:TFLITE_EVAL_QUESTIONS], answers)
+    # === Save and export, each parity-checked and scored ===
+    exports = qa_evaluate.export_and_measure(run, model, test, answers, TFLITE_EVAL_QUESTIONS)
 
     metrics = {
         "data": cfg.data,

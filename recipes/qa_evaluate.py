@@ -5,7 +5,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from recipes.common import docker_command
+from recipes.common import docker_command, timed
 from zoo.export.question_answerer import tflite_answer
 from zoo.metrics.squad import squad_scores
 
@@ -13,6 +13,34 @@ from zoo.metrics.squad import squad_scores
 def evaluate(answers, examples):
     predictions = [a["text"] for a in answers]
     return squad_scores(predictions, [list(e.answers) for e in examples])
+
+
+def answer_held_out(run, model, test):
+    """Answer every held-out question (best span over all its windows), score it, write predictions.json.
+
+    Returns:
+        `(answers, scores, seconds)`: the answers, SQuAD exact match and F1, Keras's seconds.
+    """
+    answers, seconds = timed(model.answer, [e.question for e in test], [e.context for e in test])
+    scores = evaluate(answers, test)
+    print(
+        f"held-out: exact match {scores['exact_match']:.1f}, F1 {scores['f1']:.1f} "
+        f"({len(test) / seconds:.1f} questions/s in Keras)",
+        flush=True,
+    )
+    run.write_json("predictions.json", predictions(test, answers))
+    return answers, scores, seconds
+
+
+def export_and_measure(run, model, test, answers, tflite_questions):
+    """`qa.json`, then `run.export`; the SavedModel's speed and each TFLite file's EM/F1 on the
+    first `tflite_questions` held-out questions, added to the exports summary it returns."""
+    run.write_json("qa.json", window_layout(model))
+    exports = run.export(model, sample_inputs(model, test[:8]))
+    saved = exports["saved_model"]
+    saved["questions_per_second"] = saved_model_speed(saved["path"], test)
+    evaluate_tflite(model, exports, test[:tflite_questions], answers)
+    return exports
 
 
 def window_layout(model):

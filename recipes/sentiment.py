@@ -26,9 +26,7 @@ checked against Keras.
 """
 
 import dataclasses
-import time
 
-import keras
 import numpy as np
 
 from recipes import common
@@ -37,7 +35,6 @@ from zoo.data import load_text_dataset
 from zoo.data.pipelines import text_batches
 from zoo.models import CNNClassifier, LSTMClassifier, TextClassifier, get_preset, preset_names
 from zoo.models.baselines import LSTM_POOLINGS
-from zoo.tokenizers import save_vocabulary
 from zoo.training import replace_defaults
 from zoo.training.cli import run_main
 
@@ -119,28 +116,11 @@ def preprocessor_for(cfg, train, out):
     """Learn the tokenizer on the training split (or reuse the run's own when resuming)."""
     family = ARCHITECTURES[cfg.architecture][0]
     length = cfg.sequence_length or get_preset(family, cfg.preset)["sequence_length"]
-    started = time.perf_counter()
     if cfg.init:
         from zoo.checkpoints import load_bert
 
-        preprocessor = load_bert(cfg.init).preprocessor(length)
-        save_vocabulary(preprocessor.vocabulary, out / "vocabulary.txt")
-        print(f"tokenizer: {preprocessor.vocabulary_size} WordPiece tokens of {cfg.init!r}", flush=True)
-        return preprocessor
-    preprocessor = common.learn_or_reuse(
-        cfg.tokenizer,
-        train.texts,
-        out / "vocabulary.txt",
-        out / "tokenizer.model",
-        vocabulary_size=cfg.vocabulary_size,
-        sequence_length=length,
-        resume=cfg.resume,
-    )
-    print(
-        f"tokenizer: {preprocessor.vocabulary_size} {cfg.tokenizer} tokens ({time.perf_counter() - started:.1f}s)",
-        flush=True,
-    )
-    return preprocessor
+        return common.keep_checkpoint_vocabulary(load_bert(cfg.init).preprocessor(length), out, cfg.init)
+    return common.learn_tokenizer(cfg, train.texts, out, length)
 
 
 def build_model(cfg, train, preprocessor):
@@ -153,11 +133,7 @@ def build_model(cfg, train, preprocessor):
         model = TextClassifier.from_checkpoint(cfg.init, dropout=0.1, **options)
     else:
         model = model_class.from_preset(cfg.preset, preprocessor=preprocessor, **options)
-    model.compile(
-        optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch=-(-len(train) // cfg.batch_size)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    common.compile_with_schedule(model, cfg, steps_per_epoch=-(-len(train) // cfg.batch_size))
     origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
     print(
         f"model {type(model).__name__} ({cfg.architecture}) {origin}: {model.count_params():,} "
@@ -178,12 +154,7 @@ def main(argv=None):
     with run.scope():
         model = build_model(cfg, train, preprocessor)
     train_batches = text_batches(
-        train,
-        preprocessor,
-        cfg.batch_size,
-        shuffle=True,
-        seed=cfg.seed,
-        token_dropout=cfg.token_dropout,
+        train, preprocessor, cfg.batch_size, shuffle=True, seed=cfg.seed, token_dropout=cfg.token_dropout
     )
     test_batches = text_batches(test, preprocessor, 256)
     model, history = run.fit(model, train_batches, validation_data=test_batches)
@@ -197,24 +168,22 @@ def main(argv=None):
     inputs.update({name: value.numpy() for name, value in preprocessor(test.texts).items()})
     exports = common.export_classifier(run, model, inputs, test.labels)
 
-    metrics = {
-        "data": cfg.data,
-        "architecture": cfg.architecture,
-        "preset": None if cfg.init else cfg.preset,
-        "init": cfg.init,
-        "parameters": model.count_params(),
-        "tokenizer": cfg.tokenizer,
-        "vocabulary_size": preprocessor.vocabulary_size,
-        "sequence_length": model.sequence_length,
-        "train_examples": len(train),
-        "test_examples": len(test),
-        "epochs": len(history.get("loss", [])),
+    metrics = common.classifier_metrics(
+        run,
+        model,
+        history,
+        train,
+        test,
+        preset=None if cfg.init else cfg.preset,
+        init=cfg.init,
+        tokenizer=cfg.tokenizer,
+        vocabulary_size=preprocessor.vocabulary_size,
+        sequence_length=model.sequence_length,
         **report,
-        "exports": exports,
-        **run.timing(),
+        exports=exports,
         # Padded tokens through the model per second of training epochs (this process only).
-        "train_tokens_per_second": run.per_training_second(len(train) * model.sequence_length),
-    }
+        train_tokens_per_second=run.per_training_second(len(train) * model.sequence_length),
+    )
     run.write_json("metrics.json", metrics)
     examples = [
         f"{test.class_names[truth]:>9} -> {label:<9} {text[:70]}"

@@ -51,10 +51,7 @@ QUANTIZE = ("float32", "dynamic", "float16", "int8")
 class Config(TrainConfig):
     architecture: str = option("vit", "vit (Vision Transformer) or cnn (VGG-style baseline)")
     preset: str = option("digits", "preset of the architecture's family (tiny, digits, mnist, cifar)")
-    data: str = option(
-        "builtin:digits",
-        "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME",
-    )
+    data: str = option("builtin:digits", "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME")
     epochs: int = option(100, "training epochs")
     batch_size: int = 64
     dropout: float | None = option(None, "dropout in the blocks (cnn: before the head; default: the preset's)")
@@ -62,14 +59,12 @@ class Config(TrainConfig):
     warmup_epochs: int = 5
     label_smoothing: float = 0.0
     augment: tuple[str, ...] = option(
-        ("translate",),
-        "training augmentation, comma-separated: translate, crop, flip, rotation, or none",
+        ("translate",), "training augmentation, comma-separated: translate, crop, flip, rotation, or none"
     )
     test_fraction: float = option(0.2, "held-out fraction when the source has no test split")
     quantize: tuple[str, ...] = option(QUANTIZE, "TFLite variants to export")
     attention_maps: int = option(
-        4,
-        "held-out images whose [CLS] attention over patches goes into attention.png (0: none; vit only)",
+        4, "held-out images whose [CLS] attention over patches goes into attention.png (0: none; vit only)"
     )
     out: str = option("saved_models/vit", "run folder")
     smoke: bool = option(False, "tiny preset, few batches: a quick end-to-end check")
@@ -137,11 +132,8 @@ def build_model(cfg, train):
         class_names=train.class_names,
         **({} if cfg.dropout is None else {"dropout": cfg.dropout}),
     )
-    model.compile(
-        optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch=-(-len(train) // cfg.batch_size)),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
-        metrics=["accuracy"],
-    )
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing)
+    common.compile_with_schedule(model, cfg, steps_per_epoch=-(-len(train) // cfg.batch_size), loss=loss)
     print(
         f"model {type(model).__name__} ({cfg.architecture}) preset {cfg.preset!r}: {model.count_params():,} parameters",
         flush=True,
@@ -192,19 +184,9 @@ def main(argv=None):
     )
     common.add_tflite_latency(exports, {"images": test.images})
 
-    metrics = {
-        "data": cfg.data,
-        "architecture": cfg.architecture,
-        "preset": cfg.preset,
-        "parameters": model.count_params(),
-        "train_examples": len(train),
-        "test_examples": len(test),
-        "epochs": len(history.get("loss", [])),
-        **report,
-        "misclassified": misclassified,
-        "exports": exports,
-        **run.timing(),
-    }
+    metrics = common.classifier_metrics(
+        run, model, history, train, test, preset=cfg.preset, **report, misclassified=misclassified, exports=exports
+    )
     run.write_json("metrics.json", metrics)
     pairs = [f"{test.class_names[t]}->{p}" for t, p in zip(test.labels[:8], result["labels"][:8])]
     common.print_summary(metrics, ["  ".join(pairs)], serve_name="vit")

@@ -20,17 +20,19 @@ from recipes.common.config import (
     with_data_defaults,
 )
 from recipes.common.lifecycle import Run, save_keras_model, start_run
-from recipes.common.optimizer import warmup_cosine_adamw
+from recipes.common.optimizer import compile_with_schedule, warmup_cosine_adamw
 from recipes.common.report import (
     add_tflite_accuracy,
     add_tflite_latency,
+    classifier_metrics,
     docker_command,
     evaluate_classifier,
     export_classifier,
     print_summary,
     smoke_subsets,
+    timed,
 )
-from recipes.common.tokenizers import learn_or_reuse
+from recipes.common.tokenizers import keep_checkpoint_vocabulary, learn_or_reuse, learn_tokenizer
 
 __all__ = [
     "Run",
@@ -38,14 +40,18 @@ __all__ = [
     "TrainConfig",
     "add_tflite_accuracy",
     "add_tflite_latency",
+    "classifier_metrics",
     "check_choice",
     "check_preset",
     "check_quantize",
     "check_tokenizer",
+    "compile_with_schedule",
     "docker_command",
     "evaluate_classifier",
     "export_classifier",
+    "keep_checkpoint_vocabulary",
     "learn_or_reuse",
+    "learn_tokenizer",
     "option",
     "parse_recipe_config",
     "print_summary",
@@ -53,6 +59,7 @@ __all__ = [
     "save_keras_model",
     "smoke_subsets",
     "start_run",
+    "timed",
     "warmup_cosine_adamw",
     "with_data_defaults",
 ]

@@ -16,6 +16,8 @@ import contextlib
 import pathlib
 import time
 
+import numpy as np
+
 from recipes.common.config import quantizations
 from zoo.export import export_run
 from zoo.io import atomic_file, atomic_write_json
@@ -148,6 +150,12 @@ class Run:
     def write_json(self, name, content):
         """`out/NAME` (e.g. `metrics.json`, `generation.json`), written atomically."""
         atomic_write_json(self.out / name, content)
+
+    def write_npz(self, name, **arrays):
+        """`out/NAME` (e.g. `index.npz`): `arrays` by name, written atomically with `numpy.savez`."""
+        with atomic_file(self.out / name) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, **arrays)
 
 
 def save_keras_model(model, out):

@@ -34,3 +34,20 @@ def warmup_cosine_adamw(cfg, steps_per_epoch, *, warmup_fraction=None, **options
         total_steps=max(1, total_steps),
     )
     return keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay, **options)
+
+
+def compile_with_schedule(model, cfg, steps_per_epoch, *, loss=None, metrics=None, warmup_fraction=None, **options):
+    """`model.compile` with `warmup_cosine_adamw`, as the training recipes compile.
+
+    Args:
+        model: the Keras model to compile.
+        cfg, steps_per_epoch, warmup_fraction, **options: as for `warmup_cosine_adamw`.
+        loss: the loss (or a dict per output); default: sparse categorical
+            cross-entropy on logits.
+        metrics: the metrics (or a dict per output); default: `["accuracy"]`.
+    """
+    model.compile(
+        optimizer=warmup_cosine_adamw(cfg, steps_per_epoch, warmup_fraction=warmup_fraction, **options),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True) if loss is None else loss,
+        metrics=["accuracy"] if metrics is None else metrics,
+    )

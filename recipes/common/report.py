@@ -11,6 +11,13 @@ from zoo.metrics import classification_report
 from zoo.training import plot_confusion_matrix
 
 
+def timed(function, *args, **kwargs):
+    """`(function(*args, **kwargs), seconds it took)`."""
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
 def smoke_subsets(train, test, sizes, seed):
     """Random subsets of `sizes = (train, test)` examples, so `--smoke` sees every class."""
     rng = np.random.default_rng(seed)
@@ -34,6 +41,28 @@ def evaluate_classifier(class_ids, test, out):
         f"held-out accuracy {report['accuracy']:.4f} (macro F1 {report['f1']:.4f}) on {len(test)} examples", flush=True
     )
     return {key: report[key] for key in SCORES}
+
+
+def classifier_metrics(run, model, history, train, test, **fields):
+    """The metrics.json of a classifier run: data, sizes, epochs and timing around `fields`.
+
+    Args:
+        run: the `Run` (its config gives `data` and `architecture`).
+        model, history: the trained model and its `fit` history.
+        train, test: the splits (their sizes are recorded).
+        **fields: the recipe's own entries (preset, scores, exports, ...), in order.
+    """
+    cfg = run.cfg
+    return {
+        "data": cfg.data,
+        "architecture": cfg.architecture,
+        **fields,
+        "parameters": model.count_params(),
+        "train_examples": len(train),
+        "test_examples": len(test),
+        "epochs": len(history.get("loss", [])),
+        **run.timing(),
+    }
 
 
 def add_tflite_accuracy(model, exports, inputs, labels):

@@ -1,5 +1,7 @@
 """Learn a recipe's tokenizer on its training split, or reuse the run's own when resuming."""
 
+import time
+
 from zoo.tokenizers import (
     CharacterPreprocessor,
     TextPreprocessor,
@@ -71,3 +73,39 @@ def learn_or_reuse(
         vocabulary = train_wordpiece(texts, vocabulary_size, lowercase=lowercase)
         save_vocabulary(vocabulary, vocabulary_path)
     return TextPreprocessor(str(vocabulary_path), sequence_length=sequence_length, lowercase=lowercase)
+
+
+def learn_tokenizer(cfg, texts, out, sequence_length, tokenizer=None):
+    """`learn_or_reuse` with the run's `--vocabulary-size` and `--resume`, announced in the log.
+
+    Args:
+        cfg: a config with `vocabulary_size`, `resume` and (unless `tokenizer` is given) `tokenizer`.
+        texts: the training texts.
+        out: the run folder (`pathlib.Path`): `vocabulary.txt`, and `tokenizer.model` for SentencePiece.
+        sequence_length: tokens per example of the preprocessor.
+        tokenizer: "wordpiece" or "sentencepiece"; default `cfg.tokenizer`.
+
+    Returns:
+        The `TextPreprocessor`.
+    """
+    tokenizer = tokenizer or cfg.tokenizer
+    started = time.perf_counter()
+    preprocessor = learn_or_reuse(
+        tokenizer,
+        texts,
+        out / "vocabulary.txt",
+        out / "tokenizer.model",
+        vocabulary_size=cfg.vocabulary_size,
+        sequence_length=sequence_length,
+        resume=cfg.resume,
+    )
+    elapsed = time.perf_counter() - started
+    print(f"tokenizer: {preprocessor.vocabulary_size} {tokenizer} tokens ({elapsed:.1f}s)", flush=True)
+    return preprocessor
+
+
+def keep_checkpoint_vocabulary(preprocessor, out, origin, kind="WordPiece"):
+    """Write a pretrained checkpoint's own vocabulary to `out/vocabulary.txt`, announced; returns it."""
+    save_vocabulary(preprocessor.vocabulary, out / "vocabulary.txt")
+    print(f"tokenizer: {preprocessor.vocabulary_size} {kind} tokens of {origin!r}", flush=True)
+    return preprocessor
