@@ -218,3 +218,14 @@ def test_buffers_are_named_unused_and_a_tied_copy_is_checked(tmp_path):
     assert sorted(checkpoint.unused_tensors()) == ["h.0.attn.bias", "h.0.attn.masked_bias", "lm_head.weight"]
     rewrite_tensors(directory, lambda t: t.update({"lm_head.weight": t["transformer.wte.weight"] + 1}))
     one_line_error(ValueError, "lm_head.weight differs from the token table", lambda: load_decoder(directory))
+
+
+def test_backbone_rope_scaling_needs_rotary_positions():
+    from zoo.models import TransformerDecoderBackbone
+
+    scaling = {"rope_type": "linear", "factor": 2.0}
+    with pytest.raises(ValueError, match="rope_scaling needs position_encoding='rotary'"):
+        TransformerDecoderBackbone.from_preset("tiny", rope_scaling=scaling)
+    backbone = TransformerDecoderBackbone.from_preset("tiny_llama", rope_scaling=scaling)
+    assert backbone.get_config()["rope_scaling"] == scaling
+    assert all(layer.self_attention._rotary.rope_scaling == scaling for layer in backbone.decoder_layers)

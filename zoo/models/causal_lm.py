@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.checkpoints.decoder import load_decoder
 from zoo.generation import beam_search, get_sampler, sample_loop
 from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
@@ -146,8 +147,6 @@ class CausalLM(GenerativeTask):
                 key), a corrupt file, a missing or misshapen tensor, or a
                 tokenizer with more ids than the embedding has rows.
         """
-        from zoo.checkpoints.decoder import load_decoder
-
         checkpoint = load_decoder(path, sequence_length)
         arguments = checkpoint.backbone_arguments()
         if isinstance(preprocessor, str) and preprocessor == "auto":
