@@ -129,6 +129,7 @@ class GenerativeTask(Task):
         length_penalty=0.0,
         seed=None,
         strip_prompt=False,
+        stream=False,
         **sampler_args,
     ):
         """Generate text for strings, or ids for a dict of ids.
@@ -146,12 +147,18 @@ class GenerativeTask(Task):
             seed: int, for reproducible random samplers.
             strip_prompt: decoder-only models: return only the
                 continuation (strings only).
+            stream: if True, return a generator of text pieces, yielded as
+                tokens are decoded, for one string (or a list of one);
+                not with `sampler="beam"`. The pieces join into the
+                string `generate` returns for the same settings and seed
+                (see `zoo.models.streaming`).
             **sampler_args: e.g. `k=`, `p=`, `temperature=`.
 
         Returns:
             A list of strings for string inputs (special tokens removed,
             cut at EOS), else token ids `(B, max_length)` (a decoder-only
-            model's prompts first, right-aligned to position 0).
+            model's prompts first, right-aligned to position 0); with
+            `stream=True` a generator of strings.
 
         Raises:
             ValueError: inputs or settings that cannot be generated from,
@@ -160,6 +167,12 @@ class GenerativeTask(Task):
         """
         strings = is_text_batch(inputs)
         check_generate_settings(max_length, sampler, num_beams)
+        if stream:
+            from zoo.models.streaming import checked_stream_text, stream_pieces
+
+            text = checked_stream_text(inputs, sampler)
+            text = checked_texts([text], self.generate_verb, allow_empty=True)[0]
+            return stream_pieces(self, text, max_length, sampler, seed, strip_prompt, sampler_args)
         if strings:
             # An empty text is allowed (a prompt of BOS alone, an empty source), as in the
             # SavedModel, which must answer every row of a request.
