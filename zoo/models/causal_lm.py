@@ -134,8 +134,11 @@ class CausalLM(GenerativeTask):
             path: the checkpoint directory.
             sequence_length: optional int, shorter than the checkpoint's
                 `max_position_embeddings` (a smaller KV cache and position table).
-            preprocessor: `"auto"` (the checkpoint's own tokenizer when zoo can
-                load it, else none), `None` (token ids only), or a tokenizer layer.
+            preprocessor: `"auto"` (the checkpoint's own tokenizer, from
+                `tokenizer.json`, `vocab.json` + `merges.txt` or
+                `tokenizer.model`, by `zoo.tokenizers.load_checkpoint_tokenizer`;
+                none when the directory has no tokenizer files), `None` (token
+                ids only), or a tokenizer layer.
 
         Returns:
             A `CausalLM`; its BOS / EOS / pad ids come from the checkpoint's
@@ -372,12 +375,20 @@ class CausalLM(GenerativeTask):
         return [text.decode("utf-8", "replace") for text in ops.convert_to_numpy(texts)]
 
 
+TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"), ("tokenizer.model",))
+
+
 def _checkpoint_tokenizer(directory, sequence_length):
-    """The checkpoint's own tokenizer via `zoo.tokenizers.load_checkpoint_tokenizer`, or None where zoo has none."""
+    """The checkpoint's own tokenizer via `zoo.tokenizers.load_checkpoint_tokenizer`.
+
+    None (a token-id model) when the directory has no tokenizer files or
+    this zoo has no such loader.
+    """
     import zoo.tokenizers
 
     loader = getattr(zoo.tokenizers, "load_checkpoint_tokenizer", None)
-    return None if loader is None else loader(directory, sequence_length)
+    has_files = any(all((directory / name).is_file() for name in names) for names in TOKENIZER_FILES)
+    return loader(directory, sequence_length) if loader is not None and has_files else None
 
 
 def right_align(token_ids, padding_mask):
