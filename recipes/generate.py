@@ -4,6 +4,7 @@
     python -m recipes.generate --data text:../shared/data/tinyshakespeare/input.txt
     python -m recipes.generate --data tfds:tiny_shakespeare      # online
     python -m recipes.generate --smoke --out /tmp/generate-smoke
+    python -m recipes.generate --init path/to/gpt2-dir --data text:notes.txt   # fine-tune a checkpoint
 
 The corpus is one long text; its last 10% is the validation text (nanoGPT's Tiny Shakespeare split)
 unless the source has a validation split. Learns a character vocabulary on the training text,
@@ -14,20 +15,25 @@ model.keras, generation.json, saved_model/1/ (prompt strings in, text out, the s
 inside; a `generate` signature takes max_length too), model.tflite (prefill + cached decode-step
 signatures an app loops over) and model_generate.tflite (the greedy loop in one call), float and
 dynamic-range, each checked against Keras.
+
+--init DIR fine-tunes a Hugging Face gpt2 / llama / mistral / qwen2 checkpoint directory
+(`CausalLM.from_checkpoint`) on the text instead, with the checkpoint's own tokenizer (nothing is
+learned, no characters.txt; losses are nats per token): the summary shows the validation loss and
+perplexity before and after fine-tuning.
 """
 
 import dataclasses
-import pathlib
 import time
 
 import numpy as np
 
 from recipes import common
 from recipes.common import Run, TrainConfig, option
+from recipes.generate_report import decode_speed, print_summary, validation_scores
 from zoo.data.corpus import load_text_corpus
 from zoo.data.pipelines import lm_batches
-from zoo.export.causal_lm import tflite_generate
 from zoo.models import CausalLM, get_preset, preset_names
+from zoo.training import replace_defaults
 from zoo.training.cli import run_main
 
 DEFAULT_PROMPTS = "The |def |Return "
@@ -36,9 +42,10 @@ DEFAULT_PROMPTS = "The |def |Return "
 @dataclasses.dataclass
 class Config(TrainConfig):
     preset: str = option("small", "CausalLM preset (tiny, small, small_rotary, base)")
+    init: str | None = option(None, "fine-tune this Hugging Face gpt2/llama/mistral/qwen2 directory (its tokenizer)")
     data: str = option("builtin:python-docs", "builtin:python-docs, text:PATH, tfds:NAME")
     validation_fraction: float = option(0.1, "last share of the text held out")
-    sequence_length: int | None = option(None, "positions per window (default: preset's)")
+    sequence_length: int | None = option(None, "positions per window (default: preset's or checkpoint's)")
     weight_decay: float = 0.1
     warmup_epochs: int = 1
     prompts: str = option(DEFAULT_PROMPTS, "prompts to sample from, separated by | (commas are text)")
@@ -58,6 +65,8 @@ class Config(TrainConfig):
 
 SMOKE = dict(preset="tiny", epochs=1, batch_size=16, sample_length=24)
 SMOKE_CHARACTERS = (20_000, 4_000)  # train, validation
+# Fine-tuning a pretrained checkpoint: a small rate, no warmup, few epochs.
+INIT_DEFAULTS = dict(learning_rate=5e-5, epochs=2, warmup_epochs=0, weight_decay=0.0)
 
 
 def load_data(cfg):
@@ -73,24 +82,33 @@ def load_data(cfg):
     return train, validation
 
 
-def preprocessor_for(cfg, train, out):
+def build_model(cfg, train, out):
+    """The `--init` checkpoint with its own tokenizer, or the `--preset` over characters learned on `train`."""
+    if cfg.init:
+        model = CausalLM.from_checkpoint(cfg.init, sequence_length=cfg.sequence_length)
+        if model.preprocessor is None:
+            raise ValueError(
+                f"--init {cfg.init}: zoo cannot load this checkpoint's tokenizer "
+                "(tokenizer.json, vocab.json + merges.txt or tokenizer.model)"
+            )
+        print(f"tokenizer: {model.preprocessor.vocabulary_size} tokens of {cfg.init!r}", flush=True)
+        return model
     length = cfg.sequence_length or get_preset("causal_lm", cfg.preset)["sequence_length"]
     preprocessor = common.learn_or_reuse(
         "characters", [train], out / "characters.txt", sequence_length=length, resume=cfg.resume
     )
     print(f"tokenizer: {preprocessor.vocabulary_size} characters (incl. special tokens)", flush=True)
-    return preprocessor
+    return CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
 
 
 def main(argv=None):
-    run = Run.start(common.parse_recipe_config(Config, argv, __doc__, "generate"), SMOKE)
+    cfg = common.parse_recipe_config(Config, argv, __doc__, "generate")
+    run = Run.start(replace_defaults(cfg, **INIT_DEFAULTS) if cfg.init else cfg, SMOKE)
     cfg, out = run.cfg, run.out
     train_text, validation_text = load_data(cfg)
-    preprocessor = preprocessor_for(cfg, train_text, out)
-    length = preprocessor.sequence_length
     with run.scope():
-        model = CausalLM.from_preset(cfg.preset, preprocessor=preprocessor, sequence_length=length)
-    bos = model.bos_token_id
+        model = build_model(cfg, train_text, out)
+    preprocessor, length, bos = model.preprocessor, model.sequence_length, model.bos_token_id
     train_ids, validation_ids = (
         preprocessor.tokenize([text]).flat_values.numpy() for text in (train_text, validation_text)
     )
@@ -102,98 +120,55 @@ def main(argv=None):
     steps_per_epoch = int(train_batches.cardinality())
     with run.scope():  # beta_2 0.99 as nanoGPT uses for small batches of characters
         common.compile_with_schedule(model, cfg, steps_per_epoch, beta_2=0.99, clipnorm=1.0)
+    origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
     print(
-        f"model CausalLM preset {cfg.preset!r} ({model.position} positions): "
-        f"{model.count_params():,} parameters, {length} positions, {steps_per_epoch} steps per "
-        "epoch",
+        f"model CausalLM {origin} ({model.position} positions): {model.count_params():,} parameters, "
+        f"{length} positions, {steps_per_epoch} steps per epoch",
         flush=True,
     )
+    before = {}
+    if cfg.init:  # the checkpoint's own validation loss, before fine-tuning
+        before = validation_scores(model.evaluate(validation_batches, verbose=0, return_dict=True)["loss"], "_before")
     model, history = run.fit(model, train_batches, validation_data=validation_batches)
     if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
         return None
-    validation_loss = float(history["val_loss"][-1])
 
     # === Samples (seeded top-p) ===
     prompts = cfg.prompts.split("|")
-    samples = model.generate(
-        prompts,
-        max_length=min(cfg.sample_length, length),
-        sampler="top_p",
-        p=cfg.top_p,
-        temperature=cfg.temperature,
-        seed=cfg.seed,
-    )
+    sampling = dict(sampler="top_p", p=cfg.top_p, temperature=cfg.temperature, seed=cfg.seed)
+    samples = model.generate(prompts, max_length=min(cfg.sample_length, length), **sampling)
 
     # === Save and export, each parity-checked ===
     ids = {key: getattr(model, key) for key in ("bos_token_id", "end_token_id", "pad_token_id")}
-    layout = {"max_length": model.sequence_length, "vocabulary": "characters.txt"}
+    layout = {"max_length": length, "vocabulary": None if cfg.init else "characters.txt", "init": cfg.init}
     run.write_json("generation.json", {**ids, **layout})
     exports = run.export(model, {"prompt": np.array(prompts, dtype=object)})
     speed = decode_speed(model, exports, prompts[0])
 
-    tokens_per_epoch = steps_per_epoch * cfg.batch_size * length
     metrics = {
         "data": cfg.data,
-        "preset": cfg.preset,
+        "preset": None if cfg.init else cfg.preset,
+        "init": cfg.init,
         "position": model.position,
         "parameters": model.count_params(),
         "vocabulary_size": preprocessor.vocabulary_size,
         "sequence_length": length,
         "train_characters": len(train_text),
         "validation_characters": len(validation_text),
+        "train_tokens": len(train_ids),
         "epochs": len(history.get("loss", [])),
-        # Cross-entropy in nats per character on the validation windows.
-        "validation_loss": validation_loss,
-        "validation_perplexity": float(np.exp(validation_loss)),
+        # Cross-entropy in nats per token (character without --init) on the validation windows.
+        **before,
+        **validation_scores(history["val_loss"][-1]),
         "samples": [{"prompt": p, "text": s} for p, s in zip(prompts, samples)],
         "exports": exports,
         "decode_tokens_per_second": speed,
         **run.timing(),
-        "train_tokens_per_second": run.per_training_second(tokens_per_epoch),
+        "train_tokens_per_second": run.per_training_second(steps_per_epoch * cfg.batch_size * length),
     }
     run.write_json("metrics.json", metrics)
     print_summary(metrics, cfg, samples)
     return metrics
-
-
-def print_summary(metrics, cfg, samples):
-    print("\n=== results ===")
-    print(
-        f"validation loss {metrics['validation_loss']:.4f} nats/char, perplexity {metrics['validation_perplexity']:.2f}"
-    )
-    for name, entry in metrics["exports"]["tflite"].items():
-        print(f"TFLite {name:<26} {entry['bytes'] / 1e3:9.1f} kB   {entry['path']}")
-    saved = metrics["exports"]["saved_model"]
-    print(f"SavedModel {saved['bytes'] / 1e3:29.1f} kB   {saved['path']}")
-    speed = ", ".join(f"{k} {v:,.0f}" for k, v in metrics["decode_tokens_per_second"].items())
-    print(f"greedy decoding, batch 1, new tokens/s: {speed}")
-    print(f"samples (top-p {cfg.top_p}, temperature {cfg.temperature}, seed {cfg.seed}):")
-    print("\n".join("  " + sample.replace("\n", "\n  ") for sample in samples))
-    print(f"total {metrics['seconds']:.0f}s", flush=True)
-
-
-def decode_speed(model, exports, prompt):
-    """Greedy new tokens/s after `prompt`, batch 1: Keras (KV cache), each prefill_decode TFLite."""
-    token_ids, padding_mask = model.pack_prompts([prompt])
-    new_tokens = model.sequence_length - token_ids.shape[1]
-    inputs = {"token_ids": token_ids, "padding_mask": padding_mask}
-
-    def rate(function):
-        function()  # warm-up (tracing, interpreter allocation)
-        start = time.perf_counter()
-        output = function()
-        real = int((np.asarray(output)[0, token_ids.shape[1] :] != model.pad_token_id).sum())
-        return round(max(real, 1) / (time.perf_counter() - start), 1)
-
-    speed = {"keras": rate(lambda: model.generate(inputs))}
-    for entry in exports["tflite"].values():
-        if entry["variant"] == "prefill_decode":
-            content = pathlib.Path(entry["path"]).read_bytes()
-            ids = dict(end_token_id=model.end_token_id, pad_token_id=model.pad_token_id)
-            run = lambda content=content, ids=ids: tflite_generate(content, token_ids, **ids)  # noqa: E731
-            speed[f"tflite {entry['quantization']}"] = rate(run)
-    print(f"decode speed measured over up to {new_tokens} new tokens", flush=True)
-    return speed
 
 
 if __name__ == "__main__":
