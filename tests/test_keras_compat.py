@@ -100,3 +100,19 @@ def test_no_other_module_touches_a_private_keras_api():
                 if PRIVATE.search(line):
                     offenders.append(f"{path.relative_to(ZOO)}:{number}: {line.strip()}")
     assert not offenders, "use zoo._keras_compat instead:\n" + "\n".join(offenders)
+
+
+def test_keras_hub_byte_pair_pieces_on_the_pinned_keras_hub():
+    import keras_hub
+    import tensorflow as tf
+
+    from zoo._keras_compat import CHECKED_KERAS_HUB_VERSION, keras_hub_byte_pair_pieces
+
+    assert keras_hub.__version__.startswith(CHECKED_KERAS_HUB_VERSION), keras_hub.__version__
+    # "Ġ" is GPT-2's character for the space byte; "a b" merges first, then "Ġ ab".
+    vocabulary = {"a": 0, "b": 1, "Ġ": 2, "ab": 3, "Ġab": 4}
+    pieces = keras_hub_byte_pair_pieces(vocabulary, ["a b", "Ġ ab"])
+    merged = pieces.merge(tf.constant([" ab", "ba"]))
+    assert merged.to_list() == [[b"\xc4\xa0ab"], [b"b", b"a"]]
+    assert pieces.token_to_id(tf.constant(["Ġab", "zz"])).numpy().tolist() == [4, -1]
+    assert pieces.detokenize(tf.ragged.constant([[4, 1], [0]])).numpy().tolist() == [b" abb", b"a"]

@@ -60,3 +60,44 @@ def learning_rate_schedule(optimizer):
     evaluates a schedule at the current step instead of returning it.
     """
     return optimizer._learning_rate
+
+
+# The keras-hub version `keras_hub_byte_pair_pieces` was checked against (tests/test_keras_compat.py).
+CHECKED_KERAS_HUB_VERSION = "0.32"
+
+
+def keras_hub_byte_pair_pieces(vocabulary, merges):
+    """keras-hub's byte-level BPE tables and merge loop, without its pre-tokenization.
+
+    `zoo.tokenizers.BytePairPreprocessor` splits text into words exactly as
+    the checkpoint's regex does, then needs the rest of BPE, which keras-hub's
+    `BytePairTokenizer` has but only behind its own (inexact) splitting:
+    its `byte2unicode` / `token_to_id_map` static tables, its
+    `_bpe_merge_tf` loop, and `id_to_token_map` / `unicode2byte` to decode.
+
+    Returns:
+        A `tf.Module` (so SavedModels track its tables) with `merge(words)`
+        (`(W,)` strings -> ragged BPE tokens `(W, None)`), `token_to_id`
+        and `detokenize(ragged ids)` -> `(B,)` bytes.
+    """
+    import tensorflow as tf
+    from keras_hub.tokenizers import BytePairTokenizer
+
+    class BytePairPieces(tf.Module):
+        def __init__(self):
+            super().__init__(name="byte_pair_pieces")
+            self.tokenizer = BytePairTokenizer(vocabulary, merges)
+
+        def merge(self, words):
+            characters = self.tokenizer.byte2unicode.lookup(tf.strings.bytes_split(words))  # (W, None)
+            return self.tokenizer._bpe_merge_tf(characters)
+
+        def token_to_id(self, tokens):
+            return self.tokenizer.token_to_id_map.lookup(tokens)
+
+        def detokenize(self, token_ids):
+            text = tf.strings.reduce_join(self.tokenizer.id_to_token_map.lookup(token_ids), axis=-1)  # (B,)
+            characters = tf.strings.unicode_split(text, "UTF-8")  # the byte characters
+            return tf.strings.reduce_join(self.tokenizer.unicode2byte.lookup(characters), axis=-1)
+
+    return BytePairPieces()

@@ -7,10 +7,16 @@
     preprocessor = TextPreprocessor(sentencepiece_model=model, sequence_length=64)
     preprocessor(["a gorgeous, witty film"])  # {"token_ids", "padding_mask"}
 
+A Hugging Face checkpoint's own byte-level BPE (GPT-2, Llama-3, Qwen2):
+
+    preprocessor = load_checkpoint_tokenizer("path/to/checkpoint", sequence_length=512)
+
 TensorFlow-only (tensorflow-text), like `zoo.data` and `zoo.export`.
 """
 
+from zoo.tokenizers.byte_pair import BytePairPreprocessor
 from zoo.tokenizers.characters import CharacterPreprocessor, save_characters, train_characters
+from zoo.tokenizers.checkpoint import load_checkpoint_tokenizer
 from zoo.tokenizers.preprocessor import TextPreprocessor
 from zoo.tokenizers.sentencepiece import (
     load_sentencepiece,
@@ -28,8 +34,10 @@ from zoo.tokenizers.vocabulary import (
 
 __all__ = [
     "SPECIAL_TOKENS",
+    "BytePairPreprocessor",
     "CharacterPreprocessor",
     "TextPreprocessor",
+    "load_checkpoint_tokenizer",
     "load_sentencepiece",
     "load_vocabulary",
     "normalize_texts",

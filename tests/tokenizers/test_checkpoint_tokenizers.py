@@ -1,0 +1,123 @@
+"""Checkpoint tokenizers (byte-level BPE) against Hugging Face `tokenizers`' own ids and decoded text.
+
+The references (tests/tokenizers/reference/<style>/reference.json) were
+written once by tools/make_tokenizer_references.py with `tokenizers` 0.23:
+about 180 strings chosen where pre-tokenizers disagree (whitespace runs
+before words and digits, line breaks, digit groups, contractions, Unicode
+spaces, scripts, emoji, special tokens inside text, code).
+"""
+
+import json
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.tokenizers import BytePairPreprocessor, load_checkpoint_tokenizer
+
+REFERENCE = pathlib.Path(__file__).parent / "reference"
+STYLES = ["gpt2", "gpt2_320", "llama3", "llama3_320", "qwen2"]
+DECODER_CHECKPOINTS = pathlib.Path(__file__).parents[1] / "checkpoints" / "reference" / "decoder"
+
+
+def reference(style):
+    return json.loads((REFERENCE / style / "reference.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module", params=STYLES)
+def style(request):
+    return (
+        request.param,
+        load_checkpoint_tokenizer(REFERENCE / request.param, sequence_length=64),
+        reference(request.param),
+    )
+
+
+def test_ids_equal_hugging_face_on_every_tricky_string(style):
+    name, tokenizer, expected = style
+    rows = tokenizer.tokenize(tf.constant(expected["texts"])).to_list()
+    bos = [] if tokenizer.cls_id is None else [tokenizer.cls_id]
+    mismatches = [(text, ids) for text, ids, row in zip(expected["texts"], expected["ids"], rows) if bos + row != ids]
+    print(f"{name}: {len(mismatches)} mismatches of {len(rows)}")
+    assert not mismatches, mismatches[:3]
+
+
+def test_detokenize_equals_hugging_face_decode(style):
+    _, tokenizer, expected = style
+    ids = tf.ragged.constant(expected["ids"], dtype=tf.int32).to_tensor(tokenizer.pad_id)
+    texts = [text.decode("utf-8", "replace") for text in tokenizer.detokenize(ids).numpy()]
+    assert texts == expected["decoded"]
+
+
+def test_special_ids_follow_the_checkpoint():
+    gpt2 = load_checkpoint_tokenizer(REFERENCE / "gpt2", 16)
+    assert gpt2.cls_id is None and gpt2.sep_id == gpt2.vocabulary["<|endoftext|>"] == gpt2.pad_id
+    llama = load_checkpoint_tokenizer(REFERENCE / "llama3", 16)
+    assert llama.cls_id == llama.vocabulary["<|begin_of_text|>"] and llama.sep_id == llama.vocabulary["<|end_of_text|>"]
+    qwen = load_checkpoint_tokenizer(REFERENCE / "qwen2", 16)
+    assert qwen.cls_id is None and qwen.normalization == "NFC"
+
+
+def test_generate_preprocess_adds_bos_only_where_the_checkpoint_does():
+    for style, starts_with_bos in [("gpt2", False), ("llama3", True)]:
+        tokenizer = load_checkpoint_tokenizer(REFERENCE / style, 16)
+        token_ids, padding_mask = (x.numpy() for x in tokenizer.generate_preprocess(tf.constant(["hello world"]), 8))
+        pieces = tokenizer.tokenize(tf.constant(["hello world"])).to_list()[0]
+        expected = ([tokenizer.cls_id] if starts_with_bos else []) + pieces
+        assert token_ids[0, : len(expected)].tolist() == expected
+        assert padding_mask[0].sum() == len(expected)
+
+
+def test_runs_inside_a_saved_model(tmp_path):
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / "llama3", 32)
+    module = tf.Module()
+    module.tokenizer = tokenizer
+    module.f = tf.function(
+        lambda texts: tokenizer(texts)["token_ids"], input_signature=[tf.TensorSpec([None], tf.string)]
+    )
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    texts = tf.constant(["To be, or not  to be", "123456 'll"])
+    np.testing.assert_array_equal(loaded.f(texts).numpy(), tokenizer(texts)["token_ids"].numpy())
+
+
+def test_config_round_trip_tokenizes_the_same():
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / "qwen2", 32)
+    clone = BytePairPreprocessor.from_config(tokenizer.get_config())
+    texts = tf.constant(reference("qwen2")["texts"][:40])
+    assert clone.tokenize(texts).to_list() == tokenizer.tokenize(texts).to_list()
+
+
+def test_loaded_causal_lm_generates_from_text_as_from_the_reference_ids(tmp_path):
+    from zoo.models import CausalLM
+
+    directory = tmp_path / "gpt2_tied"
+    shutil.copytree(DECODER_CHECKPOINTS / "gpt2_tied", directory)
+    for name in ("vocab.json", "merges.txt", "tokenizer_config.json"):
+        shutil.copy(REFERENCE / "gpt2_320" / name, directory / name)
+    model = CausalLM.from_checkpoint(directory)
+    assert isinstance(model.preprocessor, BytePairPreprocessor)
+    expected = reference("gpt2_320")
+    text = "To be, or not to be: that is the question."
+    ids = np.array([expected["ids"][expected["texts"].index(text)]], "int32")
+    generated = model.generate_ids(ids, np.ones_like(ids), max_length=ids.shape[1] + 6)
+    assert model.generate([text], max_length=ids.shape[1] + 6) == model.detokenize(generated)
+
+
+def test_bad_directories_are_one_line_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no tokenizer files; looked for tokenizer.json"):
+        load_checkpoint_tokenizer(tmp_path, 16)
+    (tmp_path / "tokenizer.json").write_text("{not json")
+    with pytest.raises(ValueError, match="tokenizer.json: not valid JSON"):
+        load_checkpoint_tokenizer(tmp_path, 16)
+    data = json.loads((REFERENCE / "llama3" / "tokenizer.json").read_text(encoding="utf-8"))
+    data["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = r"\w+(?=x)"
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="Split pre-tokenizer regex"):
+        load_checkpoint_tokenizer(tmp_path, 16)
+    data["model"]["type"] = "Unigram"
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="model.type 'Unigram' is not supported"):
+        load_checkpoint_tokenizer(tmp_path, 16)
