@@ -9,7 +9,9 @@ as a checkpoint saves it:
 - `gpt2`: `vocab.json` + `merges.txt` (ByteLevel pre-tokenizer, GPT-2's regex);
 - `llama3`: `tokenizer.json` with Llama-3's Split regex + ByteLevel, BOS added
   by a TemplateProcessing post-processor, and `tokenizer_config.json`;
-- `qwen2`: `tokenizer.json` with Qwen2's regex, an NFC normalizer, no BOS.
+- `qwen2`: `tokenizer.json` with Qwen2's regex, an NFC normalizer, no BOS;
+- `llama2`: SentencePiece BPE with byte fallback (`tokenizer.model`, Llama-2 / Mistral),
+  ids from transformers' `LlamaTokenizer` (checked equal to `sentencepiece`'s).
 
 Each directory gets `reference.json`: the strings, `tokenizers`' ids
 (`encode`, with the post-processor) and the decoded text
@@ -144,12 +146,61 @@ def split_style(regex, vocab_size, directory, special_tokens, bos=None, normaliz
     write_references(tokenizer, directory)
 
 
+def llama2(vocab_size, directory):
+    """A SentencePiece BPE with byte fallback, as Llama-2 / Mistral ship it (`tokenizer.model`)."""
+    import io
+
+    import sentencepiece
+    from transformers import LlamaTokenizer
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(line for chunk in corpus() for line in chunk.splitlines() if line.strip()),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        byte_fallback=True,
+        character_coverage=0.9995,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
+        normalization_rule_name="identity",
+        split_digits=True,
+        allow_whitespace_only_pieces=True,
+    )
+    (directory / "tokenizer.model").write_bytes(model.getvalue())
+    config = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": True}
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
+    # The reference is sentencepiece itself (what tokenizer.model means); transformers' conversion is compared.
+    processor = sentencepiece.SentencePieceProcessor(model_proto=model.getvalue())
+    texts = tricky_strings()
+    ids = [[processor.bos_id()] + processor.encode(text) for text in texts]
+    decoded = [processor.decode(row[1:]) for row in ids]
+    tokenizer = LlamaTokenizer.from_pretrained(str(directory), legacy=True)
+    disagree = [text for text, row in zip(texts, ids) if tokenizer.encode(text) != row]
+    print(f"{directory.name}: transformers' LlamaTokenizer differs from sentencepiece on {len(disagree)} strings")
+    reference = {"texts": texts, "ids": ids, "decoded": decoded}
+    (directory / "reference.json").write_text(json.dumps(reference, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
 def main():
-    for name, vocab_size in [("gpt2", 1000), ("gpt2_320", 320), ("llama3", 1000), ("llama3_320", 320), ("qwen2", 1000)]:
+    for name, vocab_size in [
+        ("gpt2", 1000),
+        ("gpt2_320", 320),
+        ("llama3", 1000),
+        ("llama3_320", 320),
+        ("qwen2", 1000),
+        ("llama2", 1000),
+    ]:
         directory = OUT / name
         directory.mkdir(parents=True, exist_ok=True)
         if name.startswith("gpt2"):
             gpt2(vocab_size, directory)
+        elif name.startswith("llama2"):
+            llama2(vocab_size, directory)
         elif name.startswith("llama3"):
             specials = ["<|pad|>", "<|begin_of_text|>", "<|end_of_text|>"]
             split_style(LLAMA3, vocab_size, directory, specials, bos="<|begin_of_text|>")

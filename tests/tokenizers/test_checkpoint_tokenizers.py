@@ -4,7 +4,9 @@ The references (tests/tokenizers/reference/<style>/reference.json) were
 written once by tools/make_tokenizer_references.py with `tokenizers` 0.23:
 about 180 strings chosen where pre-tokenizers disagree (whitespace runs
 before words and digits, line breaks, digit groups, contractions, Unicode
-spaces, scripts, emoji, special tokens inside text, code).
+spaces, scripts, emoji, special tokens inside text, code). The `llama2`
+style (SentencePiece with byte fallback) is referenced to the
+`sentencepiece` library itself.
 """
 
 import json
@@ -15,10 +17,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.tokenizers import BytePairPreprocessor, load_checkpoint_tokenizer
+from zoo.tokenizers import BytePairPreprocessor, SentencePiecePreprocessor, load_checkpoint_tokenizer
 
 REFERENCE = pathlib.Path(__file__).parent / "reference"
-STYLES = ["gpt2", "gpt2_320", "llama3", "llama3_320", "qwen2"]
+STYLES = ["gpt2", "gpt2_320", "llama3", "llama3_320", "qwen2", "llama2"]
 DECODER_CHECKPOINTS = pathlib.Path(__file__).parents[1] / "checkpoints" / "reference" / "decoder"
 
 
@@ -58,6 +60,9 @@ def test_special_ids_follow_the_checkpoint():
     assert llama.cls_id == llama.vocabulary["<|begin_of_text|>"] and llama.sep_id == llama.vocabulary["<|end_of_text|>"]
     qwen = load_checkpoint_tokenizer(REFERENCE / "qwen2", 16)
     assert qwen.cls_id is None and qwen.normalization == "NFC"
+    llama2 = load_checkpoint_tokenizer(REFERENCE / "llama2", 16)
+    assert isinstance(llama2, SentencePiecePreprocessor)
+    assert (llama2.cls_id, llama2.sep_id) == (1, 2) and llama2.pieces[1:3] == ["<s>", "</s>"]
 
 
 def test_generate_preprocess_adds_bos_only_where_the_checkpoint_does():
@@ -83,10 +88,11 @@ def test_runs_inside_a_saved_model(tmp_path):
     np.testing.assert_array_equal(loaded.f(texts).numpy(), tokenizer(texts)["token_ids"].numpy())
 
 
-def test_config_round_trip_tokenizes_the_same():
-    tokenizer = load_checkpoint_tokenizer(REFERENCE / "qwen2", 32)
-    clone = BytePairPreprocessor.from_config(tokenizer.get_config())
-    texts = tf.constant(reference("qwen2")["texts"][:40])
+@pytest.mark.parametrize("name", ["qwen2", "llama2"])
+def test_config_round_trip_tokenizes_the_same(name):
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / name, 32)
+    clone = type(tokenizer).from_config(tokenizer.get_config())
+    texts = tf.constant(reference(name)["texts"][:40])
     assert clone.tokenize(texts).to_list() == tokenizer.tokenize(texts).to_list()
 
 
@@ -107,7 +113,7 @@ def test_loaded_causal_lm_generates_from_text_as_from_the_reference_ids(tmp_path
 
 
 def test_bad_directories_are_one_line_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no tokenizer files; looked for tokenizer.json"):
+    with pytest.raises(FileNotFoundError, match="no tokenizer files; looked for tokenizer.model or tokenizer.json or vocab.json"):
         load_checkpoint_tokenizer(tmp_path, 16)
     (tmp_path / "tokenizer.json").write_text("{not json")
     with pytest.raises(ValueError, match="tokenizer.json: not valid JSON"):
@@ -121,3 +127,15 @@ def test_bad_directories_are_one_line_errors(tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="model.type 'Unigram' is not supported"):
         load_checkpoint_tokenizer(tmp_path, 16)
+    (tmp_path / "tokenizer.model").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="tokenizer.model: not a SentencePiece model"):
+        load_checkpoint_tokenizer(tmp_path, 16)
+
+
+def test_sentencepiece_survives_set_random_seed():
+    import keras
+
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / "llama2", 16)
+    before = tokenizer.tokenize(tf.constant(["hello world"])).to_list()
+    keras.utils.set_random_seed(7)  # clears TensorFlow's eager kernel cache, which held the parsed model
+    assert tokenizer.tokenize(tf.constant(["hello world"])).to_list() == before

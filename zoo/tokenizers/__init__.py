@@ -24,6 +24,7 @@ from zoo.tokenizers.sentencepiece import (
     sentencepiece_pieces,
     train_sentencepiece,
 )
+from zoo.tokenizers.sentencepiece_preprocessor import SentencePiecePreprocessor
 from zoo.tokenizers.vocabulary import (
     SPECIAL_TOKENS,
     load_vocabulary,
@@ -36,6 +37,7 @@ __all__ = [
     "SPECIAL_TOKENS",
     "BytePairPreprocessor",
     "CharacterPreprocessor",
+    "SentencePiecePreprocessor",
     "TextPreprocessor",
     "load_checkpoint_tokenizer",
     "load_sentencepiece",

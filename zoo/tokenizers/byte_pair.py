@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from zoo._keras_compat import accept_string_inputs, keras_hub_byte_pair_pieces
+from zoo.tokenizers.preprocessor import pack_prompts, unpack_generated
 
 WHITESPACE = r"\t\n\x{0B}\f\r\x{85}\p{Z}"  # Unicode White_Space
 # The checkpoints' split regexes, each without its `\s+(?!\S)` alternative, and whether the regex's
@@ -210,19 +211,10 @@ class BytePairPreprocessor(keras.layers.Layer):
 
     def generate_preprocess(self, texts, width):
         """Prompts: `[BOS]` (when the checkpoint adds one) + ids, right-padded to `width`; long ones keep their end."""
-        pieces = self.tokenize(texts)
-        keep = width - 1 if self.cls_id is not None else width
-        pieces = pieces[:, -keep:]
-        if self.cls_id is not None:
-            pieces = tf.concat([tf.fill([pieces.nrows(), 1], self.cls_id), pieces], axis=1)
-        token_ids = pieces.to_tensor(default_value=self.pad_id, shape=[None, width])
-        padding_mask = tf.sequence_mask(pieces.row_lengths(), width, dtype=tf.int32)
-        return token_ids, padding_mask
+        return pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
 
     def generate_postprocess(self, token_ids, end_token_id=None, pad_token_id=None, strip=True):
         """Generated ids `(B, T)` -> `tf.string` `(B,)`, cut at the first end token."""
-        from zoo.tokenizers.preprocessor import unpack_generated
-
         end_token_id = self.sep_id if end_token_id is None else end_token_id
         pad_token_id = self.pad_id if pad_token_id is None else pad_token_id
         return unpack_generated(

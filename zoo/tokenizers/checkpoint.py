@@ -1,7 +1,8 @@
 """`load_checkpoint_tokenizer`: a Hugging Face checkpoint directory's own tokenizer as an in-graph layer.
 
-Reads `tokenizer.json` (byte-level BPE: GPT-2, Llama-3, Qwen2) or GPT-2's
-`vocab.json` + `merges.txt`, with the special tokens that
+Reads `tokenizer.model` (SentencePiece: Llama-2, Mistral), `tokenizer.json`
+(byte-level BPE: GPT-2, Llama-3, Qwen2) or GPT-2's `vocab.json` +
+`merges.txt`, with the special tokens that
 `tokenizer_config.json` names. What zoo cannot reproduce exactly (another
 model type, pre-tokenizer or normalizer) is a one-line error naming the
 file and the value, never a tokenizer that is silently different.
@@ -12,7 +13,7 @@ import pathlib
 
 from zoo.tokenizers.byte_pair import HUGGING_FACE_REGEXES, BytePairPreprocessor
 
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json + merges.txt")
+TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "vocab.json + merges.txt")
 NORMALIZERS = {None: None, "NFC": "NFC"}
 
 
@@ -25,7 +26,7 @@ def load_checkpoint_tokenizer(directory, sequence_length):
         sequence_length: int, the model's sequence length.
 
     Returns:
-        A `BytePairPreprocessor` (`cls_id` is the BOS id when the checkpoint
+        A `SentencePiecePreprocessor` or `BytePairPreprocessor` (`cls_id` is the BOS id when the checkpoint
         adds one, else `None`; `sep_id` the EOS id; `pad_id` PAD or EOS).
 
     Raises:
@@ -35,6 +36,8 @@ def load_checkpoint_tokenizer(directory, sequence_length):
     """
     directory = pathlib.Path(directory)
     settings = _tokenizer_config(directory)
+    if (directory / "tokenizer.model").is_file():  # SentencePiece (Llama-2, Mistral): the library's own ids
+        return _sentencepiece(directory / "tokenizer.model", settings, sequence_length)
     if (directory / "tokenizer.json").is_file():
         arguments = _from_tokenizer_json(directory / "tokenizer.json")
     elif (directory / "vocab.json").is_file() and (directory / "merges.txt").is_file():
@@ -43,7 +46,7 @@ def load_checkpoint_tokenizer(directory, sequence_length):
         found = sorted(path.name for path in directory.iterdir()) if directory.is_dir() else []
         raise FileNotFoundError(
             f"{directory}: no tokenizer files; looked for {' or '.join(TOKENIZER_FILES)} "
-            f"(found {found[:8] or 'nothing'}; SentencePiece tokenizer.model is not supported yet)"
+            f"(found {found[:8] or 'nothing'})"
         )
     special = [token for token in arguments["special_tokens"]]
     for name in ("bos_token", "eos_token", "pad_token"):
@@ -58,6 +61,21 @@ def load_checkpoint_tokenizer(directory, sequence_length):
         arguments["eos_token"] = "<|endoftext|>"  # GPT-2's only special token
     arguments["special_tokens"] = special
     return BytePairPreprocessor(sequence_length=sequence_length, **arguments)
+
+
+def _sentencepiece(path, settings, sequence_length):
+    from zoo.tokenizers.sentencepiece_preprocessor import SentencePiecePreprocessor
+
+    model = path.read_bytes()
+    try:
+        import sentencepiece
+
+        sentencepiece.SentencePieceProcessor(model_proto=model)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: not a SentencePiece model ({str(error).splitlines()[0]})") from None
+    bos, eos, pad = (_token_text(settings.get(name)) for name in ("bos_token", "eos_token", "pad_token"))
+    add_bos = settings.get("add_bos_token", bos is not None) and bos is not None  # Llama-2's default
+    return SentencePiecePreprocessor(model, sequence_length, bos, eos, pad, add_bos=bool(add_bos))
 
 
 def _from_tokenizer_json(path):

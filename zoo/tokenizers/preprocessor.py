@@ -163,21 +163,22 @@ def pack_prompts(pieces, width, bos_id, pad_id):
     """Ragged pieces `(B, None)` -> generation prompts `(token_ids, padding_mask)` int32 `(B, width)`.
 
     Each row is `[BOS] pieces...` (no end token), right-padded with `pad_id`.
-    A row longer than `width` keeps its last `width - 1` pieces (the end of
+    A row longer than `width` keeps its last `width - 1` pieces (`width`
+    without a BOS) (the end of
     a prompt is what the continuation follows). TensorFlow ops, so the
     packing runs inside exported graphs too.
 
     Args:
         pieces: ragged int tensor `(B, None)` (e.g. `tokenize(texts)`).
         width: int >= 2, the prompt width.
-        bos_id, pad_id: the start and padding ids.
+        bos_id, pad_id: the start and padding ids; `bos_id=None` for
+            checkpoints whose prompts start without one (GPT-2, Qwen2).
 
     Returns:
         `(token_ids, padding_mask)`, both int32 `(B, width)`.
     """
-    pieces = tf.cast(pieces, tf.int32)[:, -(width - 1) :]
-    bos = tf.fill([pieces.nrows(), 1], bos_id)
-    packed = tf.concat([bos, pieces], axis=1)
+    pieces = tf.cast(pieces, tf.int32)[:, -(width if bos_id is None else width - 1) :]
+    packed = pieces if bos_id is None else tf.concat([tf.fill([pieces.nrows(), 1], bos_id), pieces], axis=1)
     token_ids = packed.to_tensor(default_value=pad_id, shape=[None, width])
     padding_mask = tf.sequence_mask(packed.row_lengths(), width, dtype=tf.int32)
     return token_ids, padding_mask
