@@ -87,6 +87,10 @@ def keras_hub_byte_pair_pieces(vocabulary, merges):
         def __init__(self):
             super().__init__(name="byte_pair_pieces")
             self.tokenizer = BytePairTokenizer(vocabulary, merges)
+            # Its tables as attributes of this module too: keras-hub's layer does not hand all of them to
+            # SavedModel tracking (detokenizing signatures failed with "untracked resource").
+            tables = ("byte2unicode", "unicode2byte", "token_to_id_map", "id_to_token_map", "merge_ranks")
+            self.tables = [getattr(self.tokenizer, name) for name in tables]
 
         def merge(self, words):
             characters = self.tokenizer.byte2unicode.lookup(tf.strings.bytes_split(words))  # (W, None)

@@ -113,7 +113,9 @@ def test_loaded_causal_lm_generates_from_text_as_from_the_reference_ids(tmp_path
 
 
 def test_bad_directories_are_one_line_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no tokenizer files; looked for tokenizer.model or tokenizer.json or vocab.json"):
+    with pytest.raises(
+        FileNotFoundError, match="no tokenizer files; looked for tokenizer.model or tokenizer.json or vocab.json"
+    ):
         load_checkpoint_tokenizer(tmp_path, 16)
     (tmp_path / "tokenizer.json").write_text("{not json")
     with pytest.raises(ValueError, match="tokenizer.json: not valid JSON"):
@@ -139,3 +141,13 @@ def test_sentencepiece_survives_set_random_seed():
     before = tokenizer.tokenize(tf.constant(["hello world"])).to_list()
     keras.utils.set_random_seed(7)  # clears TensorFlow's eager kernel cache, which held the parsed model
     assert tokenizer.tokenize(tf.constant(["hello world"])).to_list() == before
+
+
+def test_detokenize_of_a_cut_character_is_valid_utf8_like_hugging_face():
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / "gpt2", 16)
+    ids = tokenizer.tokenize(tf.constant(["é😀x"])).to_list()[0]
+    byte_ids = [tokenizer.vocabulary[piece] for piece in ("Ã", "ð", "Ł")]  # bytes C3, F0, 9F: two cut characters
+    text = tokenizer.detokenize(tf.constant([byte_ids + ids]))[0].numpy().decode("utf-8")  # strict: must be valid
+    assert (
+        text == "\ufffd\ufffdé😀x"
+    )  # one U+FFFD per maximal invalid subsequence (C3 | F0 9F), as Rust's lossy decoding

@@ -15,10 +15,12 @@ from zoo.export.runtime import load_saved_model, saved_model_runner
 from zoo.io import atomic_directory
 
 
-def export_archive(model, endpoint):
+def export_archive(model, endpoint, track_preprocessors=True):
     """A `keras.export.ExportArchive` with `endpoint` as signature `endpoint.name`.
 
-    The endpoint's `extra_signatures` become further signatures.
+    The endpoint's `extra_signatures` become further signatures. With
+    `track_preprocessors`, the resources of the model's preprocessors
+    (`preprocessor_resources`) are tracked, so string-in signatures save.
 
     Raises:
         ValueError: `model` is not built.
@@ -30,11 +32,28 @@ def export_archive(model, endpoint):
     # are added, and tracking the model as well saved every weight twice
     # (Keras 3.15 writes the Keras variables and the endpoints' tf.Variables
     # as separate checkpoint entries: a 90 MB model gave a 182 MB SavedModel).
+    # The TFLite path passes False: its endpoints take ids, and tracked tables would enter the
+    # converted graph as initializers (HashTableV2) with no TFLite kernel.
+    for resource in preprocessor_resources(model) if track_preprocessors else ():
+        archive.track(resource)
     for signature, each in signature_endpoints(endpoint).items():
         names = list(each.input_signature)
         specs = [each.input_signature[n] for n in names]
         archive.add_endpoint(signature, _positional(each.function, names), input_signature=specs)
     return archive
+
+
+def preprocessor_resources(model):
+    """What a model's preprocessors hold besides variables (lookup tables, tokenizer ops' resources).
+
+    A preprocessor lists them in `saved_model_resources` (checkpoint
+    tokenizers); the archive must track them or the signatures that read
+    them fail to save ("untracked resource").
+    """
+    resources = []
+    for name in getattr(model, "layer_arguments", ()):
+        resources += list(getattr(getattr(model, name, None), "saved_model_resources", ()))
+    return resources
 
 
 def _positional(function, names):

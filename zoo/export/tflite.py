@@ -86,7 +86,7 @@ def convert_endpoint(model, endpoint, quantize=None, representative_data=None):
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}")
     signatures = signature_endpoints(endpoint)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as saved_model_dir:
-        export_archive(model, endpoint).write_out(saved_model_dir, verbose=False)
+        export_archive(model, endpoint, track_preprocessors=False).write_out(saved_model_dir, verbose=False)
         with warnings.catch_warnings(), native_stderr_captured():
             # int8 calibration runs the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")

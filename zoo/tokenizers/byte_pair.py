@@ -167,6 +167,11 @@ class BytePairPreprocessor(keras.layers.Layer):
         self.built = True
 
     @property
+    def saved_model_resources(self):
+        """The lookup tables SavedModel exports must track (see `zoo.export.archive`)."""
+        return [self._pieces]
+
+    @property
     def vocabulary_size(self):
         """One more than the largest id (ids may have gaps)."""
         return max(self.vocabulary.values()) + 1
@@ -198,11 +203,13 @@ class BytePairPreprocessor(keras.layers.Layer):
         return tf.RaggedTensor.from_row_splits(ids, tf.gather(merged.row_splits, words.row_splits))
 
     def detokenize(self, token_ids):
-        """Ids `(B, T)` -> UTF-8 text `(B,)`, special tokens dropped (bytes of a cut character as they are)."""
+        """Ids `(B, T)` -> UTF-8 text `(B,)`, special tokens dropped, invalid bytes as U+FFFD."""
         token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
         drop = tf.constant([self.vocabulary[token] for token in self.special_tokens] + [self.pad_id], tf.int32)
         keep = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], drop), axis=-1)
-        return self._pieces.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+        text = self._pieces.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+        # Ids may end inside a character (a cut, or a model's odd output): U+FFFD as Hugging Face decodes it.
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
 
     def call(self, texts):
         """`{"token_ids", "padding_mask"}` `(B, sequence_length)`: [BOS] ids, right-padded, truncated."""

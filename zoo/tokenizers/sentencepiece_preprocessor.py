@@ -75,6 +75,11 @@ class SentencePiecePreprocessor(keras.layers.Layer):
             return getattr(self._tokenizer, method)(values)
 
     @property
+    def saved_model_resources(self):
+        """The tokenizer op's model resource, which SavedModel exports must track."""
+        return [self._tokenizer]
+
+    @property
     def vocabulary_size(self):
         return len(self.pieces)
 
