@@ -1,10 +1,8 @@
 """`recipes.generate --init DIR`: fine-tune a Hugging Face checkpoint on a text, reporting loss before and after.
 
-The checkpoint is helper-written tests/checkpoints/reference/decoder/gpt2_tied (random weights, 320
-rows). Its tokenizer is a character vocabulary written into a copy of the directory (as its
-tokenizer.json, the file `CausalLM.from_checkpoint` looks for) and loaded by a stand-in for
-`zoo.tokenizers.load_checkpoint_tokenizer` (patched), so this test checks the recipe, not any one
-tokenizer format.
+The checkpoint is tests/checkpoints/reference/decoder/gpt2_tied (random weights, 320 rows) with
+the GPT-2-style byte-level BPE of tests/tokenizers/reference/gpt2_320 (vocab.json + merges.txt)
+copied beside it, as a user's checkpoint directory holds both.
 """
 
 import json
@@ -14,27 +12,21 @@ import shutil
 import numpy as np
 import pytest
 
-import zoo.tokenizers
 from recipes import generate
-from zoo.tokenizers import CharacterPreprocessor, save_characters, train_characters
 
-CHECKPOINT = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "reference" / "decoder" / "gpt2_tied"
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+CHECKPOINT = TESTS / "checkpoints" / "reference" / "decoder" / "gpt2_tied"
+TOKENIZER = TESTS / "tokenizers" / "reference" / "gpt2_320"
 TEXT = "".join(f"To be, or not to be, that is the question {i % 10}.\nWhether tis nobler.\n" for i in range(400))
 
 
 @pytest.fixture
-def checkpoint(tmp_path, monkeypatch):
-    """A copy of the gpt2 reference checkpoint whose tokenizer is the characters of TEXT."""
+def checkpoint(tmp_path):
+    """A copy of the gpt2 reference checkpoint with its tokenizer files."""
     directory = tmp_path / "gpt2"
     shutil.copytree(CHECKPOINT, directory)
-    save_characters(train_characters([TEXT]), tmp_path / "characters.txt")
-    (directory / "tokenizer.json").write_text(json.dumps({"characters": str(tmp_path / "characters.txt")}))
-
-    def load(path, sequence_length):
-        characters = json.loads((pathlib.Path(path) / "tokenizer.json").read_text())["characters"]
-        return CharacterPreprocessor(characters, sequence_length=sequence_length)
-
-    monkeypatch.setattr(zoo.tokenizers, "load_checkpoint_tokenizer", load, raising=False)
+    for name in ("vocab.json", "merges.txt", "tokenizer_config.json"):
+        shutil.copy(TOKENIZER / name, directory / name)
     return directory
 
 
@@ -65,8 +57,8 @@ def test_init_fine_tunes_the_checkpoint_and_reports_loss_before_and_after(checkp
     assert f"tokenizer: {stored['vocabulary_size']} tokens of '{checkpoint}'" in printed
 
 
-def test_init_without_a_loadable_tokenizer_is_a_one_line_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(zoo.tokenizers, "load_checkpoint_tokenizer", lambda path, length: None, raising=False)
+def test_init_without_a_loadable_tokenizer_is_a_one_line_error(tmp_path):
+    # The reference directory holds no tokenizer files: from_checkpoint gives a token-id model.
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT, encoding="utf-8")
     argv = ["--init", str(CHECKPOINT), "--data", f"text:{corpus}", "--out", str(tmp_path / "run"), "--smoke"]
