@@ -151,3 +151,10 @@ def test_detokenize_of_a_cut_character_is_valid_utf8_like_hugging_face():
     assert (
         text == "\ufffd\ufffdé😀x"
     )  # one U+FFFD per maximal invalid subsequence (C3 | F0 9F), as Rust's lossy decoding
+
+
+def test_an_empty_prompt_without_bos_starts_from_end_of_text():
+    tokenizer = load_checkpoint_tokenizer(REFERENCE / "gpt2", 16)
+    token_ids, padding_mask = (x.numpy() for x in tokenizer.generate_preprocess(tf.constant(["", "hi"]), 6))
+    assert token_ids[0, 0] == tokenizer.sep_id and padding_mask[0].tolist() == [1, 0, 0, 0, 0, 0]
+    assert token_ids[1, : padding_mask[1].sum()].tolist() == tokenizer.tokenize(tf.constant(["hi"])).to_list()[0]

@@ -184,6 +184,24 @@ def pack_prompts(pieces, width, bos_id, pad_id):
     return token_ids, padding_mask
 
 
+def start_empty_prompts(token_ids, padding_mask, start_id):
+    """Give prompts with no token (an empty text, no BOS added) `start_id` as their one token.
+
+    Checkpoints whose prompts carry no BOS (GPT-2, Qwen2) have nothing to
+    continue from an empty text; like GPT-2's own sampling script, such a
+    prompt starts from its end-of-text token. TensorFlow ops.
+
+    Args:
+        token_ids, padding_mask: int32 `(B, W)` right-padded prompts.
+        start_id: int, the token an empty prompt becomes.
+    """
+    empty = tf.reduce_sum(padding_mask, axis=1, keepdims=True) == 0  # (B, 1)
+    first = tf.range(tf.shape(token_ids)[1])[tf.newaxis, :] == 0  # (1, W)
+    token_ids = tf.where(empty & first, start_id, token_ids)
+    padding_mask = tf.where(empty & first, 1, padding_mask)
+    return token_ids, padding_mask
+
+
 def unpack_generated(detokenize, token_ids, end_token_id, pad_token_id, strip=True):
     """Generated ids `(B, T)` -> a `tf.string` tensor `(B,)`: cut at the first `end_token_id`.
 

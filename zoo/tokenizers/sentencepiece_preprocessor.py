@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from zoo._keras_compat import accept_string_inputs
-from zoo.tokenizers.preprocessor import pack_prompts, unpack_generated
+from zoo.tokenizers.preprocessor import pack_prompts, start_empty_prompts, unpack_generated
 from zoo.tokenizers.sentencepiece import sentencepiece_pieces
 
 
@@ -102,8 +102,14 @@ class SentencePiecePreprocessor(keras.layers.Layer):
         return {"token_ids": token_ids, "padding_mask": padding_mask}
 
     def generate_preprocess(self, texts, width):
-        """Prompts: `[BOS]` (when the checkpoint adds one) + ids, right-padded to `width`; long ones keep their end."""
-        return pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
+        """Prompts: `[BOS]` (when the checkpoint adds one) + ids, right-padded to `width`; long ones keep their end.
+
+        Without a BOS, an empty text becomes the end-of-text token (see `start_empty_prompts`).
+        """
+        token_ids, padding_mask = pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
+        if self.cls_id is None and self.sep_id is not None:  # an empty text starts from end-of-text
+            token_ids, padding_mask = start_empty_prompts(token_ids, padding_mask, self.sep_id)
+        return token_ids, padding_mask
 
     def generate_postprocess(self, token_ids, end_token_id=None, pad_token_id=None, strip=True):
         end_token_id = self.sep_id if end_token_id is None else end_token_id
