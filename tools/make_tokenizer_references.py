@@ -1,6 +1,6 @@
 """Write tiny byte-level BPE tokenizers and Hugging Face `tokenizers`' ids for tricky strings (run once, not in CI).
 
-    /tmp/refvenv/bin/python tools/make_tokenizer_references.py   # a venv with tokenizers + transformers
+    /tmp/refvenv/bin/python tools/make_tokenizer_references.py [STYLE ...]   # a venv with tokenizers + transformers
 
 Each style is trained with `tokenizers` on real text (Tiny Shakespeare,
 Python's standard-library source, a few lines in other scripts) and saved
@@ -10,6 +10,9 @@ as a checkpoint saves it:
 - `llama3`: `tokenizer.json` with Llama-3's Split regex + ByteLevel, BOS added
   by a TemplateProcessing post-processor, and `tokenizer_config.json`;
 - `qwen2`: `tokenizer.json` with Qwen2's regex, an NFC normalizer, no BOS;
+- `smollm`: `tokenizer.json` as SmolLM2's: `Sequence[Digits(individual_digits=True),
+  ByteLevel]`, a ByteLevel post-processor and decoder, `<|endoftext|>`,
+  `<|im_start|>`, `<|im_end|>` as ids 0-2 and no BOS;
 - `llama2`: SentencePiece BPE with byte fallback (`tokenizer.model`, Llama-2 / Mistral),
   ids from transformers' `LlamaTokenizer` (checked equal to `sentencepiece`'s).
 
@@ -19,6 +22,7 @@ Each directory gets `reference.json`: the strings, `tokenizers`' ids
 320-row embeddings of tests/checkpoints/reference/decoder/ (BOS 1, EOS 2).
 """
 
+import argparse
 import json
 import pathlib
 import sysconfig
@@ -146,6 +150,29 @@ def split_style(regex, vocab_size, directory, special_tokens, bos=None, normaliz
     write_references(tokenizer, directory)
 
 
+def smollm(vocab_size, directory):
+    """SmolLM2's tokenizer.json layout (HuggingFaceTB/SmolLM2-135M), trained small."""
+    pre = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+        ]
+    )
+    tokenizer = train(pre, vocab_size, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    tokenizer.post_processor = processors.ByteLevel(add_prefix_space=True, trim_offsets=False, use_regex=True)
+    tokenizer.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    tokenizer.save(str(directory / "tokenizer.json"))
+    config = {
+        "bos_token": "<|endoftext|>",
+        "eos_token": "<|endoftext|>",
+        "unk_token": "<|endoftext|>",
+        "add_prefix_space": False,
+        "clean_up_tokenization_spaces": False,
+    }
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
+    write_references(tokenizer, directory)
+
+
 def llama2(vocab_size, directory):
     """A SentencePiece BPE with byte fallback, as Llama-2 / Mistral ship it (`tokenizer.model`)."""
     import io
@@ -186,21 +213,34 @@ def llama2(vocab_size, directory):
     (directory / "reference.json").write_text(json.dumps(reference, ensure_ascii=False, indent=0), encoding="utf-8")
 
 
+STYLES = {
+    "gpt2": 1000,
+    "gpt2_320": 320,
+    "llama3": 1000,
+    "llama3_320": 320,
+    "qwen2": 1000,
+    "smollm": 1000,
+    "llama2": 1000,
+}
+
+
 def main():
-    for name, vocab_size in [
-        ("gpt2", 1000),
-        ("gpt2_320", 320),
-        ("llama3", 1000),
-        ("llama3_320", 320),
-        ("qwen2", 1000),
-        ("llama2", 1000),
-    ]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("styles", nargs="*", help=f"the styles to (re)write, of {list(STYLES)}; default all")
+    styles = parser.parse_args().styles or list(STYLES)
+    unknown = [name for name in styles if name not in STYLES]
+    if unknown:
+        parser.error(f"unknown styles {unknown}; choose from {list(STYLES)}")
+    for name in styles:
+        vocab_size = STYLES[name]
         directory = OUT / name
         directory.mkdir(parents=True, exist_ok=True)
         if name.startswith("gpt2"):
             gpt2(vocab_size, directory)
         elif name.startswith("llama2"):
             llama2(vocab_size, directory)
+        elif name == "smollm":
+            smollm(vocab_size, directory)
         elif name.startswith("llama3"):
             specials = ["<|pad|>", "<|begin_of_text|>", "<|end_of_text|>"]
             split_style(LLAMA3, vocab_size, directory, specials, bos="<|begin_of_text|>")

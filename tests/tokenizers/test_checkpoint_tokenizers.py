@@ -20,7 +20,7 @@ import tensorflow as tf
 from zoo.tokenizers import BytePairPreprocessor, SentencePiecePreprocessor, load_checkpoint_tokenizer
 
 REFERENCE = pathlib.Path(__file__).parent / "reference"
-STYLES = ["gpt2", "gpt2_320", "llama3", "llama3_320", "qwen2", "llama2"]
+STYLES = ["gpt2", "gpt2_320", "llama3", "llama3_320", "qwen2", "smollm", "llama2"]
 DECODER_CHECKPOINTS = pathlib.Path(__file__).parents[1] / "checkpoints" / "reference" / "decoder"
 
 
@@ -60,6 +60,8 @@ def test_special_ids_follow_the_checkpoint():
     assert llama.cls_id == llama.vocabulary["<|begin_of_text|>"] and llama.sep_id == llama.vocabulary["<|end_of_text|>"]
     qwen = load_checkpoint_tokenizer(REFERENCE / "qwen2", 16)
     assert qwen.cls_id is None and qwen.normalization == "NFC"
+    smollm = load_checkpoint_tokenizer(REFERENCE / "smollm", 16)  # SmolLM2's: no BOS, <|endoftext|> is id 0
+    assert smollm.pretokenizer == "smollm" and smollm.cls_id is None and smollm.sep_id == 0 == smollm.pad_id
     llama2 = load_checkpoint_tokenizer(REFERENCE / "llama2", 16)
     assert isinstance(llama2, SentencePiecePreprocessor)
     assert (llama2.cls_id, llama2.sep_id) == (1, 2) and llama2.pieces[1:3] == ["<s>", "</s>"]
@@ -124,6 +126,11 @@ def test_bad_directories_are_one_line_errors(tmp_path):
     data["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = r"\w+(?=x)"
     (tmp_path / "tokenizer.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="Split pre-tokenizer regex"):
+        load_checkpoint_tokenizer(tmp_path, 16)
+    smollm = json.loads((REFERENCE / "smollm" / "tokenizer.json").read_text(encoding="utf-8"))
+    smollm["pre_tokenizer"]["pretokenizers"][0]["individual_digits"] = False
+    (tmp_path / "tokenizer.json").write_text(json.dumps(smollm))
+    with pytest.raises(ValueError, match="Digits \\+ ByteLevel pre-tokenizer is supported only with individual_digits"):
         load_checkpoint_tokenizer(tmp_path, 16)
     data["model"]["type"] = "Unigram"
     (tmp_path / "tokenizer.json").write_text(json.dumps(data))

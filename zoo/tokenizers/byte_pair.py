@@ -14,6 +14,9 @@ without it: it cuts every whitespace run that a non-space follows before
 its last character (where `\\s+(?!\\S)` ends), then splits each piece with
 the regex less that alternative. `\\s` is spelled out as Unicode White_Space,
 as Oniguruma (Hugging Face's engine) reads it; RE2's `\\s` is ASCII only.
+SmolLM's tokenizers first isolate every digit (`Digits(individual_digits=True)`:
+Rust's `char::is_numeric`, whose Unicode is newer than RE2's `\\p{N}`, hence
+`DIGIT`), then split each stretch between digits with GPT-2's regex.
 """
 
 import re
@@ -43,6 +46,14 @@ PRETOKENIZERS = {
         True,
     ),
 }
+# SmolLM's Digits pre-tokenizer: one piece per character that Rust's `char::is_numeric` calls numeric
+# (Nd, Nl, No): RE2's \p{N} plus the digits of Unicode 16-17 scripts, which RE2's tables predate.
+DIGIT = (
+    r"[\p{N}\x{10D40}-\x{10D49}\x{116D0}-\x{116E3}\x{11BF0}-\x{11BF9}\x{11DE0}-\x{11DE9}\x{16130}-\x{16139}"
+    r"\x{16D70}-\x{16D79}\x{16FF4}-\x{16FF6}\x{1CCF0}-\x{1CCF9}\x{1E5F1}-\x{1E5FA}]"
+)
+# Pre-tokenizers made of a digit split before another one's regex.
+DIGIT_SPLIT = {"smollm": "gpt2"}  # SmolLM / SmolLM2: Sequence[Digits(individual_digits=True), ByteLevel]
 # The regexes as they appear in tokenizer.json files (`\s` written as is), for recognizing them.
 _LLAMA3_HEAD = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"
 _LLAMA3_TAIL = r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -58,12 +69,17 @@ def pretokenize(texts, pretokenizer="gpt2"):
 
     Args:
         texts: a `tf.string` tensor `(B,)`.
-        pretokenizer: a key of `PRETOKENIZERS`.
+        pretokenizer: a key of `PRETOKENIZERS` or `DIGIT_SPLIT`.
 
     Returns:
         A ragged `tf.string` tensor `(B, None)`; joined, each row is its text.
     """
     import tensorflow_text as tf_text
+
+    if pretokenizer in DIGIT_SPLIT:  # every digit alone, then the regex over each stretch between digits
+        stretches = tf_text.regex_split(texts, DIGIT, DIGIT)  # (B, None)
+        words = pretokenize(stretches.flat_values, DIGIT_SPLIT[pretokenizer])  # (S, None)
+        return tf.RaggedTensor.from_row_splits(words.flat_values, tf.gather(words.row_splits, stretches.row_splits))
 
     pattern, newline_runs = PRETOKENIZERS[pretokenizer]
     total = tf.cast(tf.strings.length(texts), tf.int64)  # (B,) bytes
@@ -107,7 +123,8 @@ class BytePairPreprocessor(keras.layers.Layer):
             `model.vocab`), special tokens included.
         merges: list of `"a b"` merge rules, in rank order.
         sequence_length: int >= 2, the longest row of `call`.
-        pretokenizer: `"gpt2"`, `"llama3"` or `"qwen2"` (see `PRETOKENIZERS`).
+        pretokenizer: `"gpt2"`, `"llama3"`, `"qwen2"` (see `PRETOKENIZERS`) or
+            `"smollm"` (digits split first, see `DIGIT_SPLIT`).
         special_tokens: tokens matched whole in text (each in `vocabulary`).
         bos_token, eos_token, pad_token: optional special tokens.
         add_bos: bool, whether prompts start with `bos_token`.
@@ -135,8 +152,9 @@ class BytePairPreprocessor(keras.layers.Layer):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
         accept_string_inputs(self)
-        if pretokenizer not in PRETOKENIZERS:
-            raise ValueError(f"pretokenizer must be one of {sorted(PRETOKENIZERS)}. Received: {pretokenizer!r}")
+        if pretokenizer not in PRETOKENIZERS and pretokenizer not in DIGIT_SPLIT:
+            names = sorted([*PRETOKENIZERS, *DIGIT_SPLIT])
+            raise ValueError(f"pretokenizer must be one of {names}. Received: {pretokenizer!r}")
         if not isinstance(sequence_length, int) or sequence_length < 2:
             raise ValueError(f"sequence_length must be an integer >= 2. Received: sequence_length={sequence_length!r}")
         self.vocabulary = {str(token): int(index) for token, index in dict(vocabulary).items()}

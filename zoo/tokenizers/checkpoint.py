@@ -1,7 +1,7 @@
 """`load_checkpoint_tokenizer`: a Hugging Face checkpoint directory's own tokenizer as an in-graph layer.
 
 Reads `tokenizer.model` (SentencePiece: Llama-2, Mistral), `tokenizer.json`
-(byte-level BPE: GPT-2, Llama-3, Qwen2) or GPT-2's `vocab.json` +
+(byte-level BPE: GPT-2, Llama-3, Qwen2, SmolLM) or GPT-2's `vocab.json` +
 `merges.txt`, with the special tokens that
 `tokenizer_config.json` names. What zoo cannot reproduce exactly (another
 model type, pre-tokenizer or normalizer) is a one-line error naming the
@@ -27,7 +27,8 @@ def load_checkpoint_tokenizer(directory, sequence_length):
 
     Returns:
         A `SentencePiecePreprocessor` or `BytePairPreprocessor` (`cls_id` is the BOS id when the checkpoint
-        adds one, else `None`; `sep_id` the EOS id; `pad_id` PAD or EOS).
+        adds one, else `None`; `sep_id` the EOS id; `pad_id` PAD or EOS; `source_files` the paths of the
+        files read, for `zoo.export.export_run` to ship beside a token-id TFLite model).
 
     Raises:
         FileNotFoundError: none of the tokenizer files.
@@ -36,12 +37,16 @@ def load_checkpoint_tokenizer(directory, sequence_length):
     """
     directory = pathlib.Path(directory)
     settings = _tokenizer_config(directory)
+    config = [directory / "tokenizer_config.json"] if settings else []
     if (directory / "tokenizer.model").is_file():  # SentencePiece (Llama-2, Mistral): the library's own ids
-        return _sentencepiece(directory / "tokenizer.model", settings, sequence_length)
+        preprocessor = _sentencepiece(directory / "tokenizer.model", settings, sequence_length)
+        return _with_sources(preprocessor, [directory / "tokenizer.model", *config])
     if (directory / "tokenizer.json").is_file():
         arguments = _from_tokenizer_json(directory / "tokenizer.json")
+        sources = [directory / "tokenizer.json", *config]
     elif (directory / "vocab.json").is_file() and (directory / "merges.txt").is_file():
         arguments = _from_vocab_and_merges(directory)
+        sources = [directory / "vocab.json", directory / "merges.txt", *config]
     else:
         found = sorted(path.name for path in directory.iterdir()) if directory.is_dir() else []
         raise FileNotFoundError(
@@ -60,7 +65,17 @@ def load_checkpoint_tokenizer(directory, sequence_length):
     if arguments.get("eos_token") is None and "<|endoftext|>" in arguments["vocabulary"]:
         arguments["eos_token"] = "<|endoftext|>"  # GPT-2's only special token
     arguments["special_tokens"] = special
-    return BytePairPreprocessor(sequence_length=sequence_length, **arguments)
+    return _with_sources(BytePairPreprocessor(sequence_length=sequence_length, **arguments), sources)
+
+
+def _with_sources(preprocessor, paths):
+    """`preprocessor` with `source_files`: the files it was read from, which exports ship beside token-id models.
+
+    A plain attribute, not part of `get_config`: a preprocessor restored from
+    a `.keras` file has none.
+    """
+    preprocessor.source_files = tuple(str(path) for path in paths)
+    return preprocessor
 
 
 def _sentencepiece(path, settings, sequence_length):
@@ -123,6 +138,18 @@ def _pretokenizer(path, pre_tokenizer):
     kinds = [step.get("type") for step in steps]
     if kinds == ["ByteLevel"] and steps[0].get("use_regex", True) and not steps[0].get("add_prefix_space"):
         return "gpt2"
+    if kinds == ["Digits", "ByteLevel"]:  # SmolLM / SmolLM2
+        digits, byte_level = steps
+        if (
+            digits.get("individual_digits")
+            and byte_level.get("use_regex", True)
+            and not byte_level.get("add_prefix_space")
+        ):
+            return "smollm"
+        raise ValueError(
+            f"{path}: Digits + ByteLevel pre-tokenizer is supported only with individual_digits=true, "
+            f"use_regex=true and add_prefix_space=false (received {steps})"
+        )
     if kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True):
         split = steps[0]
         regex = (split.get("pattern") or {}).get("Regex")
@@ -133,7 +160,9 @@ def _pretokenizer(path, pre_tokenizer):
         ):
             return HUGGING_FACE_REGEXES[regex]
         raise ValueError(f"{path}: the Split pre-tokenizer regex {regex!r} is not one zoo reproduces exactly")
-    raise ValueError(f"{path}: pre-tokenizer {kinds} is not supported (supported: ByteLevel, Split + ByteLevel)")
+    raise ValueError(
+        f"{path}: pre-tokenizer {kinds} is not supported (supported: ByteLevel, Split + ByteLevel, Digits + ByteLevel)"
+    )
 
 
 def _adds_bos(post_processor, token=False):
