@@ -23,7 +23,9 @@ SMOKE = dict(preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source
 TFLITE_EVAL_EXAMPLES = 64  # held-out sources each exported single-call TFLite file translates
 # --architecture -> (model class, preset family).
 ARCHITECTURES = {"transformer": (Seq2SeqLM, "seq2seq"), "lstm": (LSTMSeq2Seq, "lstm_seq2seq")}
-DATA_HELP = "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:, csv:, jsonl:, tfds:"
+DATA_HELP = (
+    "builtin:gettext-LANG, builtin:python-docstrings, builtin:debian-descriptions, parallel:, tsv:, csv:, jsonl:, tfds:"
+)
 
 
 @dataclasses.dataclass

@@ -1,15 +1,18 @@
 """Train a summarizer (Transformer or LSTM encoder-decoder), report ROUGE against the lead baseline, export.
 
-    python -m recipes.summarize                                   # Debian package descriptions
+    python -m recipes.summarize                                   # docstrings of the installed Python code
+    python -m recipes.summarize --data builtin:debian-descriptions  # Debian package descriptions
     python -m recipes.summarize --data jsonl:articles.jsonl       # {"source": TEXT, "target": SUMMARY}
     python -m recipes.summarize --data tfds:cnn_dailymail --source-length 512   # online
     python -m recipes.summarize --architecture lstm                # LSTM encoder-decoder with attention
     python -m recipes.summarize --smoke --out /tmp/summarize-smoke
 
-The default data are the English package descriptions of the machine's apt
-lists (/var/lib/apt/lists/*_i18n_Translation-en*; `apt-get update -o
-Acquire::Languages=en` fetches them): the long description is the source,
-the one-line synopsis the summary. Learns one SentencePiece model per side,
+The default data, there on every machine after `make`, are the PEP 257
+docstrings of the standard library and the installed packages
+(`zoo.data.docstrings`): the description is the source, the summary line the
+summary. `builtin:debian-descriptions` reads the English package descriptions
+of the machine's apt lists instead (long description -> synopsis; `apt-get
+update -o Acquire::Languages=en` fetches them). Learns one SentencePiece model per side,
 trains a Seq2SeqLM (sources beyond --source-length are truncated, targets
 beyond --target-length dropped), summarizes every distinct held-out source
 and reports ROUGE-1/2/L F-measures (rouge-score, stemmed, best over the
@@ -30,8 +33,10 @@ from zoo.training.cli import run_main
 @dataclasses.dataclass
 class Config(Seq2SeqConfig):
     data: str = dataclasses.field(
-        default="builtin:debian-descriptions",
-        metadata={"help": "builtin:debian-descriptions, jsonl:, tsv:, csv:, parallel:PREFIX, tfds:"},
+        default="builtin:python-docstrings",
+        metadata={
+            "help": "builtin:python-docstrings, builtin:debian-descriptions, jsonl:, tsv:, csv:, parallel:, tfds:"
+        },
     )
     source_length: int | None = dataclasses.field(default=128, metadata={"help": "source tokens (longer are cut)"})
     target_length: int | None = dataclasses.field(default=32, metadata={"help": "summary tokens incl. BOS"})

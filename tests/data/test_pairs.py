@@ -316,7 +316,7 @@ def test_non_pair_kind_lists_pair_kinds():
     message = str(info.value)
     assert "spec='idx:somewhere' is not a source of sequence pairs" in message
     assert (
-        "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:PATH, "
+        "builtin:gettext-LANG, builtin:python-docstrings, builtin:debian-descriptions, parallel:PREFIX, tsv:PATH, "
         "csv:PATH, jsonl:PATH, tfds:NAME[/CONFIG]"
     ) in message
     with pytest.raises(DataError, match="spec='foo:bar' is not a source of sequence pairs"):

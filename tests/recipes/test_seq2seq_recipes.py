@@ -208,3 +208,10 @@ def test_architecture_and_its_presets_are_checked(tmp_path, capsys):
             run_main(translate.main, [*argv, "--out", str(tmp_path)])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_summarize_smoke_on_its_default_data(tmp_path):
+    # The default source (docstrings of the installed Python code) is there on every machine after `make`.
+    metrics = summarize.main(["--smoke", "--out", str(tmp_path), "--quantize", "float32"])
+    assert metrics["data"] == "builtin:python-docstrings" and metrics["train_pairs"] > 0
+    assert metrics["lead_baseline"]["rouge1"] > 0 and 0 <= metrics["rouge1"] <= 100

@@ -1,6 +1,7 @@
 """Sequence-to-sequence data: the `PairDataset` container and its loaders.
 
     train, test = load_pair_dataset("builtin:gettext-es")  # English -> Spanish
+    train, test = load_pair_dataset("builtin:python-docstrings")  # description -> summary line
     train, test = load_pair_dataset("builtin:debian-descriptions")  # text -> synopsis
     train, test = load_pair_dataset(
         "parallel:../shared/data/multi30k/train",
@@ -28,6 +29,7 @@ import pathlib
 import numpy as np
 
 from zoo.data.debian import read_debian_descriptions
+from zoo.data.docstrings import read_docstring_pairs
 from zoo.data.gettext_catalogs import read_gettext_pairs
 from zoo.data.labelled import named
 from zoo.data.sources import DataError, load_tfds, parse_spec
@@ -35,7 +37,7 @@ from zoo.data.text_files import RowLog, column_index, json_records, read_lines, 
 
 # The spec forms of the pair sources, in the order shown in errors.
 PAIR_SOURCES = {
-    "builtin": "builtin:gettext-LANG, builtin:debian-descriptions",
+    "builtin": "builtin:gettext-LANG, builtin:python-docstrings, builtin:debian-descriptions",
     "parallel": "parallel:PREFIX",
     "tsv": "tsv:PATH",
     "csv": "csv:PATH",
@@ -43,7 +45,8 @@ PAIR_SOURCES = {
     "tfds": "tfds:NAME[/CONFIG]",
 }
 TFDS_OFFLINE_ALTERNATIVES = (
-    "builtin:gettext-LANG, builtin:debian-descriptions, parallel:PREFIX, tsv:FILE, csv:FILE or jsonl:FILE"
+    "builtin:gettext-LANG, builtin:python-docstrings, builtin:debian-descriptions, parallel:PREFIX, tsv:FILE, "
+    "csv:FILE or jsonl:FILE"
 )
 DEFAULT_TEST_FRACTION = 0.1
 # First-row cells that make it a header of a tsv/csv pair file (lowercased),
@@ -269,13 +272,16 @@ def read_jsonl_pairs(path, source_key, target_key):
 
 
 def _builtin(spec, name, source_language, target_language):
-    """`builtin:gettext-LANG` or `builtin:debian-descriptions` as a PairDataset."""
+    """`builtin:gettext-LANG`, `builtin:python-docstrings` or `builtin:debian-descriptions` as a PairDataset."""
     if name.startswith("gettext-"):
         language = name.removeprefix("gettext-")
         pairs, _ = read_gettext_pairs(language)
         languages = ("en", language)
     elif name == "debian-descriptions":
         pairs, _ = read_debian_descriptions()
+        languages = ("en", "en")
+    elif name == "python-docstrings":
+        pairs, _ = read_docstring_pairs()
         languages = ("en", "en")
     else:
         raise DataError(f"unknown builtin pair source {spec!r}; expected {PAIR_SOURCES['builtin']}")
@@ -473,6 +479,8 @@ def load_pair_dataset(
     Args:
         spec: `builtin:gettext-LANG` (English -> LANG from the installed
             gettext catalogs, see `zoo.data.gettext_catalogs`),
+            `builtin:python-docstrings` (docstring description -> summary
+            line of the installed Python code, see `zoo.data.docstrings`),
             `builtin:debian-descriptions` (package description -> synopsis,
             see `zoo.data.debian`), `parallel:PREFIX` (line-aligned
             PREFIX.SRC and PREFIX.TGT, each plain or .gz), `tsv:PATH` /
