@@ -16,7 +16,9 @@ Learns one SentencePiece model per language on the training split, drops
 training pairs longer than the sequence lengths, trains a Seq2SeqLM with
 label smoothing, then translates every distinct held-out source (greedy, or
 beam search with --num-beams) and reports sacreBLEU and chrF against all of
-its references. Writes into --out: config.json, source.model/target.model
+its references, and how many of the held-out sources with format
+placeholders (`%s`, `%(name)s`, `{0}`), markup or accelerators (`_File`)
+get them back exactly (`zoo.metrics.placeholders`). Writes into --out: config.json, source.model/target.model
 (+ *_vocabulary.txt), history.csv/png, metrics.json (scores, samples,
 exports), model.keras, generation.json (special ids for apps),
 saved_model/1/ (strings in, translations out, the decoding loop inside),
@@ -33,6 +35,7 @@ import dataclasses
 
 from recipes.seq2seq_common import Seq2SeqConfig, Task, run
 from zoo.metrics import bleu
+from zoo.metrics.placeholders import exactness
 from zoo.training import parse_config
 from zoo.training.cli import run_main
 
@@ -44,14 +47,21 @@ class Config(Seq2SeqConfig):
 
 def evaluate(hypotheses, sources, references):
     scores = bleu(hypotheses, references)
-    return {key: scores[key] for key in ("bleu", "chrf", "bleu_signature", "chrf_signature", "brevity_penalty")}
+    metrics = {key: scores[key] for key in ("bleu", "chrf", "bleu_signature", "chrf_signature", "brevity_penalty")}
+    return {**metrics, "exactness": exactness(sources, hypotheses)}
 
 
-TASK = Task(
-    name="translate",
-    evaluate=evaluate,
-    headline=lambda metrics: f"held-out BLEU {metrics['bleu']:.1f}  chrF {metrics['chrf']:.1f}",
-)
+def headline(metrics):
+    """BLEU, chrF, and the share of held-out messages whose placeholders / markup / accelerators came back exactly."""
+    kept = []
+    for kind, entry in metrics.get("exactness", {}).items():
+        if kind != "lost_placeholders" and entry["messages"]:
+            kept.append(f"{kind} {entry['share']:.1f}% of {entry['messages']}")
+    exact = f"  exact: {', '.join(kept)}" if kept else ""
+    return f"held-out BLEU {metrics['bleu']:.1f}  chrF {metrics['chrf']:.1f}{exact}"
+
+
+TASK = Task(name="translate", evaluate=evaluate, headline=headline)
 
 
 def main(argv=None):

@@ -215,3 +215,11 @@ def test_summarize_smoke_on_its_default_data(tmp_path):
     metrics = summarize.main(["--smoke", "--out", str(tmp_path), "--quantize", "float32"])
     assert metrics["data"] == "builtin:python-docstrings" and metrics["train_pairs"] > 0
     assert metrics["lead_baseline"]["rouge1"] > 0 and 0 <= metrics["rouge1"] <= 100
+
+
+def test_translate_reports_placeholder_exactness_in_its_headline():
+    sources = ["Could not open %s", "Delete {name}?", "Hello"]
+    metrics = translate.evaluate(["No se pudo abrir %s", "¿Borrar?", "Hola"], sources, [["x"], ["y"], ["Hola"]])
+    assert metrics["exactness"]["placeholders"] == {"messages": 2, "exact": 1, "share": 50.0}
+    assert "exact: placeholders 50.0% of 2" in translate.headline(metrics)
+    assert "exact:" not in translate.headline({**metrics, "exactness": {}})
