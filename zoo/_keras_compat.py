@@ -105,3 +105,17 @@ def keras_hub_byte_pair_pieces(vocabulary, merges):
             return tf.strings.reduce_join(self.tokenizer.unicode2byte.lookup(characters), axis=-1)
 
     return BytePairPieces()
+
+
+def replace_sublayer(parent, attribute, old, new):
+    """Make `parent.<attribute>` the layer `new` instead of `old`, in a parent that is already built.
+
+    A built layer locks its tracker (no new state), so plain assignment of a
+    new sublayer fails; `Layer._tracker.replace_tracked_value("layers", old,
+    new)` swaps the entry of `old` in the parent's tracked layers for `new`
+    (its `weights`, `.keras` walking and `sublayers` then see `new`, which
+    holds `old` itself where it wraps it), then the attribute is set. How
+    `zoo.lora` puts an adapter around a projection and takes it off again.
+    """
+    parent._tracker.replace_tracked_value("layers", old, new)
+    setattr(parent, attribute, new)

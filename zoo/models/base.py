@@ -4,6 +4,7 @@ import inspect
 
 import keras
 
+from zoo import lora
 from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
 
 
@@ -85,11 +86,14 @@ class Task(keras.Model):
             if name in self.layer_arguments and value is not None:
                 value = keras.layers.serialize(value)
             config[name] = value
+        if lora.lora_state(self) is not None:  # the adapters are rebuilt by `from_config`, their weights loaded
+            config["lora"] = lora.lora_state(self).config()
         return config
 
     @classmethod
     def from_config(cls, config):
         config = cls.upgrade_config(dict(config))
+        lora_config = config.pop("lora", None)
         if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
             # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
             # only when a config holds one; importing zoo.tokenizers registers their classes.
@@ -98,7 +102,10 @@ class Task(keras.Model):
             for name in cls.layer_arguments:
                 if isinstance(config.get(name), dict):
                     config[name] = keras.layers.deserialize(config[name])
-        return cls(**config)
+        model = cls(**config)
+        if lora_config is not None:
+            model.enable_lora(**lora_config)
+        return model
 
     @classmethod
     def upgrade_config(cls, config):
@@ -109,3 +116,31 @@ class Task(keras.Model):
         if "low_rank" in cls.config_arguments():
             config = upgrade_rank_arguments(config)
         return config
+
+    # === LoRA (zoo.lora): low-rank updates on the frozen projections, found by path ===
+
+    def enable_lora(self, rank, targets=lora.DEFAULT_TARGETS, alpha=None, train_head=True):
+        """Freeze the model and add trainable `A`, `B` (B = 0) to each target projection; see `zoo.lora.enable`.
+
+        Compile after this call (a model compiled before trains the old variables).
+
+        Example:
+        >>> model.enable_lora(rank=8, targets=("query", "value"))  # every query and value projection
+        """
+        lora.enable(self, rank, targets, alpha=alpha, train_head=train_head)
+
+    def save_lora(self, path):
+        """Write the adapter alone (and the trained head) with the base model's identity; see `zoo.lora.save`."""
+        return lora.save(self, path)
+
+    def load_lora(self, path):
+        """Put a saved adapter onto this (base) model; refuses another base. See `zoo.lora.load`."""
+        lora.load(self, path)
+
+    def merge_lora(self):
+        """Write the updates into the kernels and drop the adapters: a plain model again. See `zoo.lora.merge`."""
+        lora.merge(self)
+
+    @property
+    def lora_enabled(self):
+        return lora.lora_state(self) is not None
