@@ -3,7 +3,7 @@
 Pinned to Keras 3.15. When Keras is upgraded, this test fails first on
 purpose: for each wrapper in zoo/_keras_compat.py re-check the private
 attribute or method it names in the new keras/src (Layer._flatten_layers,
-Model._symbolic_build, Layer._convert_input_args /
+Model._symbolic_build, Layer._convert_input_args / Layer._tracker.replace_tracked_value,
 _allow_non_tensor_positional_args, Optimizer._learning_rate), run the
 tests below, and then move CHECKED_KERAS_VERSION.
 """
@@ -116,3 +116,22 @@ def test_keras_hub_byte_pair_pieces_on_the_pinned_keras_hub():
     assert merged.to_list() == [[b"\xc4\xa0ab"], [b"b", b"a"]]
     assert pieces.token_to_id(tf.constant(["Ġab", "zz"])).numpy().tolist() == [4, -1]
     assert pieces.detokenize(tf.ragged.constant([[4, 1], [0]])).numpy().tolist() == [b" abb", b"a"]
+
+
+def test_replace_sublayer_swaps_a_built_layer_s_sublayer_for_weights_and_calls():
+    attention = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = np.random.default_rng(0).normal(size=(1, 3, 8)).astype("float32")
+    before = keras.ops.convert_to_numpy(attention(x))  # built: its tracker is locked
+    assert np.abs(before[:, 0] - before[:, 1]).max() > 1e-3
+    old = attention.query_dense
+    new = keras.layers.EinsumDense("btd,dnh->btnh", output_shape=(None, 2, 4), bias_axes="nh", name="query")
+    new.build((1, 3, 8))
+    _keras_compat.replace_sublayer(attention, "query_dense", old, new)
+    assert attention.query_dense is new and new in sublayers(attention) and old not in sublayers(attention)
+    ids = {id(w) for w in attention.weights}
+    assert id(new.kernel) in ids and id(old.kernel) not in ids
+    new.kernel.assign(np.zeros(new.kernel.shape))
+    new.bias.assign(np.zeros(new.bias.shape))
+    # With zero queries every key gets the same score: each output row is the mean of the values' projection.
+    out = keras.ops.convert_to_numpy(attention(x))
+    np.testing.assert_allclose(out[:, 0], out[:, 1], atol=1e-6)
