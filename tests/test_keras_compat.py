@@ -3,8 +3,9 @@
 Pinned to Keras 3.15. When Keras is upgraded, this test fails first on
 purpose: for each wrapper in zoo/_keras_compat.py re-check the private
 attribute or method it names in the new keras/src (Layer._flatten_layers,
-Model._symbolic_build, Layer._convert_input_args / Layer._tracker.replace_tracked_value,
-_allow_non_tensor_positional_args, Optimizer._learning_rate), run the
+Model._symbolic_build, Layer._convert_input_args /
+_allow_non_tensor_positional_args, Optimizer._learning_rate,
+Layer._tracker.replace_tracked_value), run the
 tests below, and then move CHECKED_KERAS_VERSION.
 """
 
