@@ -16,11 +16,13 @@ from zoo.export.parity import select_inputs
 from zoo.export.runtime import run_tflite
 from zoo.export.signatures import saved_model_endpoint, tflite_endpoints
 from zoo.export.tflite import QUANTIZATIONS, write_tflite
+from zoo.lora import merged_during  # LoRA models export merged (zoo.lora.merged), then are as before
 
 # File name suffix of each quantization.
 QUANTIZATION_SUFFIX = {None: "", "float16": "_float16", "dynamic": "_dynamic", "int8": "_int8"}
 
 
+@merged_during
 def export_saved_model(model, directory, version=1, sample_inputs=None):
     """Export `model` for TF Serving as `directory/<version>/` and verify it.
 
@@ -50,6 +52,7 @@ def export_saved_model(model, directory, version=1, sample_inputs=None):
     return write_saved_model(model, saved_model_endpoint(model), directory, version, sample_inputs)
 
 
+@merged_during
 def export_tflite(
     model,
     path,
@@ -115,6 +118,7 @@ def tflite_file_name(variant, quantize, default_variant):
     return f"model{infix}{QUANTIZATION_SUFFIX[quantize]}.tflite"
 
 
+@merged_during
 def export_run(
     model,
     out_dir,
