@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from zoo.checkpoints.vit import load_vit
 from zoo.models.backbones import ViTBackbone
 from zoo.models.base import Task
 from zoo.models.task import checked_class_names, classification_outputs, preset_config, upgrade_rank_arguments
@@ -20,18 +21,27 @@ class ImageClassifierMixin:
     """Raw-pixel checks, `predict` and `classify`, shared by `ImageClassifier` and `CNNImageClassifier`.
 
     A class using it has the attributes `image_size` (`(height, width)`),
-    `num_channels` and `class_names`, and takes raw pixels `(B, H, W, C)`.
+    `num_channels` and `class_names`, and takes raw pixels `(B, H, W, C)`;
+    with a true `resize_images` attribute, of any height and width.
     """
 
     def validate_images(self, images):
         """Raise a clear `ValueError` unless `images` is a non-empty `(B, H, W, C)` batch of this model's
         size with integer or finite float pixels."""
         shape = tuple(getattr(images, "shape", ()))
-        expected = (*self.image_size, self.num_channels)
-        if len(shape) != 4 or shape[1:] != expected:
-            raise ValueError(
-                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); received shape {shape}"
-            )
+        if getattr(self, "resize_images", False):  # any size, resized inside the graph
+            if len(shape) != 4 or shape[3] != self.num_channels or min(shape[1:3]) < 1:
+                raise ValueError(
+                    f"expected images of shape (batch, height, width, {self.num_channels}) (resized to "
+                    f"{self.image_size[0]}x{self.image_size[1]}); received shape {shape}"
+                )
+        else:
+            expected = (*self.image_size, self.num_channels)
+            if len(shape) != 4 or shape[1:] != expected:
+                raise ValueError(
+                    f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}); "
+                    f"received shape {shape}"
+                )
         try:
             dtype = np.dtype(keras.backend.standardize_dtype(images.dtype))
         except (TypeError, ValueError):
@@ -172,9 +182,52 @@ class ImageClassifier(ImageClassifierMixin, Task):
     dropout = property(lambda self: self.backbone.dropout)
     activation = property(lambda self: self.backbone.activation)
     pixel_scale = property(lambda self: self.backbone.pixel_scale)
+    resize_images = property(lambda self: self.backbone.resize_images)
     low_rank = property(lambda self: self.backbone.low_rank)
 
     @classmethod
     def from_preset(cls, name, **overrides):
         """Build from a named preset (see `zoo.models.presets`), with overrides."""
         return cls(**preset_config(cls, "image_classifier", name, overrides, FLAT_ARGUMENTS))
+
+    @classmethod
+    def from_checkpoint(cls, path, num_classes=None, class_names=None):
+        """An ImageClassifier with the weights of a Hugging Face ViT checkpoint directory.
+
+        The directory holds `config.json` (`model_type` vit),
+        `preprocessor_config.json` and `model.safetensors` (or a sharded
+        index); read without PyTorch, every option checked and every tensor
+        mapped or named unused (`zoo.checkpoints.vit`). The processor's
+        resize (bilinear, antialiased), rescale and per-channel normalize run
+        inside the graph, so the model (and its SavedModel) takes uint8
+        images; with `do_resize` of any height and width.
+
+        Args:
+            path: the checkpoint directory.
+            num_classes: None to keep the checkpoint's head (its labels from
+                `id2label`), or an int for a new, randomly initialized head
+                (for fine-tuning; needed for a `ViTModel` without a head).
+            class_names: the new head's labels (with `num_classes`).
+
+        Returns:
+            An `ImageClassifier` whose logits are the checkpoint's.
+
+        Raises:
+            FileNotFoundError: a missing directory, config file or weights.
+            ValueError: an unsupported `model_type` or option (naming the
+                key), a corrupt file, a missing or misshapen tensor, or no
+                head and no `num_classes`.
+        """
+        checkpoint = load_vit(path)
+        use_head = num_classes is None
+        if use_head and checkpoint.num_classes is None:
+            raise ValueError(f"{path}: the checkpoint has no classifier tensors; pass num_classes= for a new head")
+        if use_head and class_names is not None:
+            raise ValueError("class_names goes with num_classes (a new head); the checkpoint's come from id2label")
+        model = cls(
+            ViTBackbone(**checkpoint.backbone_arguments()),
+            num_classes=checkpoint.num_classes if use_head else num_classes,
+            class_names=checkpoint.class_names() if use_head else class_names,
+        )
+        checkpoint.assign(model, use_head=use_head)
+        return model

@@ -1,6 +1,7 @@
 """Vision Transformer backbone (Dosovitskiy et al. 2021)."""
 
 import keras
+from keras import ops
 
 from zoo.layers import PatchEmbedding, TransformerEncoder
 from zoo.models.backbones.backbone import Backbone
@@ -22,14 +23,66 @@ def _pair(name, value):
     return pair
 
 
+def _per_channel(name, value, num_channels):
+    """`value` (a number or one per channel) as a tuple of `num_channels` floats."""
+    values = (value,) * num_channels if isinstance(value, (int, float)) else tuple(value)
+    if len(values) != num_channels or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(
+            f"{name} must be a number or {num_channels} of them (one per channel). Received: {name}={value!r}"
+        )
+    return tuple(float(v) for v in values)
+
+
+class ImageResize(keras.layers.Layer):
+    """Resize `(B, H, W, C)` pixels to `size` (bilinear, antialiased) unless they have it already.
+
+    Antialiased bilinear is what PIL's and torchvision's bilinear resize do,
+    so what Hugging Face's image processors do (`resample=2`), and what
+    zoo's SavedModel endpoint does before calling the model. Images whose
+    static height and width are already `size` pass unchanged, so a graph
+    traced at the model's size (TFLite) holds no resize op. The result is
+    not rounded to integers as the processors' uint8 output is: against
+    them that is no more exact (within 1 of 255 either way).
+    """
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = tuple(size)
+
+    def call(self, images):
+        if tuple(images.shape[1:3]) == self.size:
+            return images
+        return ops.image.resize(images, self.size, interpolation="bilinear", antialias=True)  # (B, h, w, C)
+
+    def compute_output_shape(self, images_shape):
+        return (images_shape[0], *self.size, images_shape[3])
+
+
+class PixelNormalization(keras.layers.Layer):
+    """`(pixels - mean) / std` per channel (the last axis), constants of the config, no weights."""
+
+    def __init__(self, mean, std, **kwargs):
+        super().__init__(**kwargs)
+        self.mean, self.std = tuple(mean), tuple(std)
+
+    def call(self, pixels):
+        mean = ops.convert_to_tensor(self.mean, dtype=pixels.dtype)
+        std = ops.convert_to_tensor(self.std, dtype=pixels.dtype)
+        return (pixels - mean) / std
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class ViTBackbone(Backbone):
     """Patches (+ a class token) + positions -> `num_layers` `TransformerEncoder` blocks -> norm.
 
     The input `images` is `(B, height, width, num_channels)` pixels: with
     `pixel_scale` raw values (0..255) multiplied inside the graph (a
-    `Rescaling` layer named `rescaling`), without it floats already scaled
-    as the checkpoint expects; the output is the final hidden states `(B, 1 + N, hidden_dim)`
+    `Rescaling` layer named `rescaling`), then with `pixel_mean` /
+    `pixel_std` normalized per channel (`pixel_normalization`), without
+    them floats already scaled as the checkpoint expects. With
+    `resize_images` the input is `(B, H, W, num_channels)` of any size,
+    resized first (`resizing`: bilinear, antialiased, as Hugging Face's
+    image processors do). The output is the final hidden states `(B, 1 + N, hidden_dim)`
     with the class token first (`(B, N, hidden_dim)` without it), `N` the
     number of patches. The defaults are ViT's (pre-LN, gelu, epsilon 1e-6,
     a final norm, all biases); the layer names are today's
@@ -55,6 +108,11 @@ class ViTBackbone(Backbone):
         use_class_token: bool, prepend a learned class token.
         pixel_scale: optional float multiplying the input pixels first
             (`1 / 255` maps 0..255 to 0..1, as `ImageClassifier` does).
+        pixel_mean, pixel_std: optional numbers, or one per channel,
+            subtracted from and dividing the scaled pixels (Hugging Face's
+            `image_mean` / `image_std`); both or neither.
+        resize_images: bool, take images of any height and width and resize
+            them to `image_size` inside the graph (Hugging Face's `do_resize`).
         use_attention_bias, use_attention_output_bias, use_mlp_bias:
             biases, as in `TransformerDecoderBackbone`.
         low_rank: `None` or `{fnmatch pattern: rank or None}` over
@@ -91,6 +149,9 @@ class ViTBackbone(Backbone):
         use_final_norm=True,
         use_class_token=True,
         pixel_scale=None,
+        pixel_mean=None,
+        pixel_std=None,
+        resize_images=False,
         use_attention_bias=True,
         use_attention_output_bias=None,
         use_mlp_bias=True,
@@ -106,6 +167,15 @@ class ViTBackbone(Backbone):
             num_channels=num_channels,
         )
         check_options(hidden_dim, num_heads, norm_type, dropout)
+        if (pixel_mean is None) != (pixel_std is None):
+            raise ValueError(
+                f"pixel_mean and pixel_std go together. Received: pixel_mean={pixel_mean!r}, pixel_std={pixel_std!r}"
+            )
+        if pixel_mean is not None:
+            pixel_mean = _per_channel("pixel_mean", pixel_mean, num_channels)
+            pixel_std = _per_channel("pixel_std", pixel_std, num_channels)
+            if min(pixel_std) <= 0:
+                raise ValueError(f"pixel_std must be positive. Received: pixel_std={pixel_std!r}")
 
         # === Layers ===
         patch_embedding = PatchEmbedding(
@@ -123,8 +193,13 @@ class ViTBackbone(Backbone):
         final_norm = optional_norm(use_final_norm, norm_type, layer_norm_epsilon, "final_norm")
 
         # === Functional graph ===
-        images = keras.Input((*image_size, num_channels), name="images")
-        x = images if pixel_scale is None else keras.layers.Rescaling(pixel_scale, name="rescaling")(images)
+        images = keras.Input(
+            (None, None, num_channels) if resize_images else (*image_size, num_channels), name="images"
+        )
+        x = ImageResize(image_size, name="resizing")(images) if resize_images else images
+        x = x if pixel_scale is None else keras.layers.Rescaling(pixel_scale, name="rescaling")(x)
+        if pixel_mean is not None:
+            x = PixelNormalization(pixel_mean, pixel_std, name="pixel_normalization")(x)
         x = patch_embedding(x)  # (B, N(+1), D)
         x = dropout_layer(dropout, "embedding_dropout")(x)
         for layer in encoder_layers:
@@ -151,6 +226,9 @@ class ViTBackbone(Backbone):
         self.use_final_norm = use_final_norm
         self.use_class_token = use_class_token
         self.pixel_scale = pixel_scale
+        self.pixel_mean = pixel_mean
+        self.pixel_std = pixel_std
+        self.resize_images = bool(resize_images)
         self.use_attention_bias = use_attention_bias
         self.use_attention_output_bias = use_attention_output_bias
         self.use_mlp_bias = use_mlp_bias
