@@ -39,6 +39,9 @@ def test_tflite_variants(model):
 def test_prefill_decode_loop_reproduces_keras_greedy(model, tmp_path, quantize):
     path, report = export_tflite(model, tmp_path / "lm.tflite", quantize=quantize)
     assert report.extra["greedy_sequences_equal"] == 1.0 or quantize  # float: enforced by the export itself
+    error, spread = report.extra["path_logits_max_abs_error"], report.extra["path_logits_range"]
+    assert error < (1e-3 if quantize is None else 1.0) and spread > 0  # the per-signature logit tolerances
+    assert report.extra["path_logits_relative_error"] == pytest.approx(error / spread)
     prompts = np.array([[2, 5, 9], [2, 7, 7]], "int32")
     for max_length in (None, 10):
         got = tflite_generate(
@@ -102,3 +105,16 @@ def test_quantized_generation_may_differ_but_float_may_not():
         check_parity(run, endpoint, None, {}, "float")
     report = check_parity(run, endpoint, None, {}, "quantized", free=endpoint.quantized_free)
     assert report.extra == {"token_ids_equal": 0.75}
+
+
+def test_greedy_agreement_counts_generated_tokens_up_to_the_end_token():
+    """Hand-counted: prompts of length 1, end token 2; positions after Keras's end are padding, not counted."""
+    from zoo.export.parity import compare_greedy
+
+    expected = np.array([[1, 5, 6, 2, 0], [1, 5, 5, 5, 5]])
+    got = np.array([[1, 5, 7, 2, 0], [1, 5, 5, 5, 9]])
+    # Row 0 counts 5, 6, 2 (2 equal, 1 before the first difference); row 1 counts 5, 5, 5, 5 (3 equal, 3 before).
+    measured = compare_greedy(got, expected, strict=False, generated_from=1, end_token_id=2)
+    assert measured == {"greedy_sequences_equal": 0.0, "greedy_tokens_equal": 5 / 7, "greedy_prefix_equal": 4 / 7}
+    with pytest.raises(ExportParityError, match=r"differs from Keras greedy generation in rows \[0, 1\]"):
+        compare_greedy(got, expected, strict=True, generated_from=1, end_token_id=2)

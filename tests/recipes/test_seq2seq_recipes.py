@@ -4,10 +4,11 @@ import json
 
 import keras
 import numpy as np
+import polib
 import pytest
 import tensorflow as tf
 
-from recipes import summarize, translate
+from recipes import summarize, translate, translate_po
 from zoo.export.seq2seq import tflite_generate
 from zoo.training.cli import run_main
 
@@ -76,6 +77,26 @@ def test_translate_smoke_writes_every_artifact_and_exports_agree(pairs_tsv, tmp_
     assert model.detokenize(ids) == expected
     printed = capsys.readouterr().out
     assert "held-out BLEU" in printed and "serve: docker run" in printed
+
+    # The run translates a gettext catalog: machine translations fuzzy, the human one kept, msgfmt-clean.
+    pot = tmp_path / "words.pot"
+    pot.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "red cat"\nmsgstr ""\n\n#, c-format\nmsgid "big dog %s"\nmsgstr ""\n\n'
+        'msgid "house"\nmsgstr "casa"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit):  # a tsv run does not say its target language
+        run_main(translate_po.main, ["--model", str(out), str(pot), "--out", str(tmp_path / "x.po")])
+    assert "pass --language CODE" in capsys.readouterr().err
+    report = translate_po.main(["--model", str(out), str(pot), "--out", str(tmp_path / "es.po"), "--language", "es"])
+    assert report["entries"] == 3 and report["kept_human_translations"] == 1
+    assert report["machine_translated_fuzzy"] + report["left_untranslated"] == 2
+    entries = {entry.msgid: entry for entry in polib.pofile(str(tmp_path / "es.po"))}
+    assert entries["house"].msgstr == "casa" and entries["red cat"].msgstr == model.generate(["red cat"])[0]
+    assert "fuzzy" in entries["red cat"].flags
+    if report["msgfmt"] is not None:
+        assert report["msgfmt"]["passed"], report["msgfmt"]
 
 
 def test_translate_learns_a_word_for_word_language(pairs_tsv, tmp_path):

@@ -16,6 +16,7 @@ from zoo.export.parity import select_inputs
 from zoo.export.runtime import run_tflite
 from zoo.export.signatures import saved_model_endpoint, tflite_endpoints
 from zoo.export.tflite import QUANTIZATIONS, write_tflite
+from zoo.export.tokenizer_files import ship_tokenizer
 from zoo.lora import merged_during  # LoRA models export merged (zoo.lora.merged), then are as before
 
 # File name suffix of each quantization.
@@ -142,10 +143,19 @@ def export_run(
         variants: which TFLite input variants (default: all the model has).
         log: where progress lines go.
 
+    A model whose preprocessor was read from a checkpoint's tokenizer files
+    (`CausalLM.from_checkpoint`) also gets those files, unchanged, in
+    `out_dir/tflite_tokenizer/` with `tokenization.json` and `README.md`
+    saying how an app packs a prompt's ids (`zoo.export.tokenizer_files`):
+    its TFLite files take token ids.
+
     Returns:
         A JSON-ready dict: `{"saved_model": {...}, "tflite": {name: {...}}}`
-        with paths, sizes in bytes and the parity measurements; TFLite
-        entries are named `<variant>/<quantization>`.
+        with paths, sizes in bytes and the parity measurements (a causal
+        LM's `prefill_decode` entries: greedy agreement and logit error, see
+        `zoo.export.causal_lm`); TFLite entries are named
+        `<variant>/<quantization>`; plus `"tflite_tokenizer"` when the
+        tokenizer files were shipped.
     """
     out_dir = pathlib.Path(out_dir)
     summary = {"tflite": {}}
@@ -170,6 +180,10 @@ def export_run(
             entry.update(variant=variant, quantization=quantize or "float32")
             summary["tflite"][f"{variant}/{quantize or 'float32'}"] = entry
             log(f"exported TFLite {path} ({_megabytes(size)}), parity max diff {_diff(report)}")
+    tokenizer = ship_tokenizer(model, out_dir) if summary["tflite"] else None
+    if tokenizer is not None:
+        summary["tflite_tokenizer"] = tokenizer
+        log(f"copied the tokenizer files {', '.join(tokenizer['tokenizer_files'])} to {tokenizer['path']}")
     return summary
 
 

@@ -69,16 +69,24 @@ def top1_agreement(actual, expected):
     return float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
 
 
-def compare_greedy(got, expected, strict):
+def compare_greedy(got, expected, strict, generated_from=None, end_token_id=None):
     """How many rows / tokens of an export's greedy ids `got` equal Keras greedy ids `expected`.
 
     Args:
         got, expected: int arrays `(B, T)`.
         strict: raise on any differing row (float exports).
+        generated_from: optional int, the first generated position (a
+            causal LM's prompt length): tokens are then counted over the
+            generated positions only, up to Keras's end token, and the
+            share of generated tokens before the first difference is added.
+        end_token_id: with `generated_from`, where Keras's rows end.
 
     Returns:
         `{"greedy_sequences_equal", "greedy_tokens_equal"}`: fractions of equal
-        rows and of equal entries.
+        rows (the whole continuation) and of equal entries (generated ones
+        with `generated_from`); with `generated_from` also
+        `"greedy_prefix_equal"`, the share of Keras's generated tokens that the
+        export reproduced before its first difference.
 
     Raises:
         ExportParityError: `strict` and some row differs (naming the rows).
@@ -91,10 +99,33 @@ def compare_greedy(got, expected, strict):
             f"the TFLite decoding loop differs from Keras greedy generation in rows {rows}: "
             f"{got[rows].tolist()} vs {expected[rows].tolist()}"
         )
+    if generated_from is None:
+        return {
+            "greedy_sequences_equal": float(equal.mean()),
+            "greedy_tokens_equal": float((got == expected).mean()),
+        }
+    counted = generated_positions(expected, generated_from, end_token_id)  # (B, T) Keras's generated tokens
+    same = (got == expected) & counted
+    before_first_difference = np.cumprod(same | ~counted, axis=1).astype(bool) & counted
+    total = max(int(counted.sum()), 1)
     return {
         "greedy_sequences_equal": float(equal.mean()),
-        "greedy_tokens_equal": float((got == expected).mean()),
+        "greedy_tokens_equal": float(same.sum() / total),
+        "greedy_prefix_equal": float(before_first_difference.sum() / total),
     }
+
+
+def generated_positions(token_ids, generated_from, end_token_id=None):
+    """Bool `(B, T)`: positions from `generated_from` up to and including each row's first `end_token_id`."""
+    token_ids = np.asarray(token_ids)
+    positions = np.arange(token_ids.shape[1])[None, :]
+    generated = positions >= generated_from
+    if end_token_id is None:
+        return np.broadcast_to(generated, token_ids.shape)
+    ended = generated & (token_ids == end_token_id)
+    # Positions after a row's first end token are padding: the cumulative count of ends before them is > 0.
+    ends_before = np.cumsum(ended, axis=1) - ended
+    return generated & (ends_before == 0)
 
 
 def batch_variants(inputs):

@@ -69,10 +69,11 @@ def read_model(model_content):
     return model_content
 
 
-def tflite_interpreter(model_content):
+def tflite_interpreter(model_content, num_threads=None):
     """An allocated LiteRT interpreter for `model_content` (bytes or a path), with text ops.
 
     An interpreter passed in is returned as it is (callers may reuse one).
+    `num_threads`: the interpreter's CPU threads (None: LiteRT's default).
     """
     if hasattr(model_content, "get_signature_runner"):
         return model_content
@@ -83,6 +84,7 @@ def tflite_interpreter(model_content):
         interpreter = InterpreterWithCustomOps(
             model_content=read_model(model_content),
             custom_op_registerers=tf_text.tflite_registrar.SELECT_TFTEXT_OPS,  # string-in models
+            num_threads=num_threads,
         )
         interpreter.allocate_tensors()
     return interpreter
@@ -200,7 +202,9 @@ def tflite_generate(model_content, inputs, *, end_token_id, pad_token_id, bos_to
     Two file layouts (`zoo.export.tflite_variants`):
 
     - a causal LM's `prefill_decode`: `inputs` are prompt ids `(B, P)` of one
-      length, starting with BOS (or `{"token_ids": ...}`); `max_length`
+      length, packed as the model's tokenizer does (a BOS first only when it
+      adds one; see `tflite_tokenizer/tokenization.json` of a loaded
+      checkpoint's run) (or `{"token_ids": ...}`); `max_length`
       defaults to the cache length.
     - an encoder-decoder's `encode_decode` (`Seq2SeqLM`, `LSTMSeq2Seq`):
       `inputs` are source strings (or `{"text": [...]}`), or
