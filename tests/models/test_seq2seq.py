@@ -186,6 +186,10 @@ def test_the_flat_arguments_describe_the_tiny_encoder_decoder_backbone():
         "bos_token_id",
         "end_token_id",
         "pad_token_id",
+        "use_logits_bias",  # the generation rules and logits bias of checkpoints (issue 22)
+        "forced_bos_token_id",
+        "forced_eos_token_id",
+        "suppressed_token_ids",
     }
     # The task's layers are the backbone's plus the head (the layout of files saved before).
     assert model.layers[:-1] == model.backbone.layers and model.layers[-1] is model.lm_head

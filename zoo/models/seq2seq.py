@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.checkpoints.seq2seq import load_seq2seq
 from zoo.models.backbones import EncoderDecoderBackbone
 from zoo.models.encoder_decoder import EncoderDecoderTask, sized_by_preprocessors, special_token_ids
 from zoo.models.presets import get_preset
@@ -26,6 +27,29 @@ FLAT_ARGUMENTS = {
     "low_rank": None,
 }
 SIZES = ("source_vocabulary_size", "target_vocabulary_size", "source_length", "target_length")
+
+
+def project(backbone, lm_head, logits_bias, hidden):
+    """Decoder hidden states `(B, T, D)` -> logits `(B, T, V)`: `lm_head`, or the tied table (+ `logits_bias`)."""
+    if lm_head is not None:
+        return lm_head(hidden)
+    logits = backbone.logits(hidden)
+    return logits if logits_bias is None else logits_bias(logits)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LogitsBias(keras.layers.Layer):
+    """Adds a learned bias `(V,)` to logits `(..., V)` (a tied head's `final_logits_bias`)."""
+
+    def build(self, logits_shape):
+        self.bias = self.add_weight(name="bias", shape=(logits_shape[-1],), initializer="zeros")
+        self.built = True
+
+    def call(self, logits):
+        return logits + ops.cast(self.bias, logits.dtype)
+
+    def compute_output_shape(self, logits_shape):
+        return logits_shape
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -54,6 +78,15 @@ class Seq2SeqLM(EncoderDecoderTask):
             `T + 1` tokens: decoder inputs and labels shifted by one).
         bos_token_id, end_token_id, pad_token_id: target special ids
             (taken from `target_preprocessor` when given).
+        use_logits_bias: bool, a bias added to the logits of a tied head
+            (`final_logits_bias/bias`; BART's and Marian's
+            `final_logits_bias`). An untied `lm_head` has its own bias.
+        forced_bos_token_id, forced_eos_token_id: optional ids that
+            generation forces as transformers' `generate` does: the first
+            token after the decoder start, and the last position of
+            `max_length` (BART, Marian).
+        suppressed_token_ids: optional ids generation never emits
+            (one-token `bad_words_ids`: Marian's pad).
 
     Instead of a backbone, the constructor (and `from_preset`, and files
     saved before backbones) takes the flat arguments of earlier versions:
@@ -81,6 +114,10 @@ class Seq2SeqLM(EncoderDecoderTask):
         bos_token_id=2,
         end_token_id=3,
         pad_token_id=0,
+        use_logits_bias=False,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+        suppressed_token_ids=None,
         **kwargs,
     ):
         def build(flat):  # the sizes of earlier versions (and of their saved files)
@@ -103,19 +140,98 @@ class Seq2SeqLM(EncoderDecoderTask):
         # === Head ===
         # The graph is built from the backbone's own inputs and outputs, so the model's layers are
         # the backbone's layers plus the head: the weight layout of files saved before backbones.
-        lm_head = None
+        lm_head, logits_bias = None, None
         if not backbone.tie_word_embeddings:
             lm_head = keras.layers.Dense(backbone.decoder_vocabulary_size, name="lm_head")
+        elif use_logits_bias:
+            logits_bias = LogitsBias(name="final_logits_bias")
         hidden = backbone.output["decoder_sequence_output"]  # (B, T, D)
-        logits = backbone.logits(hidden) if lm_head is None else lm_head(hidden)  # (B, T, V)
+        logits = project(backbone, lm_head, logits_bias, hidden)  # (B, T, V)
         super().__init__(inputs=backbone.input, outputs=logits, **kwargs)
-        self.backbone, self.lm_head = backbone, lm_head
+        self.backbone, self.lm_head, self.logits_bias = backbone, lm_head, logits_bias
 
         # === Config ===
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
         self.bos_token_id, self.end_token_id = bos_token_id, end_token_id
         self.pad_token_id = pad_token_id
+        self.use_logits_bias = use_logits_bias
+        self.forced_bos_token_id, self.forced_eos_token_id = forced_bos_token_id, forced_eos_token_id
+        self.suppressed_token_ids = None if suppressed_token_ids is None else [int(i) for i in suppressed_token_ids]
+
+    @classmethod
+    def from_checkpoint(cls, path, source_length=None, target_length=None, preprocessors="auto"):
+        """A Seq2SeqLM with the weights, tokenizers and generation rules of a Hugging Face BART or Marian directory.
+
+        The directory holds `config.json` and `model.safetensors` (or a
+        sharded index; PyTorch `.bin` files are refused), read without
+        PyTorch, every option checked (`zoo.checkpoints.seq2seq_config`),
+        every tensor mapped or named unused (`zoo.checkpoints.seq2seq`).
+        Generation starts from the checkpoint's `decoder_start_token_id`,
+        forces `forced_bos_token_id` / `forced_eos_token_id` and never
+        emits one-token `bad_words_ids`, as transformers' `generate` does;
+        its other generation defaults (`num_beams`, `no_repeat_ngram_size`,
+        ...) are `generate` arguments here, not applied.
+
+        Args:
+            path: the checkpoint directory.
+            source_length, target_length: optional ints, the longest source
+                and target (default `max_position_embeddings`; shorter
+                means a smaller cache).
+            preprocessors: `"auto"` (the checkpoint's tokenizers: BART's
+                byte-level BPE, Marian's `source.spm` / `target.spm` +
+                `vocab.json`, see `zoo.checkpoints.seq2seq_tokenizers`),
+                `None` (token ids only) or a `(source, target)` pair.
+
+        Returns:
+            A `Seq2SeqLM` (`generate` takes and returns strings when it has
+            preprocessors).
+
+        Raises:
+            FileNotFoundError: a missing directory, `config.json`, weights
+                or tokenizer file (named).
+            ValueError: an unsupported `model_type` or option (naming the
+                key), a corrupt file, a missing or misshapen tensor, or a
+                tokenizer with more ids than the embedding has rows.
+        """
+        checkpoint = load_seq2seq(path, source_length, target_length)
+        arguments = checkpoint.backbone_arguments()
+        ids = checkpoint.generation_settings()
+        if isinstance(preprocessors, str) and preprocessors == "auto":
+            from zoo.checkpoints.seq2seq_tokenizers import load_seq2seq_tokenizers
+
+            preprocessors = load_seq2seq_tokenizers(
+                checkpoint.path,
+                checkpoint.model_type,
+                arguments["sequence_length"],
+                arguments["decoder_sequence_length"],
+                arguments["vocabulary_size"],
+                arguments["decoder_vocabulary_size"],
+                ids,
+            )
+        source_preprocessor, target_preprocessor = (None, None) if preprocessors is None else preprocessors
+        model = cls(
+            EncoderDecoderBackbone(**arguments),
+            source_preprocessor=source_preprocessor,
+            target_preprocessor=target_preprocessor,
+            bos_token_id=ids["decoder_start"],
+            end_token_id=ids["eos"],
+            pad_token_id=ids["pad"],
+            use_logits_bias=True,
+            forced_bos_token_id=ids["forced_bos"],
+            forced_eos_token_id=ids["forced_eos"],
+            suppressed_token_ids=ids["suppressed"] or None,
+        )
+        # The checkpoint's own ids, not what the preprocessors guess.
+        model.bos_token_id, model.end_token_id, model.pad_token_id = ids["decoder_start"], ids["eos"], ids["pad"]
+        checkpoint.assign(model)
+        return model
+
+    @classmethod
+    def from_config(cls, config):
+        if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
+            import zoo.checkpoints.seq2seq_tokenizers  # noqa: F401  (registers the checkpoint preprocessors)
+        return super().from_config(config)
 
     @classmethod
     def backbone_from_arguments(cls, **arguments):
@@ -221,8 +337,42 @@ class Seq2SeqLM(EncoderDecoderTask):
         hidden, self_caches = self.backbone.call_with_cache(
             token_ids, self_caches, index, cross_caches, encoder_padding_mask
         )  # (B, 1, D)
-        logits = self.backbone.logits(hidden) if self.lm_head is None else self.lm_head(hidden)
+        logits = project(self.backbone, self.lm_head, self.logits_bias, hidden)
         return logits[:, 0], self_caches
+
+    def _generation_rules(self, next_fn, max_length):
+        """`next_fn` with the checkpoint's rules on its logits `(B, V)`: suppressed ids, forced BOS and EOS.
+
+        As transformers' logits processors: the forced BOS is the token
+        after the decoder start (`index == 0`), the forced EOS the one at
+        position `max_length - 1`; a forced step leaves every other id at
+        -1e9 (after log-softmax, the forced one has log-probability 0).
+        """
+        suppressed, forced_bos, forced_eos = (
+            self.suppressed_token_ids,
+            self.forced_bos_token_id,
+            self.forced_eos_token_id,
+        )
+        if not suppressed and forced_bos is None and forced_eos is None:
+            return next_fn
+        vocabulary = ops.arange(self.target_vocabulary_size)
+
+        def forced(logits, token_id, when):
+            only = ops.where(vocabulary == token_id, 0.0, -1e9)[None, :]  # (1, V)
+            return ops.where(when, ops.cast(only, logits.dtype) + ops.zeros_like(logits), logits)
+
+        def ruled_next_fn(token_ids, cache, index):
+            logits, cache = next_fn(token_ids, cache, index)  # (B, V)
+            if suppressed:
+                banned = ops.any(vocabulary[:, None] == ops.convert_to_tensor(suppressed)[None, :], axis=1)
+                logits = ops.where(banned[None, :], ops.cast(-1e9, logits.dtype), logits)
+            if forced_bos is not None:
+                logits = forced(logits, forced_bos, index == 0)
+            if forced_eos is not None:
+                logits = forced(logits, forced_eos, index == max_length - 2)
+            return logits, cache
+
+        return ruled_next_fn
 
     def _next_fn(self, use_cache):
         if use_cache:
@@ -277,5 +427,5 @@ class Seq2SeqLM(EncoderDecoderTask):
         else:  # the whole decoder input, rerun at every step
             buffer = self.start_tokens(batch_size, self.target_length)
             cache = (buffer, encoder_token_ids, encoder_padding_mask)
-        next_fn = self._next_fn(use_cache)
+        next_fn = self._generation_rules(self._next_fn(use_cache), max_length)
         return self.decode_from_bos(next_fn, cache, batch_size, max_length, sampler, num_beams, length_penalty)
