@@ -5,6 +5,7 @@
     checkpoint = load_bert("path/to/bert-dir")  # config.json + model.safetensors + vocab.txt
 
     checkpoint = load_decoder("path/to/llama-dir")  # config.json + model.safetensors or a sharded index
+    checkpoint = load_seq2seq("path/to/opus-mt-en-es")  # bart / marian: Seq2SeqLM.from_checkpoint
     checkpoint = load_vit("path/to/vit-dir")        # + preprocessor_config.json
 
 `zoo.models.CausalLM.from_checkpoint(path)` builds a decoder from one;
@@ -16,15 +17,18 @@
 from zoo.checkpoints.bert import BertCheckpoint, load_bert, minilm_path
 from zoo.checkpoints.decoder import DecoderCheckpoint, load_decoder
 from zoo.checkpoints.decoder_config import SUPPORTED_MODEL_TYPES
+from zoo.checkpoints.seq2seq import Seq2SeqCheckpoint, load_seq2seq
 from zoo.checkpoints.vit import ViTCheckpoint, load_vit
 
 __all__ = [
     "BertCheckpoint",
     "DecoderCheckpoint",
     "SUPPORTED_MODEL_TYPES",
+    "Seq2SeqCheckpoint",
     "ViTCheckpoint",
     "load_bert",
     "load_decoder",
+    "load_seq2seq",
     "load_vit",
     "minilm_path",
 ]
