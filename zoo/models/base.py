@@ -4,7 +4,7 @@ import inspect
 
 import keras
 
-from zoo import lora
+from zoo import lora, quantization
 from zoo.models.task import RANK_ARGUMENTS, upgrade_rank_arguments
 
 
@@ -88,12 +88,15 @@ class Task(keras.Model):
             config[name] = value
         if lora.lora_state(self) is not None:  # the adapters are rebuilt by `from_config`, their weights loaded
             config["lora"] = lora.lora_state(self).config()
+        if quantization.quantization_mode(self) is not None:  # re-quantized by `from_config` before loading
+            config["quantization"] = quantization.quantization_mode(self)
         return config
 
     @classmethod
     def from_config(cls, config):
         config = cls.upgrade_config(dict(config))
         lora_config = config.pop("lora", None)
+        quantization_mode = config.pop("quantization", None)
         if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
             # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
             # only when a config holds one; importing zoo.tokenizers registers their classes.
@@ -105,6 +108,8 @@ class Task(keras.Model):
         model = cls(**config)
         if lora_config is not None:
             model.enable_lora(**lora_config)
+        if quantization_mode is not None:  # the saved int8/int4 variables load into quantized layers
+            model.quantize(quantization_mode)
         return model
 
     @classmethod
@@ -116,6 +121,21 @@ class Task(keras.Model):
         if "low_rank" in cls.config_arguments():
             config = upgrade_rank_arguments(config)
         return config
+
+    # === Weight quantization (zoo.quantization): Keras int8 / int4 that round-trips .keras ===
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize every Dense / EinsumDense / Embedding weight to `"int8"` or `"int4"`, in place.
+
+        The model keeps working as before (generate, predict, export) with
+        weights 4x / 8x smaller; `.keras` files of it load quantized. See
+        `zoo.quantization`. Keras' custom `config=` and `filters=` are not
+        supported (zoo's saved configs record the mode only).
+        """
+        # Keras wraps this method and passes the mode's resolved default config.
+        if not quantization.is_default_config(config) or filters is not None or kwargs:
+            raise ValueError(f"{type(self).__name__}.quantize takes a mode only ('int8' or 'int4')")
+        quantization.quantize(self, mode)
 
     # === LoRA (zoo.lora): low-rank updates on the frozen projections, found by path ===
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from zoo.models.base import constructor_arguments
 from zoo.models.presets import get_preset
+from zoo.quantization import dequantized_embeddings, float_kernel
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -75,12 +76,12 @@ class Backbone(keras.Model):
             )
         # The variables themselves go into the einsums: a functional task graph then reads their
         # values at every call (a cast of a variable would freeze today's value into the graph).
-        table = self.token_embedding.embeddings  # (V, D) or (V, E)
+        table = dequantized_embeddings(self.token_embedding)  # (V, D) or (V, E); float after quantize()
         dtype = hidden_states.dtype
         hidden_states = ops.cast(hidden_states, table.dtype)
         projection = self._token_projection()
         if projection is not None:  # a factorized table: transpose its E -> D projection too
-            hidden_states = ops.einsum("btd,ed->bte", hidden_states, projection.kernel)  # (E, D)
+            hidden_states = ops.einsum("btd,ed->bte", hidden_states, float_kernel(projection))  # (E, D)
         return ops.cast(ops.einsum("btd,vd->btv", hidden_states, table), dtype)
 
     def _token_projection(self):
