@@ -253,3 +253,21 @@ def test_a_tokenizer_beyond_the_embedding_is_refused(tmp_path):
         r"tokenizer has ids up to 246, but the model's embedding has 236 rows",
         lambda: Seq2SeqLM.from_checkpoint(directory, 8, 8),
     )
+
+
+@pytest.mark.parametrize("name", ["marian_shared", "bart_tied"])
+def test_a_loaded_model_exports_a_string_in_saved_model_and_a_token_id_tflite(name, tmp_path):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops for tf.saved_model.load)
+
+    from zoo.export import export_saved_model, export_tflite
+
+    model = Seq2SeqLM.from_checkpoint(REFERENCE / name, 12, MAX_LENGTH)
+    path, _ = export_saved_model(model, tmp_path / "saved_model")  # checked against Keras on its own samples
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    sources = ["Could not open file %s", "Tom is reading a book.", ""]
+    texts = [text.decode("utf-8") for text in serve(text=tf.constant(sources))["generated_text"].numpy()]
+    assert texts == model.generate(sources)
+    # The app loop over encode/decode (forced EOS applied in decode) must equal Keras greedy decoding.
+    _, report = export_tflite(model, tmp_path / "model_ids.tflite", variant="encode_decode_ids")
+    assert report.extra["greedy_sequences_equal"] == 1.0

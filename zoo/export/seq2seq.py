@@ -113,6 +113,7 @@ def _decode_endpoint(model):
 
     def decode(token_ids, index, self_caches, cross_caches, encoder_padding_mask):
         logits, self_caches = model.decode_step(token_ids, index, self_caches, cross_caches, encoder_padding_mask)
+        logits = model.apply_generation_rules(logits, index, model.target_length)  # checkpoints' forced tokens
         return {"logits": logits, "next_token": argmax(logits), "self_caches": self_caches}
 
     def reference(inputs):
@@ -123,6 +124,7 @@ def _decode_endpoint(model):
             tf.constant(inputs["cross_caches"]),
             tf.constant(inputs["encoder_padding_mask"]),
         )
+        logits = model.apply_generation_rules(logits, tf.constant(inputs["index"]), model.target_length)
         return {"logits": logits.numpy(), "self_caches": caches.numpy()}
 
     rng = np.random.default_rng(0)

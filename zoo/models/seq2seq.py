@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from zoo.checkpoints.seq2seq import load_seq2seq
+from zoo.checkpoints.warm_start import from_encoder_checkpoint
 from zoo.models.backbones import EncoderDecoderBackbone
 from zoo.models.encoder_decoder import EncoderDecoderTask, sized_by_preprocessors, special_token_ids
 from zoo.models.presets import get_preset
@@ -227,6 +228,9 @@ class Seq2SeqLM(EncoderDecoderTask):
         checkpoint.assign(model)
         return model
 
+    # Encoder and decoder warm-started from BERT / MiniLM (Rothe et al. 2020): zoo.checkpoints.warm_start.
+    from_encoder_checkpoint = classmethod(from_encoder_checkpoint)
+
     @classmethod
     def from_config(cls, config):
         if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
@@ -340,37 +344,50 @@ class Seq2SeqLM(EncoderDecoderTask):
         logits = project(self.backbone, self.lm_head, self.logits_bias, hidden)
         return logits[:, 0], self_caches
 
-    def _generation_rules(self, next_fn, max_length):
-        """`next_fn` with the checkpoint's rules on its logits `(B, V)`: suppressed ids, forced BOS and EOS.
+    @property
+    def has_generation_rules(self):
+        """Whether generation changes the logits (suppressed ids, a forced BOS or EOS)."""
+        return (
+            bool(self.suppressed_token_ids)
+            or self.forced_bos_token_id is not None
+            or (self.forced_eos_token_id is not None)
+        )
+
+    def apply_generation_rules(self, logits, index, max_length):
+        """Step logits `(B, V)` for position `index + 1` with the checkpoint's rules: suppressed ids, forced BOS / EOS.
 
         As transformers' logits processors: the forced BOS is the token
         after the decoder start (`index == 0`), the forced EOS the one at
         position `max_length - 1`; a forced step leaves every other id at
         -1e9 (after log-softmax, the forced one has log-probability 0).
+        Suppressed ids get -1e9 (before the log-softmax, where transformers
+        sets -inf after it: beam scores differ by their probability). An
+        app looping over an exported `decode` step gets logits with the
+        rules applied for `max_length = target_length`.
         """
-        suppressed, forced_bos, forced_eos = (
-            self.suppressed_token_ids,
-            self.forced_bos_token_id,
-            self.forced_eos_token_id,
-        )
-        if not suppressed and forced_bos is None and forced_eos is None:
-            return next_fn
+        if not self.has_generation_rules:
+            return logits
         vocabulary = ops.arange(self.target_vocabulary_size)
+        if self.suppressed_token_ids:
+            banned = ops.any(vocabulary[:, None] == ops.convert_to_tensor(self.suppressed_token_ids)[None, :], axis=1)
+            logits = ops.where(banned[None, :], ops.cast(-1e9, logits.dtype), logits)
+        for token_id, when in (
+            (self.forced_bos_token_id, index == 0),
+            (self.forced_eos_token_id, index == max_length - 2),
+        ):
+            if token_id is not None:
+                only = ops.cast(ops.where(vocabulary == token_id, 0.0, -1e9)[None, :], logits.dtype)  # (1, V)
+                logits = ops.where(when, only + ops.zeros_like(logits), logits)
+        return logits
 
-        def forced(logits, token_id, when):
-            only = ops.where(vocabulary == token_id, 0.0, -1e9)[None, :]  # (1, V)
-            return ops.where(when, ops.cast(only, logits.dtype) + ops.zeros_like(logits), logits)
+    def _generation_rules(self, next_fn, max_length):
+        """`next_fn` whose logits follow `apply_generation_rules`."""
+        if not self.has_generation_rules:
+            return next_fn
 
         def ruled_next_fn(token_ids, cache, index):
             logits, cache = next_fn(token_ids, cache, index)  # (B, V)
-            if suppressed:
-                banned = ops.any(vocabulary[:, None] == ops.convert_to_tensor(suppressed)[None, :], axis=1)
-                logits = ops.where(banned[None, :], ops.cast(-1e9, logits.dtype), logits)
-            if forced_bos is not None:
-                logits = forced(logits, forced_bos, index == 0)
-            if forced_eos is not None:
-                logits = forced(logits, forced_eos, index == max_length - 2)
-            return logits, cache
+            return self.apply_generation_rules(logits, index, max_length), cache
 
         return ruled_next_fn
 
