@@ -152,6 +152,8 @@ def test_missing_files_are_one_line_errors_naming_them(tmp_path):
     (directory / "target.spm").unlink()
     one_line_error(FileNotFoundError, r"needs target.spm", lambda: Seq2SeqLM.from_checkpoint(directory, 8, 8))
     assert Seq2SeqLM.from_checkpoint(directory, 8, 8, preprocessors=None).target_preprocessor is None
+    edit_json(directory / "tokenizer_config.json", separate_vocabs=True)
+    one_line_error(ValueError, r"separate_vocabs .* not supported", lambda: Seq2SeqLM.from_checkpoint(directory, 8, 8))
     (directory / "model.safetensors").rename(directory / "pytorch_model.bin")
     one_line_error(
         ValueError, r"only PyTorch weights \(pytorch_model.bin\)", lambda: Seq2SeqLM.from_checkpoint(directory)

@@ -177,6 +177,13 @@ def load_seq2seq_tokenizers(
             (tokenizer, target_length + 1, vocabulary_size, start),
         ]
     else:
+        settings = directory / "tokenizer_config.json"
+        if (directory / "target_vocab.json").is_file() or (
+            settings.is_file() and _read_json(settings).get("separate_vocabs")
+        ):
+            raise ValueError(
+                f"{directory}: separate_vocabs (target_vocab.json) is not supported; zoo reads one vocab.json"
+            )
         vocabulary = _read_json(_required(directory, "vocab.json"))
         source = MarianTokenizer(_required(directory, "source.spm").read_bytes(), vocabulary)
         target = MarianTokenizer(_required(directory, "target.spm").read_bytes(), vocabulary)
