@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from zoo.checkpoints.seq2seq import load_seq2seq
+from zoo.checkpoints.warm_start import from_encoder_checkpoint
 from zoo.models.backbones import EncoderDecoderBackbone
 from zoo.models.encoder_decoder import EncoderDecoderTask, sized_by_preprocessors, special_token_ids
 from zoo.models.presets import get_preset
@@ -226,6 +227,9 @@ class Seq2SeqLM(EncoderDecoderTask):
         model.bos_token_id, model.end_token_id, model.pad_token_id = ids["decoder_start"], ids["eos"], ids["pad"]
         checkpoint.assign(model)
         return model
+
+    # Encoder and decoder warm-started from BERT / MiniLM (Rothe et al. 2020): zoo.checkpoints.warm_start.
+    from_encoder_checkpoint = classmethod(from_encoder_checkpoint)
 
     @classmethod
     def from_config(cls, config):
