@@ -13,7 +13,8 @@ temporary directory. Then:
   the seconds and the peak RSS above the process' RSS before loading,
   against the weights' bytes (the issue's target: <= 2.5x);
 - decode: batch 1, a 16-token prompt, greedy to `max_length`: zoo's
-  `generate_ids` (fixed-size KV cache, one compiled loop) and keras-hub's
+  `generate` (split per-layer KV cache, one compiled loop per cache-length
+  bucket 64, 128, 256, ...: see `zoo.models.causal_lm_generate`) and keras-hub's
   `LlamaCausalLM.generate` (its static cache) with the same configuration
   and weights shape in the same process, after one warm-up call each; new
   tokens / s, best of `--rounds`;

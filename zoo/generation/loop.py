@@ -14,12 +14,86 @@ keeps given tokens where the mask is set (rows with longer prompts are fed
 their own tokens). A row is finished once it produces `end_token_id`; its
 later positions are filled with `pad_token_id`. The loop stops when every
 row is finished or the buffer is full.
+
+Length buckets (`cache_sequence_axes`): a cache that is written at
+`index` along a sequence axis only needs its first `index + 1` positions
+for the step at `index`. With `cache_sequence_axes` given, the loop runs
+as one `while_loop` per bucket of cache lengths (64, 128, 256, ... by
+default, then the full length): before a bucket it slices every cache
+leaf to the bucket's length along its axis, runs the steps whose index
+falls inside it, and writes the slice back into the full cache. Each step
+then reads, attends over and copies at most twice the filled part of the
+cache instead of all of it; shapes stay static inside each loop, and the
+tokens are the same as with one loop (`None`, the default).
 """
 
 import keras
 from keras import ops
 
 from zoo.generation.samplers import argmax
+
+FIRST_BUCKET = 64
+
+
+def bucket_lengths(cache_length, buckets=None):
+    """The cache lengths of the bucketed loop: `buckets` shorter than `cache_length`, then `cache_length`.
+
+    Args:
+        cache_length: int, the full cache length.
+        buckets: increasing positive ints, or `None` for 64, 128, 256, ...
+
+    Raises:
+        ValueError: `buckets` not increasing positive integers.
+    """
+    if buckets is None:
+        buckets = [FIRST_BUCKET * 2**power for power in range(32) if FIRST_BUCKET * 2**power < cache_length]
+    buckets = list(buckets)
+    if any(not isinstance(b, int) or b < 1 for b in buckets) or buckets != sorted(set(buckets)):
+        raise ValueError(f"cache_buckets must be increasing positive integers. Received: cache_buckets={buckets}")
+    return [length for length in buckets if length < cache_length] + [cache_length]
+
+
+def _sequence_axes(cache, cache_sequence_axes):
+    """A tree like `cache` with each leaf's sequence axis (an int given for all leaves, or a matching tree)."""
+    if isinstance(cache_sequence_axes, int):
+        return keras.tree.map_structure(lambda _: cache_sequence_axes, cache)
+    keras.tree.assert_same_structure(cache, cache_sequence_axes)
+    return cache_sequence_axes
+
+
+def _prefix(tree, axes, length):
+    """Every leaf cut to its first `length` positions along its axis."""
+    return keras.tree.map_structure(lambda x, axis: x[(slice(None),) * axis + (slice(0, length),)], tree, axes)
+
+
+def _write_prefix(tree, prefix):
+    """`tree` with each leaf's prefix (a leaf of `prefix`, at index 0 on every axis) replaced."""
+    return keras.tree.map_structure(lambda x, part: ops.slice_update(x, (0,) * len(x.shape), part), tree, prefix)
+
+
+def _while_in_buckets(cond, body, state, cache_sequence_axes, cache_buckets):
+    """`ops.while_loop(cond, body, state)` for `state = (token_ids, cache, index, ...)`, in cache buckets.
+
+    Equal to one loop: each bucket's loop also stops once `index` leaves
+    the bucket, and the next continues from there on the longer cache.
+    """
+    if cache_sequence_axes is None:
+        return ops.while_loop(cond, body, state)
+    token_ids, full, *rest = state
+    axes = _sequence_axes(full, cache_sequence_axes)
+    first_leaf, first_axis = keras.tree.flatten(full)[0], keras.tree.flatten(axes)[0]
+    lengths = bucket_lengths(first_leaf.shape[first_axis], cache_buckets)
+    for position, length in enumerate(lengths):
+        last = position == len(lengths) - 1
+        cache = full if last else _prefix(full, axes, length)
+
+        def bucket_cond(*loop_state, length=length):
+            return ops.logical_and(loop_state[2] < length, cond(*loop_state))
+
+        token_ids, cache, *rest = ops.while_loop(bucket_cond, body, (token_ids, cache, *rest))
+        if not last:
+            full = _write_prefix(full, cache)
+    return (token_ids, cache, *rest)
 
 
 def _first_free_index(prompt_mask):
@@ -28,7 +102,18 @@ def _first_free_index(prompt_mask):
     return ops.min(lengths) - 1
 
 
-def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, pad_token_id, stop_length=None):
+def sample_loop(
+    next_fn,
+    token_ids,
+    prompt_mask,
+    cache,
+    sampler,
+    end_token_id,
+    pad_token_id,
+    stop_length=None,
+    cache_sequence_axes=None,
+    cache_buckets=None,
+):
     """Decode with `sampler` (greedy, top-k, top-p, ...) until EOS or the buffer is full.
 
     Args:
@@ -41,6 +126,12 @@ def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, p
         stop_length: optional int or scalar tensor <= T: fill only the
             first `stop_length` positions (the rest stay as given), e.g. a
             `max_length` chosen at run time inside an exported graph.
+        cache_sequence_axes: `None` (one loop over the whole cache), or
+            the axis along which `next_fn` writes position `index` into
+            the cache: an int for every leaf, or a tree like `cache`; then
+            the loop runs in length buckets (see the module docstring).
+        cache_buckets: increasing ints, the bucket lengths (default 64,
+            128, 256, ...; the full cache length is always the last).
 
     Returns:
         `(token_ids, finished)`: the filled buffer `(B, T)` and whether each
@@ -68,7 +159,8 @@ def sample_loop(next_fn, token_ids, prompt_mask, cache, sampler, end_token_id, p
         return token_ids, cache, index + 1, finished
 
     start = _first_free_index(prompt_mask)
-    token_ids, _, _, finished = ops.while_loop(cond, body, (token_ids, cache, start, finished))
+    state = (token_ids, cache, start, finished)
+    token_ids, _, _, finished = _while_in_buckets(cond, body, state, cache_sequence_axes, cache_buckets)
     return token_ids, finished
 
 
@@ -89,6 +181,8 @@ def beam_search(
     end_token_id,
     pad_token_id,
     length_penalty=0.0,
+    cache_sequence_axes=None,
+    cache_buckets=None,
 ):
     """Keep the `num_beams` most likely continuations; return the best per row.
 
@@ -97,6 +191,8 @@ def beam_search(
     probabilities; a finished beam keeps its score and emits padding. The
     best beam maximizes `score / length ** length_penalty` (0: no length
     normalization). With `num_beams=1` this is greedy decoding.
+    `cache_sequence_axes` and `cache_buckets` as in `sample_loop` (each
+    step's reordering of the beams' caches then copies only the bucket).
 
     Returns:
         `(token_ids, scores)`: the best sequence per row `(B, T)` and its
@@ -136,7 +232,8 @@ def beam_search(
         finished = ops.logical_or(finished, token == end_token_id)
         return token_ids, cache, index + 1, scores, finished
 
-    token_ids, _, _, scores, _ = ops.while_loop(cond, body, (token_ids, cache, start, scores, finished))
+    state = (token_ids, cache, start, scores, finished)
+    token_ids, _, _, scores, _ = _while_in_buckets(cond, body, state, cache_sequence_axes, cache_buckets)
     lengths = ops.sum(ops.cast(token_ids != pad_token_id, "float32"), axis=1)  # (B*W,)
     normalized = scores / ops.power(ops.reshape(lengths, (batch_size, num_beams)), length_penalty)
     best = argmax(normalized)  # (B,)

@@ -47,6 +47,14 @@ class MultiHeadAttention(keras.layers.Layer):
     `compute_key_value(encoder_outputs)` and no `cache_index`: it is used
     as is.
 
+    The self-attention cache may instead be *split*: a tuple `(keys,
+    values)` of `(B, num_key_value_heads, max_length, key_dim)` tensors
+    (heads first, from `init_split_cache`), returned as a tuple. A step
+    then writes only its new rows and reads the cache in place: no
+    stacking, no transposed or repeated copy per step (what Keras
+    generation uses; the stacked layout stays for exports). Inference
+    only: no attention dropout, no fused kernel.
+
     Args:
         num_heads: int, number of query heads.
         key_dim: int, size of each head for queries and keys.
@@ -86,7 +94,7 @@ class MultiHeadAttention(keras.layers.Layer):
             a self-attention cache, `Tk` is the cache length.
         attention_mask: `(B, Tq, Tk)`, True/1 where attention is allowed.
         use_causal_mask: bool, forbid attending to later positions.
-        cache: optional KV cache, see above.
+        cache: optional KV cache (stacked or split), see above.
         cache_index: int or scalar tensor, position where the new keys and
             values are written (and of the first query). `None` with a cache
             means the cache is precomputed (cross-attention).
@@ -230,8 +238,13 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         return ops.stack([self.key_dense(key), self.value_dense(value)], axis=1)
 
+    def init_split_cache(self, batch_size, max_length):
+        """An empty split cache: zeroed keys and values `(B, Hkv, max_length, D)` each, as a tuple."""
+        shape = (batch_size, self.num_key_value_heads, max_length, self.key_dim)
+        return ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype)
+
     def _project_and_cache(self, key, value, cache, cache_index):
-        """Keys/values to attend to `(B, Tk, Hkv, D)` each, and the updated cache."""
+        """Keys/values to attend to `(B, Tk, Hkv, D)` each (split cache: `(B, Hkv, Tk, D)`), and the new cache."""
         if cache is not None and cache_index is None:  # precomputed cross-attention cache
             return cache[:, 0, ...], cache[:, 1, ...], cache
         start = 0 if cache_index is None else cache_index
@@ -241,6 +254,10 @@ class MultiHeadAttention(keras.layers.Layer):
             new_key = self._rotary(new_key, start_index=start)
         if cache is None:
             return new_key, new_value, None
+        if isinstance(cache, (tuple, list)):  # split cache: write the new rows only, heads first
+            key_cache = ops.slice_update(cache[0], (0, 0, cache_index, 0), ops.transpose(new_key, (0, 2, 1, 3)))
+            value_cache = ops.slice_update(cache[1], (0, 0, cache_index, 0), ops.transpose(new_value, (0, 2, 1, 3)))
+            return key_cache, value_cache, (key_cache, value_cache)
         key_cache = ops.slice_update(cache[:, 0, ...], (0, cache_index, 0, 0), new_key)
         value_cache = ops.slice_update(cache[:, 1, ...], (0, cache_index, 0, 0), new_value)
         return key_cache, value_cache, ops.stack([key_cache, value_cache], axis=1)
@@ -267,6 +284,25 @@ class MultiHeadAttention(keras.layers.Layer):
             yield records
         finally:
             self._record_score = None
+
+    def _attend_split(self, query, key, value, mask):
+        """Attention of queries `(B, Tq, N, D)` over a split cache `(B, Hkv, Tk, D)` (inference, no dropout).
+
+        Each key/value head serves its `N / Hkv` query heads through a
+        reshape of the queries (no repeated keys), and the contractions
+        read the cache in its own layout (no transposed copy of it).
+        """
+        batch_size, query_length = ops.shape(query)[0], ops.shape(query)[1]
+        groups = self.num_heads // self.num_key_value_heads
+        scale = ops.cast(1.0 / (self.key_dim**0.5), query.dtype)
+        query = ops.reshape(query * scale, (batch_size, query_length, self.num_key_value_heads, groups, self.key_dim))
+        logits = ops.cast(ops.einsum("btkgh,bksh->bkgts", query, key), "float32")  # (B, Hkv, G, Tq, Tk)
+        if mask is not None:
+            logits = ops.where(mask[:, None, None], logits, _MASKED_LOGIT)
+        scores = ops.cast(ops.softmax(logits, axis=-1), value.dtype)
+        output = ops.einsum("bkgts,bksh->btkgh", scores, value)  # (B, Tq, Hkv, G, D)
+        output = ops.reshape(output, (batch_size, query_length, self.num_heads, self.value_dim))
+        return output, ops.reshape(scores, (batch_size, self.num_heads, query_length, ops.shape(key)[2]))
 
     def _attend(self, query, key, value, mask, training, return_scores):
         """Scaled dot-product attention over `(B, T, H, D)` tensors."""
@@ -308,8 +344,9 @@ class MultiHeadAttention(keras.layers.Layer):
             query_heads = self._rotary(query_heads, start_index=0 if cache_index is None else cache_index)
         key_heads, value_heads, new_cache = self._project_and_cache(key, value, cache, cache_index)
 
+        split = isinstance(new_cache, tuple)
         batch_size, query_length = ops.shape(query)[0], ops.shape(query)[1]
-        key_length = ops.shape(key_heads)[1]
+        key_length = ops.shape(key_heads)[2 if split else 1]
         causal_mask = None
         if use_causal_mask:
             causal_mask = compute_causal_mask(
@@ -321,7 +358,10 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         recording = self._record_score is not None
         return_scores = return_attention_scores or recording
-        attended, scores = self._attend(query_heads, key_heads, value_heads, mask, training, return_scores)
+        if split:
+            attended, scores = self._attend_split(query_heads, key_heads, value_heads, mask)
+        else:
+            attended, scores = self._attend(query_heads, key_heads, value_heads, mask, training, return_scores)
         if recording:
             self._record_score(scores)
         output = self.output_dense(attended)  # (B, Tq, output_dim)

@@ -51,7 +51,8 @@ class TransformerDecoder(_Block):
         encoder_padding_mask: `(B, S)`, True/1 for real encoder tokens.
         encoder_attention_mask: `(B, T, S)`.
         self_attention_cache: `(B, 2, max_length, H_kv, D_head)`, from
-            `init_cache`; the new keys/values are written at
+            `init_cache` (or its split `(keys, values)` tuple, from
+            `init_cache(..., split=True)`); the new keys/values are written at
             `self_attention_cache_index`.
         self_attention_cache_index: int or scalar tensor, position of the
             first token of `decoder_sequence`.
@@ -93,9 +94,15 @@ class TransformerDecoder(_Block):
         self._build_feedforward(decoder_sequence_shape)
         self.built = True
 
-    def init_cache(self, batch_size, max_length):
-        """An empty self-attention cache `(B, 2, max_length, H_kv, D_head)`."""
+    def init_cache(self, batch_size, max_length, split=False):
+        """An empty self-attention cache `(B, 2, max_length, H_kv, D_head)`.
+
+        With `split=True`, the split layout of `MultiHeadAttention`: a
+        tuple of keys and values `(B, H_kv, max_length, D_head)` each.
+        """
         attention = self.self_attention
+        if split:
+            return attention.init_split_cache(batch_size, max_length)
         shape = (batch_size, 2, max_length, attention.num_key_value_heads, attention.key_dim)
         return keras.ops.zeros(shape, dtype=self.compute_dtype)
 

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from zoo.checkpoints.decoder import load_decoder
-from zoo.generation import beam_search, get_sampler, sample_loop
+from zoo.models import causal_lm_generate as generation
 from zoo.models.backbones import TransformerDecoderBackbone
 from zoo.models.generative import GenerativeTask
 from zoo.models.task import preset_config, upgrade_rank_arguments
@@ -35,8 +35,10 @@ class CausalLM(GenerativeTask):
     hidden states projected by `lm_head` (a `Dense`), or by the transposed
     token table when the backbone has `tie_word_embeddings` (GPT-2).
     `generate` runs the prompt through the model once (prefill, filling
-    every block's KV cache), then samples token by token with the
-    fixed-size cache inside one compiled loop.
+    every block's KV cache), then samples token by token inside one
+    compiled function: a split per-block cache, one loop per cache-length
+    bucket, so a step's cost follows the filled length, not `max_length`
+    (`zoo.models.causal_lm_generate`).
 
     Args:
         backbone: a `zoo.models.TransformerDecoderBackbone` (every
@@ -199,9 +201,9 @@ class CausalLM(GenerativeTask):
 
     # === Step-by-step decoding ===
 
-    def empty_cache(self, batch_size, max_length):
-        """Zeroed KV caches of every layer: `(B, L, 2, max_length, H_kv, D_head)`."""
-        return self.backbone.empty_cache(batch_size, max_length)
+    def empty_cache(self, batch_size, max_length, split=False):
+        """Zeroed KV caches of every layer: `(B, L, 2, max_length, H_kv, D_head)` (`split`: see the backbone's)."""
+        return self.backbone.empty_cache(batch_size, max_length, split=split)
 
     def call_with_cache(self, token_ids, cache, cache_index):
         """Logits `(B, t, V)` for `token_ids` `(B, t)` at positions `cache_index ...`, and the updated cache.
@@ -214,26 +216,6 @@ class CausalLM(GenerativeTask):
         logits = self.backbone.logits(hidden) if self.lm_head is None else self.lm_head(hidden)
         return logits, cache
 
-    def _next_fn(self, use_cache):
-        if use_cache:
-
-            def next_fn(token_ids, cache, index):
-                logits, cache = self.call_with_cache(token_ids, cache, index)
-                return logits[:, 0], cache
-
-            return next_fn
-
-        def next_fn_uncached(token_ids, buffer, index):
-            buffer = ops.slice_update(buffer, (0, index), token_ids)
-            positions = ops.arange(buffer.shape[1])[None, :]
-            logits = self(
-                {"token_ids": buffer, "padding_mask": ops.cast(positions <= index, "int32") * ops.ones_like(buffer)},
-                training=False,
-            )
-            return ops.take(logits, ops.expand_dims(index, 0), axis=1)[:, 0], buffer
-
-        return next_fn_uncached
-
     def generate_ids(
         self,
         token_ids,
@@ -244,58 +226,30 @@ class CausalLM(GenerativeTask):
         length_penalty=0.0,
         use_cache=True,
         stop_length=None,
+        cache_buckets="auto",
     ):
         """Prompt ids `(B, P)` (padding on either side) -> ids `(B, max_length)`, prompts first; see `generate`.
 
         `stop_length` (a scalar tensor allowed, greedy/sampling only) stops
         filling after that many positions, for a length chosen at run time.
+        The cached loop keeps a split KV cache and runs in cache-length
+        buckets (`cache_buckets`: `"auto"` for 64, 128, 256, ..., a tuple
+        of increasing lengths, or `None` for one loop over the whole
+        cache); the tokens do not depend on it (see
+        `zoo.models.causal_lm_generate`).
         """
-        max_length = self.sequence_length if max_length is None else max_length
-        token_ids = ops.convert_to_tensor(token_ids, "int32")
-        padding_mask = ops.cast(ops.convert_to_tensor(padding_mask), "int32")
-        prompt_width = token_ids.shape[1]
-        if prompt_width is None:
-            raise ValueError("generate_ids needs prompts of a static width; pad them (see generate)")
-        if max_length > self.sequence_length:
-            raise ValueError(
-                f"max_length must be at most the model's sequence_length {self.sequence_length}. "
-                f"Received: max_length={max_length}"
-            )
-        if prompt_width >= max_length:
-            raise ValueError(
-                f"max_length must be greater than the prompt width {prompt_width}. Received: max_length={max_length}"
-            )
-        token_ids, padding_mask = right_align(token_ids, padding_mask)
-        batch_size = ops.shape(token_ids)[0]
-        extra = max_length - prompt_width
-        buffer = ops.concatenate(
-            [
-                ops.where(padding_mask > 0, token_ids, self.pad_token_id),
-                ops.full((batch_size, extra), self.pad_token_id, "int32"),
-            ],
-            axis=1,
+        return generation.generate_ids(
+            self,
+            token_ids,
+            padding_mask,
+            max_length,
+            sampler,
+            num_beams,
+            length_penalty,
+            use_cache,
+            stop_length,
+            cache_buckets,
         )
-        prompt_mask = ops.concatenate([padding_mask > 0, ops.zeros((batch_size, extra), "bool")], axis=1)
-        if use_cache:
-            # Prefill the whole prompt width at once. Shorter prompts' padding positions get keys and
-            # values too, but the loop rewrites every position from the shortest prompt's end on
-            # before any query reaches it.
-            _, cache = self.call_with_cache(buffer[:, :prompt_width], self.empty_cache(batch_size, max_length), 0)
-        else:
-            cache = ops.concatenate(
-                [buffer, ops.zeros((batch_size, self.sequence_length - max_length), "int32")], axis=1
-            )
-        next_fn = self._next_fn(use_cache)
-        if sampler == "beam":
-            token_ids, _ = beam_search(
-                next_fn, buffer, prompt_mask, cache, num_beams, self.end_token_id, self.pad_token_id, length_penalty
-            )
-            return token_ids
-        sampler = get_sampler(sampler) if isinstance(sampler, str) else sampler
-        token_ids, _ = sample_loop(
-            next_fn, buffer, prompt_mask, cache, sampler, self.end_token_id, self.pad_token_id, stop_length
-        )
-        return token_ids
 
     # === GenerativeTask hooks (see zoo.models.generative) ===
 
@@ -322,35 +276,7 @@ class CausalLM(GenerativeTask):
         return ops.convert_to_numpy(ops.where(positions < lengths[:, None], self.pad_token_id, generated))
 
     def _pad_prompts(self, token_ids, padding_mask, max_length):
-        import numpy as np
-
-        max_length = self.sequence_length if max_length is None else max_length
-        if not 2 <= max_length <= self.sequence_length:
-            raise ValueError(
-                f"max_length must be in [2, {self.sequence_length}] (the model's sequence_length). "
-                f"Received: max_length={max_length}"
-            )
-        token_ids = np.asarray(ops.convert_to_numpy(token_ids), "int32")
-        padding_mask = np.asarray(ops.convert_to_numpy(padding_mask), "int32")
-        lengths = padding_mask.sum(axis=1)
-        if token_ids.ndim != 2 or token_ids.shape != padding_mask.shape:
-            raise ValueError(
-                "token_ids and padding_mask must both be (batch, width). "
-                f"Received: {token_ids.shape}, {padding_mask.shape}"
-            )
-        if (lengths < 1).any():
-            raise ValueError("every prompt needs at least one token (e.g. BOS)")
-        if lengths.max() >= max_length:
-            raise ValueError(
-                f"max_length must be greater than the longest prompt ({lengths.max()} tokens). "
-                f"Received: max_length={max_length}"
-            )
-        aligned, mask = (ops.convert_to_numpy(x) for x in right_align(token_ids, padding_mask))
-        width = max_length - 1
-        if aligned.shape[1] >= width:
-            return aligned[:, :width], mask[:, :width]
-        pad = ((0, 0), (0, width - aligned.shape[1]))
-        return np.pad(aligned, pad, constant_values=self.pad_token_id), np.pad(mask, pad)
+        return generation.pad_prompts(self, token_ids, padding_mask, max_length)
 
     def pack_prompts(self, texts):
         """`[BOS] pieces...` of each prompt (no EOS), right-padded: `(token_ids, padding_mask)` NumPy `(B, P)`.
@@ -389,15 +315,3 @@ def _checkpoint_tokenizer(directory, sequence_length):
     loader = getattr(zoo.tokenizers, "load_checkpoint_tokenizer", None)
     has_files = any(all((directory / name).is_file() for name in names) for names in TOKENIZER_FILES)
     return loader(directory, sequence_length) if loader is not None and has_files else None
-
-
-def right_align(token_ids, padding_mask):
-    """Move each row's real tokens to the front (left padding -> right padding), keeping their order."""
-    width = ops.shape(token_ids)[1]
-    positions = ops.arange(width)[None, :]
-    # Real tokens sort first by position, padding after them.
-    keys = ops.where(padding_mask > 0, positions, positions + width)
-    order = ops.argsort(keys, axis=1)
-    token_ids = ops.take_along_axis(token_ids, order, axis=1)
-    padding_mask = ops.take_along_axis(padding_mask, order, axis=1)
-    return token_ids, padding_mask

@@ -201,19 +201,24 @@ class TransformerDecoderBackbone(Backbone):
 
     # === Step-by-step decoding ===
 
-    def empty_cache(self, batch_size, max_length):
+    def empty_cache(self, batch_size, max_length, split=False):
         """Zeroed KV caches of every block: `(B, num_layers, 2, max_length, H_kv, D_head)`.
 
         Args:
             batch_size: int or scalar tensor.
             max_length: int, the cache length (at most `sequence_length`
                 with learned positions).
+            split: bool; True gives a tuple with one `(keys, values)` pair
+                `(B, H_kv, max_length, D_head)` per block instead (the split
+                layout of `zoo.layers.MultiHeadAttention`): a decoding step
+                then writes its new rows without copying the other blocks'
+                caches, and attends without transposing them.
 
         Returns:
-            A tensor in the blocks' compute dtype.
+            A tensor (or the tuple) in the blocks' compute dtype.
         """
-        caches = [layer.init_cache(batch_size, max_length) for layer in self.decoder_layers]
-        return ops.stack(caches, axis=1)
+        caches = [layer.init_cache(batch_size, max_length, split=split) for layer in self.decoder_layers]
+        return tuple(caches) if split else ops.stack(caches, axis=1)
 
     def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None):
         """Hidden states of `token_ids` at positions `cache_index ...`, and the updated cache.
@@ -224,8 +229,8 @@ class TransformerDecoderBackbone(Backbone):
 
         Args:
             token_ids: `(B, T)` int ids.
-            cache: `(B, num_layers, 2, max_length, H_kv, D_head)`, from
-                `empty_cache` or a previous call.
+            cache: `(B, num_layers, 2, max_length, H_kv, D_head)`, or the
+                split tuple, from `empty_cache` or a previous call.
             cache_index: int or scalar tensor, position of `token_ids[:, 0]`.
             padding_mask: optional `(B, max_length)` mask over the cache
                 positions, True/1 for real tokens.
@@ -234,19 +239,20 @@ class TransformerDecoderBackbone(Backbone):
             `(hidden_states, cache)`: `(B, T, hidden_dim)` (after the final
             norm) and the updated cache.
         """
+        split = isinstance(cache, (tuple, list))
         x = embed(self.embedding, self.embedding_norm, None, token_ids, start_index=cache_index)
         updated = []
         for index, layer in enumerate(self.decoder_layers):
             x, layer_cache = layer(
                 x,
                 decoder_padding_mask=padding_mask,
-                self_attention_cache=cache[:, index],
+                self_attention_cache=tuple(cache[index]) if split else cache[:, index],
                 self_attention_cache_index=cache_index,
             )
-            updated.append(layer_cache)
+            updated.append(tuple(layer_cache) if split else layer_cache)
         if self.final_norm is not None:
             x = self.final_norm(x)
-        return x, ops.stack(updated, axis=1)
+        return x, tuple(updated) if split else ops.stack(updated, axis=1)
 
 
 def _scale_rotary(decoder_layers, rope_scaling):
