@@ -13,7 +13,7 @@ import numpy as np
 
 from recipes import common
 from recipes.common import Run, TrainConfig, option
-from recipes.seq2seq_data import drop_overlong, load_data, preprocessors_for
+from recipes.seq2seq_data import drop_overlong, load_data, preprocessors_for, pretrained_model
 from recipes.seq2seq_evaluate import evaluate_tflite, generate_all, group_references, print_summary
 from zoo.data.pipelines import pair_batches
 from zoo.models import LSTMSeq2Seq, Seq2SeqLM, get_preset, preset_names
@@ -23,6 +23,8 @@ SMOKE = dict(preset="tiny", epochs=1, vocabulary_size=300, batch_size=16, source
 TFLITE_EVAL_EXAMPLES = 64  # held-out sources each exported single-call TFLite file translates
 # --architecture -> (model class, preset family).
 ARCHITECTURES = {"transformer": (Seq2SeqLM, "seq2seq"), "lstm": (LSTMSeq2Seq, "lstm_seq2seq")}
+# --freeze -> backbone layers kept fixed (the encoder's token table is also the decoder's and the output's).
+FREEZE = {"none": (), "embeddings": ("encoder_embedding", "decoder_embedding"), "encoder": ("encoder_",)}
 DATA_HELP = (
     "builtin:gettext-LANG, builtin:python-docstrings, builtin:debian-descriptions, parallel:, tsv:, csv:, jsonl:, tfds:"
 )
@@ -32,6 +34,8 @@ DATA_HELP = (
 class Seq2SeqConfig(TrainConfig):
     architecture: str = option("transformer", "transformer (Seq2SeqLM) or lstm (LSTMSeq2Seq: LSTMs with attention)")
     preset: str = option("small", "preset of the architecture: transformer tiny, small, base; lstm tiny, small")
+    init: str | None = option(None, "minilm or a BERT dir (warm start), a BART/Marian dir; none: --preset")
+    freeze: str = option("none", "none, embeddings or encoder (its embeddings too): kept fixed in training")
     data: str = option("builtin:gettext-es", DATA_HELP)
     test_data: str | None = option(None, "a separate test source (same forms)")
     source_language: str | None = option(None, "e.g. de (parallel: file extension)")
@@ -57,6 +61,12 @@ class Seq2SeqConfig(TrainConfig):
         common.check_choice("architecture", self.architecture, ARCHITECTURES)
         common.check_preset(self.preset, preset_names(preset_family(self)), self.architecture)
         common.check_tokenizer(self.tokenizer)
+        common.check_choice("freeze", self.freeze, FREEZE)
+        self.init = None if self.init in (None, "", "none") else self.init
+        if self.freeze != "none" and not self.init and not self.smoke:
+            raise ValueError(f"--freeze {self.freeze} keeps random weights fixed without --init; use --freeze none")
+        if self.init and self.architecture != "transformer":
+            raise ValueError(f"--init loads a Seq2SeqLM; it needs --architecture transformer, not {self.architecture}")
         common.check_quantize(self.quantize, ("float32", "dynamic"))
         if self.num_beams < 1:
             raise ValueError(f"--num-beams must be >= 1. Received: {self.num_beams}")
@@ -92,20 +102,25 @@ def preset_family(cfg):
     return ARCHITECTURES[cfg.architecture][1]
 
 
-def build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch):
+def build_model(cfg, source_preprocessor, target_preprocessor, steps_per_epoch, model=None):
+    """`model` (from `--init`) or the `--preset`, with `--freeze` applied, compiled."""
     model_class = ARCHITECTURES[cfg.architecture][0]
-    model = model_class.from_preset(
-        cfg.preset, source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor
-    )
+    if model is None:
+        model = model_class.from_preset(
+            cfg.preset, source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor
+        )
+    for layer in model.backbone.layers if cfg.freeze != "none" else ():
+        layer.trainable = layer.trainable and not layer.name.startswith(FREEZE[cfg.freeze])
     model.compile(
         optimizer=common.warmup_cosine_adamw(cfg, steps_per_epoch, clipnorm=1.0),
         loss=SparseCategoricalCrossentropyWithSmoothing(cfg.label_smoothing),
         weighted_metrics=["accuracy"],  # token accuracy, padding excluded
     )
+    trained = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
     print(
-        f"model {model_class.__name__} ({cfg.architecture}) preset {cfg.preset!r}: "
-        f"{model.count_params():,} parameters, {model.source_length} source / "
-        f"{model.target_length} target tokens",
+        f"model {model_class.__name__} ({cfg.architecture}) {origin}: {model.count_params():,} parameters "
+        f"({trained:,} trained), {model.source_length} source / {model.target_length} target tokens",
         flush=True,
     )
     return model
@@ -116,18 +131,19 @@ def run(cfg, task):
     cfg, out = run.cfg, run.out
     train, test = load_data(cfg)
     preset = get_preset(preset_family(cfg), cfg.preset)
-    source_preprocessor, target_preprocessor = preprocessors_for(
-        cfg,
-        train,
-        out,
-        cfg.source_length or preset["source_length"],
-        cfg.target_length or preset["target_length"],
-    )
+    lengths = (cfg.source_length or preset["source_length"], cfg.target_length or preset["target_length"])
+    model = None
+    if cfg.init:  # the checkpoint's tokenizers
+        with run.scope():
+            model = pretrained_model(cfg, *lengths)
+        source_preprocessor, target_preprocessor = model.source_preprocessor, model.target_preprocessor
+    else:
+        source_preprocessor, target_preprocessor = preprocessors_for(cfg, train, out, *lengths)
     preprocessors = (source_preprocessor, target_preprocessor)
     train = drop_overlong(train, *preprocessors, task.truncate_sources)
     train_batches = pair_batches(train, *preprocessors, cfg.batch_size, shuffle=True, seed=cfg.seed)
     with run.scope():
-        model = build_model(cfg, *preprocessors, int(train_batches.cardinality()))
+        model = build_model(cfg, *preprocessors, int(train_batches.cardinality()), model)
     test_batches = pair_batches(test, *preprocessors, 128)
     model, history = run.fit(model, train_batches, validation_data=test_batches)
     if model is None:  # a multi-worker run's other workers: the chief evaluates and exports
@@ -154,9 +170,11 @@ def run(cfg, task):
         "test_data": cfg.test_data,
         "architecture": cfg.architecture,
         "model": type(model).__name__,
-        "preset": cfg.preset,
+        "preset": cfg.init or cfg.preset,
+        "init": cfg.init,
+        "freeze": cfg.freeze,
         "parameters": model.count_params(),
-        "tokenizer": cfg.tokenizer,
+        "tokenizer": "checkpoint's" if cfg.init else cfg.tokenizer,
         "source_vocabulary_size": source_preprocessor.vocabulary_size,
         "target_vocabulary_size": target_preprocessor.vocabulary_size,
         "train_pairs": len(train),

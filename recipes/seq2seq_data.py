@@ -2,12 +2,15 @@
 
 import collections
 import dataclasses
+import json
 import time
 
 import numpy as np
 
 from recipes import common
+from zoo.checkpoints.bert import resolve_checkpoint_path
 from zoo.data import load_pair_dataset
+from zoo.models import Seq2SeqLM
 
 SMOKE_EXAMPLES = (256, 16)  # train, test
 MAX_TEST_PAIRS = 2000  # default held-out size of a source without a test split (10% up to this)
@@ -78,6 +81,30 @@ def preprocessors_for(cfg, train, out, source_length, target_length):
         flush=True,
     )
     return sides["source"], sides["target"]
+
+
+def pretrained_model(cfg, source_length, target_length):
+    """`--init`: `minilm` or a BERT directory warm-started (encoder and decoder), or a BART / Marian directory.
+
+    Either keeps the checkpoint's tokenizers (`--tokenizer`, `--vocabulary-size` and `--lowercase` do
+    not apply); `source_length` / `target_length` are the model's (target: BOS + summary).
+    """
+    path = resolve_checkpoint_path(cfg.init)
+    config = path / "config.json"
+    is_bert = config.is_file() and json.loads(config.read_text(encoding="utf-8")).get("model_type") == "bert"
+    if is_bert:
+        model = Seq2SeqLM.from_encoder_checkpoint(path, source_length=source_length, target_length=target_length)
+    else:
+        model = Seq2SeqLM.from_checkpoint(path, source_length=source_length, target_length=target_length)
+    if model.source_preprocessor is None or model.target_preprocessor is None:
+        raise ValueError(f"--init {cfg.init}: zoo cannot load this checkpoint's tokenizers")
+    kind = "warm-started from BERT" if is_bert else "loaded"
+    print(
+        f"--init {cfg.init} ({kind}): source {model.source_preprocessor.vocabulary_size}, target "
+        f"{model.target_preprocessor.vocabulary_size} tokens (the checkpoint's tokenizers)",
+        flush=True,
+    )
+    return model
 
 
 def drop_overlong(train, source_preprocessor, target_preprocessor, truncate_sources=False):
