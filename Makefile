@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test lint format bench bench-quick clean
+.PHONY: demo test test-parity lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The tokenizer differential harness on every real string (>= 50,000 per tokenizer) and every code point
+# (tens of minutes per tokenizer on 2 cores); `make test` runs it on a sample.
+test-parity: $(STAMP)
+	$(PY) -m pytest -m slow -s tests/tokenizers/test_parity.py
 
 # ruff (settings in pyproject.toml): `make lint` checks formatting, lint rules and import order
 # (.ci/run runs it before the tests); `make format` rewrites the tree to pass it.

@@ -24,34 +24,49 @@ import re
 import keras
 import tensorflow as tf
 
-from zoo._keras_compat import accept_string_inputs, keras_hub_byte_pair_pieces
-from zoo.tokenizers.preprocessor import pack_prompts, start_empty_prompts, unpack_generated
+from zoo._keras_compat import keras_hub_byte_pair_pieces
+from zoo.tokenizers.checkpoint_preprocessor import CheckpointPreprocessor
+from zoo.tokenizers.preprocessor import valid_utf8
 
 WHITESPACE = r"\t\n\x{0B}\f\r\x{85}\p{Z}"  # Unicode White_Space
+# \p{L} and \p{N} as Oniguruma's Unicode 16 tables read them: RE2's tables (an older Unicode) lack the
+# letters and digits of the scripts added since (found by tests/tokenizers/test_parity.py's code-point sweep).
+LETTER = (
+    r"\p{L}"
+    r"\x{1C89}-\x{1C8A}\x{A7CB}-\x{A7CD}\x{A7DA}-\x{A7DC}\x{105C0}-\x{105F3}\x{10D4A}-\x{10D65}"
+    r"\x{10D6F}-\x{10D85}\x{10EC2}-\x{10EC4}\x{11380}-\x{11389}\x{1138B}\x{1138E}\x{11390}-\x{113B5}"
+    r"\x{113B7}\x{113D1}\x{113D3}\x{11BC0}-\x{11BE0}\x{13460}-\x{143FA}\x{16100}-\x{1611D}\x{16D40}-"
+    r"\x{16D6C}\x{18CFF}\x{1E5D0}-\x{1E5ED}\x{1E5F0}\x{2EBF0}-\x{2EE5D}"
+)
+NUMBER = (
+    r"\p{N}"
+    r"\x{10D40}-\x{10D49}\x{116D0}-\x{116E3}\x{11BF0}-\x{11BF9}\x{16130}-\x{16139}\x{16D70}-\x{16D79}"
+    r"\x{1CCF0}-\x{1CCF9}\x{1E5F1}-\x{1E5FA}"
+)
 # The checkpoints' split regexes, each without its `\s+(?!\S)` alternative, and whether the regex's
 # `\s*[\r\n]+` alternative keeps a whitespace run up to its last line break whole.
 PRETOKENIZERS = {
     # GPT-2 (and tokenizers' ByteLevel(use_regex=True)).
-    "gpt2": (rf"'s|'t|'re|'ve|'m|'ll|'d| ?\p{{L}}+| ?\p{{N}}+| ?[^{WHITESPACE}\p{{L}}\p{{N}}]+|[{WHITESPACE}]+", False),
+    "gpt2": (
+        rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{LETTER}]+| ?[{NUMBER}]+| ?[^{WHITESPACE}{LETTER}{NUMBER}]+|[{WHITESPACE}]+",
+        False,
+    ),
     # Llama-3: digits in groups of up to three, case-insensitive contractions.
     "llama3": (
-        rf"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{{L}}\p{{N}}]?\p{{L}}+|\p{{N}}{{1,3}}"
-        rf"| ?[^{WHITESPACE}\p{{L}}\p{{N}}]+[\r\n]*|[{WHITESPACE}]*[\r\n]+|[{WHITESPACE}]+",
+        rf"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n{LETTER}{NUMBER}]?[{LETTER}]+|[{NUMBER}]{{1,3}}"
+        rf"| ?[^{WHITESPACE}{LETTER}{NUMBER}]+[\r\n]*|[{WHITESPACE}]*[\r\n]+|[{WHITESPACE}]+",
         True,
     ),
     # Qwen2: as Llama-3 with single digits.
     "qwen2": (
-        rf"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{{L}}\p{{N}}]?\p{{L}}+|\p{{N}}"
-        rf"| ?[^{WHITESPACE}\p{{L}}\p{{N}}]+[\r\n]*|[{WHITESPACE}]*[\r\n]+|[{WHITESPACE}]+",
+        rf"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n{LETTER}{NUMBER}]?[{LETTER}]+|[{NUMBER}]"
+        rf"| ?[^{WHITESPACE}{LETTER}{NUMBER}]+[\r\n]*|[{WHITESPACE}]*[\r\n]+|[{WHITESPACE}]+",
         True,
     ),
 }
 # SmolLM's Digits pre-tokenizer: one piece per character that Rust's `char::is_numeric` calls numeric
-# (Nd, Nl, No): RE2's \p{N} plus the digits of Unicode 16-17 scripts, which RE2's tables predate.
-DIGIT = (
-    r"[\p{N}\x{10D40}-\x{10D49}\x{116D0}-\x{116E3}\x{11BF0}-\x{11BF9}\x{11DE0}-\x{11DE9}\x{16130}-\x{16139}"
-    r"\x{16D70}-\x{16D79}\x{16FF4}-\x{16FF6}\x{1CCF0}-\x{1CCF9}\x{1E5F1}-\x{1E5FA}]"
-)
+# (Nd, Nl, No; Unicode 17): NUMBER plus two more scripts' digits.
+DIGIT = rf"[{NUMBER}\x{{11DE0}}-\x{{11DE9}}\x{{16FF4}}-\x{{16FF6}}]"
 # Pre-tokenizers made of a digit split before another one's regex.
 DIGIT_SPLIT = {"smollm": "gpt2"}  # SmolLM / SmolLM2: Sequence[Digits(individual_digits=True), ByteLevel]
 # The regexes as they appear in tokenizer.json files (`\s` written as is), for recognizing them.
@@ -64,6 +79,24 @@ HUGGING_FACE_REGEXES = {
 }
 
 
+def regex_split(texts, pattern):
+    """`tf_text.regex_split(texts, pattern, pattern)` -> `(pieces, ends)` ragged `(B, None)`, read past NUL bytes.
+
+    tensorflow-text's split stops at a text's first NUL byte (the rest is
+    lost); the split runs on a copy with NUL read as U+0001 (which every
+    pattern here treats alike) and the pieces are cut from the original.
+    """
+    import tensorflow_text as tf_text
+
+    _, begins, ends = tf_text.regex_split_with_offsets(
+        tf.strings.regex_replace(texts, r"\x00", "\x01"), pattern, pattern
+    )
+    pieces = tf.strings.substr(
+        tf.gather(texts, begins.value_rowids()), begins.flat_values, ends.flat_values - begins.flat_values
+    )
+    return begins.with_flat_values(pieces), ends
+
+
 def pretokenize(texts, pretokenizer="gpt2"):
     """Strings `(B,)` -> ragged words `(B, None)`, the words of the checkpoint's split regex.
 
@@ -74,16 +107,14 @@ def pretokenize(texts, pretokenizer="gpt2"):
     Returns:
         A ragged `tf.string` tensor `(B, None)`; joined, each row is its text.
     """
-    import tensorflow_text as tf_text
-
     if pretokenizer in DIGIT_SPLIT:  # every digit alone, then the regex over each stretch between digits
-        stretches = tf_text.regex_split(texts, DIGIT, DIGIT)  # (B, None)
+        stretches, _ = regex_split(texts, DIGIT)  # (B, None)
         words = pretokenize(stretches.flat_values, DIGIT_SPLIT[pretokenizer])  # (S, None)
         return tf.RaggedTensor.from_row_splits(words.flat_values, tf.gather(words.row_splits, stretches.row_splits))
 
     pattern, newline_runs = PRETOKENIZERS[pretokenizer]
     total = tf.cast(tf.strings.length(texts), tf.int64)  # (B,) bytes
-    runs, _, ends = tf_text.regex_split_with_offsets(texts, f"[{WHITESPACE}]+", f"[{WHITESPACE}]+")
+    runs, ends = regex_split(texts, f"[{WHITESPACE}]+")
     row = runs.value_rowids()
     pieces, ends = runs.flat_values, ends.flat_values
     is_run = tf.strings.regex_full_match(pieces, f"[{WHITESPACE}]+")
@@ -102,18 +133,16 @@ def pretokenize(texts, pretokenizer="gpt2"):
     segments = tf.strings.substr(
         tf.gather(texts, starts.value_rowids()), starts.flat_values, stops.flat_values - starts.flat_values
     )
-    words = tf_text.regex_split(segments, pattern, pattern)  # (segments, None)
+    words, _ = regex_split(segments, pattern)  # (segments, None)
     return tf.RaggedTensor.from_row_splits(words.flat_values, tf.gather(words.row_splits, starts.row_splits))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class BytePairPreprocessor(keras.layers.Layer):
+class BytePairPreprocessor(CheckpointPreprocessor):
     """Raw strings <-> byte-level BPE ids of a checkpoint, all in TensorFlow ops.
 
-    The interface of `TextPreprocessor` that `CausalLM` uses: `tokenize`,
-    `detokenize`, `generate_preprocess`, `generate_postprocess`,
-    `vocabulary_size`, `cls_id` (BOS, or `None` when the checkpoint adds
-    none: GPT-2, Qwen2), `sep_id` (EOS) and `pad_id`. Special tokens
+    The interface of `CheckpointPreprocessor` (`cls_id` is `None` where the
+    checkpoint adds no BOS: GPT-2, Qwen2, SmolLM). Special tokens
     (`<|endoftext|>`, `<|im_start|>`, ...) written in a text are matched
     whole and become their ids, as Hugging Face tokenizers do. The layer's
     config holds the vocabulary and merges, so `.keras` files carry it.
@@ -149,39 +178,24 @@ class BytePairPreprocessor(keras.layers.Layer):
         normalization=None,
         **kwargs,
     ):
-        kwargs.setdefault("dtype", "int32")
-        super().__init__(**kwargs)
-        accept_string_inputs(self)
         if pretokenizer not in PRETOKENIZERS and pretokenizer not in DIGIT_SPLIT:
             names = sorted([*PRETOKENIZERS, *DIGIT_SPLIT])
             raise ValueError(f"pretokenizer must be one of {names}. Received: {pretokenizer!r}")
-        if not isinstance(sequence_length, int) or sequence_length < 2:
-            raise ValueError(f"sequence_length must be an integer >= 2. Received: sequence_length={sequence_length!r}")
+        super().__init__(sequence_length, bos_token, eos_token, pad_token, add_bos, **kwargs)
         self.vocabulary = {str(token): int(index) for token, index in dict(vocabulary).items()}
         self.merges = [" ".join(merge) if isinstance(merge, (list, tuple)) else str(merge) for merge in merges]
-        self.sequence_length, self.pretokenizer = sequence_length, pretokenizer
+        self.pretokenizer = pretokenizer
         self.special_tokens = [str(token) for token in special_tokens]
-        self.bos_token, self.eos_token, self.pad_token, self.add_bos = bos_token, eos_token, pad_token, add_bos
-        for name in ("bos_token", "eos_token", "pad_token"):
-            token = getattr(self, name)
-            if token is not None and token not in self.vocabulary:
-                raise ValueError(f"{name} {token!r} is not in the vocabulary")
         missing = [token for token in self.special_tokens if token not in self.vocabulary]
         if missing:
             raise ValueError(f"special tokens {missing[:3]} are not in the vocabulary")
         if normalization not in (None, "NFC"):
             raise ValueError(f"normalization must be None or 'NFC'. Received: normalization={normalization!r}")
         self.normalization = normalization
-        if add_bos and bos_token is None:
-            raise ValueError("add_bos=True needs a bos_token")
-        self.cls_id = self.vocabulary[bos_token] if add_bos else None
-        self.sep_id = None if eos_token is None else self.vocabulary[eos_token]
-        pad = pad_token if pad_token is not None else eos_token
-        self.pad_id = 0 if pad is None else self.vocabulary[pad]
+        self._set_special_ids(self.vocabulary, "in the vocabulary")
         self._pieces = keras_hub_byte_pair_pieces(self.vocabulary, self.merges)
         specials = sorted(self.special_tokens, key=len, reverse=True)  # the longest match first
         self._special_pattern = "|".join(re.escape(token) for token in specials) or None
-        self._special_ids = tf.constant([self.vocabulary[token] for token in self.special_tokens] or [-1], tf.int32)
         self.built = True
 
     @property
@@ -194,18 +208,14 @@ class BytePairPreprocessor(keras.layers.Layer):
         """One more than the largest id (ids may have gaps)."""
         return max(self.vocabulary.values()) + 1
 
-    def tokenize(self, texts):
-        """Ids of each text as a ragged `(B, None)` int32 tensor, no BOS/EOS added."""
+    def _tokenize(self, texts):
         import tensorflow_text as tf_text
 
-        texts = tf.convert_to_tensor(texts, dtype=tf.string)
-        if texts.shape.rank == 0:
-            texts = texts[tf.newaxis]
         if self.normalization is not None:
             texts = tf_text.normalize_utf8(texts, self.normalization)
         if self._special_pattern is None:
             return self._encode(texts)
-        segments = tf_text.regex_split(texts, self._special_pattern, self._special_pattern)  # (B, None)
+        segments, _ = regex_split(texts, self._special_pattern)  # (B, None)
         flat = segments.flat_values
         special = tf.strings.regex_full_match(flat, self._special_pattern)
         ordinary = self._encode(tf.where(special, "", flat))  # (S, None), empty rows for special segments
@@ -216,45 +226,17 @@ class BytePairPreprocessor(keras.layers.Layer):
 
     def _encode(self, texts):
         words = pretokenize(texts, self.pretokenizer)  # (B, None)
-        merged = self._pieces.merge(words.flat_values)  # (W, None) BPE tokens
+        unique, index = tf.unique(words.flat_values)  # each distinct word merged once
+        merged = tf.gather(self._pieces.merge(unique), index)  # (W, None) BPE tokens
         ids = tf.cast(self._pieces.token_to_id(merged.flat_values), tf.int32)
         return tf.RaggedTensor.from_row_splits(ids, tf.gather(merged.row_splits, words.row_splits))
 
-    def detokenize(self, token_ids):
-        """Ids `(B, T)` -> UTF-8 text `(B,)`, special tokens dropped, invalid bytes as U+FFFD."""
-        token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
-        drop = tf.constant([self.vocabulary[token] for token in self.special_tokens] + [self.pad_id], tf.int32)
-        keep = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], drop), axis=-1)
-        text = self._pieces.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+    def _detokenize(self, token_ids):
         # Ids may end inside a character (a cut, or a model's odd output): U+FFFD as Hugging Face decodes it.
-        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+        return valid_utf8(self._pieces.detokenize(token_ids))
 
-    def call(self, texts):
-        """`{"token_ids", "padding_mask"}` `(B, sequence_length)`: [BOS] ids, right-padded, truncated."""
-        token_ids, padding_mask = self.generate_preprocess(texts, self.sequence_length)
-        return {"token_ids": token_ids, "padding_mask": padding_mask}
-
-    def generate_preprocess(self, texts, width):
-        """Prompts: `[BOS]` (when the checkpoint adds one) + ids, right-padded to `width`; long ones keep their end.
-
-        Without a BOS, an empty text becomes the end-of-text token (see `start_empty_prompts`).
-        """
-        token_ids, padding_mask = pack_prompts(self.tokenize(texts), width, self.cls_id, self.pad_id)
-        if self.cls_id is None and self.sep_id is not None:  # an empty text starts from end-of-text
-            token_ids, padding_mask = start_empty_prompts(token_ids, padding_mask, self.sep_id)
-        return token_ids, padding_mask
-
-    def generate_postprocess(self, token_ids, end_token_id=None, pad_token_id=None, strip=True):
-        """Generated ids `(B, T)` -> `tf.string` `(B,)`, cut at the first end token."""
-        end_token_id = self.sep_id if end_token_id is None else end_token_id
-        pad_token_id = self.pad_id if pad_token_id is None else pad_token_id
-        return unpack_generated(
-            self.detokenize, token_ids, -1 if end_token_id is None else end_token_id, pad_token_id, strip
-        )
-
-    def compute_output_spec(self, texts):
-        spec = keras.KerasTensor((None, self.sequence_length), dtype="int32")
-        return {"token_ids": spec, "padding_mask": spec}
+    def _dropped_ids(self):
+        return [self.vocabulary[token] for token in self.special_tokens] + [self.pad_id]
 
     def get_config(self):
         config = super().get_config()
@@ -262,13 +244,8 @@ class BytePairPreprocessor(keras.layers.Layer):
             {
                 "vocabulary": self.vocabulary,
                 "merges": self.merges,
-                "sequence_length": self.sequence_length,
                 "pretokenizer": self.pretokenizer,
                 "special_tokens": self.special_tokens,
-                "bos_token": self.bos_token,
-                "eos_token": self.eos_token,
-                "pad_token": self.pad_token,
-                "add_bos": self.add_bos,
                 "normalization": self.normalization,
             }
         )

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from zoo._keras_compat import accept_string_inputs
-from zoo.tokenizers.preprocessor import pack_pieces, pack_prompts, unpack_generated
+from zoo.tokenizers.preprocessor import pack_pieces, pack_prompts, string_batch, unpack_generated
 from zoo.tokenizers.vocabulary import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
 
 PAD, UNK, CLS, SEP = SPECIAL_TOKENS[:4]
@@ -87,10 +87,9 @@ class CharacterPreprocessor(keras.layers.Layer):
 
     def tokenize(self, texts):
         """Character ids of each text as a ragged `(B, None)` int32 tensor, no special tokens."""
-        texts = tf.convert_to_tensor(texts, dtype=tf.string)
-        if texts.shape.rank == 0:
-            texts = texts[tf.newaxis]
-        codes = tf.strings.unicode_decode(texts, "UTF-8", errors="replace")  # ragged (B, None) code points
+        codes = tf.strings.unicode_decode(
+            string_batch(texts), "UTF-8", errors="replace"
+        )  # ragged (B, None) code points
         return tf.ragged.map_flat_values(self._lookup, codes)
 
     def _lookup(self, codes):

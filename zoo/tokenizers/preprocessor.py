@@ -96,18 +96,12 @@ class TextPreprocessor(keras.layers.Layer):
 
     def tokenize(self, texts):
         """Word pieces of each text as a ragged `(B, None)` int32 tensor, no special tokens."""
-        texts = tf.convert_to_tensor(texts, dtype=tf.string)
-        if texts.shape.rank == 0:
-            texts = texts[tf.newaxis]
-        pieces = self._tokenizer.tokenize(self._normalizer.normalize(texts))
+        pieces = self._tokenizer.tokenize(self._normalizer.normalize(string_batch(texts)))
         return tf.cast(pieces, tf.int32)
 
     def detokenize(self, token_ids):
         """Token ids `(B, T)` back to normalized text (special tokens dropped)."""
-        token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
-        special = tf.constant([self.pad_id, self.cls_id, self.sep_id])
-        keep = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], special), axis=-1)
-        return self._tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+        return self._tokenizer.detokenize(drop_ids(token_ids, [self.pad_id, self.cls_id, self.sep_id]))
 
     def call(self, texts):
         return pack_pieces(self.tokenize(texts), self.sequence_length, self.cls_id, self.sep_id, self.pad_id)
@@ -140,6 +134,24 @@ class TextPreprocessor(keras.layers.Layer):
         else:
             config["vocabulary"] = self.vocabulary
         return config
+
+
+def string_batch(texts):
+    """A string, a list of strings or a `tf.string` tensor -> a `tf.string` tensor `(B,)` (a scalar becomes `(1,)`)."""
+    texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    return texts[tf.newaxis] if texts.shape.rank == 0 else texts
+
+
+def valid_utf8(texts):
+    """Strings with each maximal invalid UTF-8 subsequence replaced by U+FFFD, as Python's and Rust's lossy decoding."""
+    return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+
+
+def drop_ids(token_ids, ids):
+    """Ids `(B, T)` -> ragged `(B, None)` without any of `ids` (special tokens, padding)."""
+    token_ids = tf.convert_to_tensor(token_ids, dtype=tf.int32)
+    keep = tf.reduce_all(tf.not_equal(token_ids[..., tf.newaxis], tf.constant(list(ids), tf.int32)), axis=-1)
+    return tf.ragged.boolean_mask(token_ids, keep)
 
 
 def pack_pieces(pieces, sequence_length, cls_id, sep_id, pad_id):
