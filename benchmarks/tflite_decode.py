@@ -131,6 +131,7 @@ def main(argv=None):
     from zoo.quiet import start_tensorflow_quietly
 
     start_tensorflow_quietly()
+    recorded = environment("benchmarks.tflite_decode", argv)  # the load average before the run
     from zoo.export.runtime import tflite_generate, tflite_interpreter
     from zoo.models import CausalLM
 
@@ -163,7 +164,7 @@ def main(argv=None):
             rows.append(row)
             del interpreter
     result = {
-        "environment": environment("benchmarks.tflite_decode", argv),
+        "environment": recorded,
         "config": config,
         "max_length": args.max_length,
         "prompt_length": PROMPT_LENGTH,
