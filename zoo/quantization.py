@@ -15,7 +15,13 @@ quantizes the fresh model before Keras loads the variables into it.
 A tied output projection (GPT-2, Llama-style tied tables) reads the token
 table outside the Embedding's call; `dequantized_embeddings` gives that
 table back in float through Keras' own dequantizing lookup.
+
+Exports: the SavedModel runs Keras' integer ops as they are; a TFLite file
+is traced through `zoo.export.quantized.tflite_compatible` (it keeps the
+int8 / packed int4 weights, see there).
 """
+
+import warnings
 
 import keras
 from keras import ops
@@ -58,7 +64,9 @@ def quantize(model, mode):
         raise ValueError(f"{model.name} has LoRA adapters; call merge_lora() before quantize({mode!r})")
     if not model.built:
         raise ValueError(f"{model.name} is not built; call it on a batch (or build it) before quantize({mode!r})")
-    keras.Model.quantize(model, mode)
+    with warnings.catch_warnings():  # one per layer without weights to quantize (norms, dropout, ...)
+        warnings.filterwarnings("ignore", message=".*does not have a `quantize` method implemented")
+        keras.Model.quantize(model, mode)
     if not quantized_layers(model):
         raise ValueError(f"{model.name} has no Dense, EinsumDense or Embedding layer to quantize")
     model._zoo_quantization_mode = mode

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from zoo.export.archive import directory_size, write_saved_model
 from zoo.export.parity import select_inputs
+from zoo.export.quantized import tflite_compatible
 from zoo.export.runtime import run_tflite
 from zoo.export.signatures import saved_model_endpoint, tflite_endpoints
 from zoo.export.tflite import QUANTIZATIONS, write_tflite
@@ -81,6 +82,10 @@ def export_tflite(
             e.g. `"text"` or `"token_ids"` for a `TextClassifier`). Defaults
             to the first, the most end-to-end one.
 
+    A model with Keras-quantized weights (`model.quantize("int8"|"int4")`)
+    keeps them in the file and is checked against the quantized Keras model
+    (`zoo.export.quantized`).
+
     Returns:
         `(path, ParityReport)`.
 
@@ -105,7 +110,8 @@ def export_tflite(
     if quantize == "int8" and any(spec.dtype == tf.string for spec in endpoint.input_signature.values()):
         raise ValueError(f"quantize='int8' needs numeric inputs; variant {variant!r} takes strings")
     what = f"TFLite ({variant}, {quantize or 'float32'}) {path}"
-    return write_tflite(model, endpoint, path, quantize, representative_data, sample_inputs, tolerance, what)
+    with tflite_compatible(model):  # Keras int8 / int4 weights: integer matmuls in float (zoo.export.quantized)
+        return write_tflite(model, endpoint, path, quantize, representative_data, sample_inputs, tolerance, what)
 
 
 def tflite_variants(model):
