@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from recipes import common
-from recipes.common import Run, TrainConfig, option
-from recipes.generate_report import decode_speed, print_summary, validation_scores
+from recipes.common import Run, VariantsConfig, option
+from recipes.generate_report import decode_speed, perplexity_on, print_summary, validation_scores
 from zoo.data.corpus import load_text_corpus
 from zoo.data.pipelines import lm_batches
 from zoo.models import CausalLM, get_preset, preset_names
@@ -40,7 +40,7 @@ DEFAULT_PROMPTS = "The |def |Return "
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VariantsConfig):
     preset: str = option("small", "CausalLM preset (tiny, small, small_rotary, base)")
     init: str | None = option(None, "fine-tune this Hugging Face gpt2/llama/mistral/qwen2 directory (its tokenizer)")
     data: str = option("builtin:python-docs", "builtin:python-docs, text:PATH, tfds:NAME")
@@ -107,7 +107,7 @@ def main(argv=None):
     cfg, out = run.cfg, run.out
     train_text, validation_text = load_data(cfg)
     with run.scope():
-        model = build_model(cfg, train_text, out)
+        model = common.with_lora(build_model(cfg, train_text, out), cfg)  # --lora-rank: before compile
     preprocessor, length, bos = model.preprocessor, model.sequence_length, model.bos_token_id
     train_ids, validation_ids = (
         preprocessor.tokenize([text]).flat_values.numpy() for text in (train_text, validation_text)
@@ -138,7 +138,9 @@ def main(argv=None):
     sampling = dict(sampler="top_p", p=cfg.top_p, temperature=cfg.temperature, seed=cfg.seed)
     samples = model.generate(prompts, max_length=min(cfg.sample_length, length), **sampling)
 
-    # === Save and export, each parity-checked ===
+    # === Variants (--lora-rank merged, --quantize-weights scored), then save and export, each parity-checked ===
+    perplexity = perplexity_on(validation_batches)  # the float model and its variants on the same batches
+    variants = run.variants(model, "validation_perplexity", perplexity(model), perplexity, higher_is_better=False)
     ids = {key: getattr(model, key) for key in ("bos_token_id", "end_token_id", "pad_token_id")}
     layout = {"max_length": length, "vocabulary": None if cfg.init else "characters.txt", "init": cfg.init}
     run.write_json("generation.json", {**ids, **layout})
@@ -161,6 +163,7 @@ def main(argv=None):
         **before,
         **validation_scores(history["val_loss"][-1]),
         "samples": [{"prompt": p, "text": s} for p, s in zip(prompts, samples)],
+        "variants": variants,
         "exports": exports,
         "decode_tokens_per_second": speed,
         **run.timing(),

@@ -13,6 +13,11 @@ def validation_scores(loss, suffix=""):
     return {f"validation_loss{suffix}": float(loss), f"validation_perplexity{suffix}": float(np.exp(loss))}
 
 
+def perplexity_on(validation_batches):
+    """`model -> validation perplexity` (the exp of its mean loss on `validation_batches`), for `run.variants`."""
+    return lambda model: float(np.exp(model.evaluate(validation_batches, verbose=0, return_dict=True)["loss"]))
+
+
 def print_summary(metrics, cfg, samples):
     print("\n=== results ===")
     unit = "token" if metrics.get("init") else "char"

@@ -14,8 +14,7 @@ question (best span over all windows) and scores it with the official SQuAD v1.1
 (max over the reference answers). Writes into --out: config.json, vocabulary.txt, qa.json (window
 layout for apps), history.csv/png, metrics.json, predictions.json, model.keras, saved_model/1/
 ((question, context) strings in, answer strings + scores + character offsets out) and model.tflite
-/ model_dynamic.tflite (one window of token ids in, start/end logits out), each checked against
-Keras, with EM/F1 of each TFLite file.
+/ model_dynamic.tflite (one window of token ids in, start/end logits out), each checked, with EM/F1.
 """
 
 import dataclasses
@@ -25,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from recipes import common, qa_evaluate
-from recipes.common import Run, TrainConfig, option
+from recipes.common import Run, VariantsConfig, option
 from zoo.data.squad import load_squad, load_tfds_squad, split_by_article
 from zoo.models import QuestionAnswerer, preset_names
 from zoo.tokenizers import save_vocabulary
@@ -40,7 +39,7 @@ LAYOUT = ("sequence_length", "max_question_length", "stride", "max_answer_length
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VariantsConfig):
     data: str = option(DEFAULT_DATA, "squad:FILE.json[.gz] or tfds:squad")
     init: str = option("minilm", "minilm, a BERT checkpoint directory, or scratch (random --preset)")
     preset: str = option("small", "QuestionAnswerer preset for --init scratch")
@@ -153,10 +152,9 @@ def main(argv=None):
     cfg, out = run.cfg, run.out
     train, test = load_examples(cfg)
     with run.scope():
-        model = build_model(cfg, train, out)
+        model = common.with_lora(build_model(cfg, train, out), cfg)  # --lora-rank: before compile
     train_batches, train_windows = window_batches(model, train, cfg.batch_size, True, cfg.seed)
-    test_batches, _ = window_batches(model, test, 64, False, cfg.seed)
-    steps = -(-train_windows // cfg.batch_size)  # per epoch
+    test_batches, steps = window_batches(model, test, 64, False, cfg.seed)[0], -(-train_windows // cfg.batch_size)
     losses = {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for name in OUTPUTS}
     metrics = {name: ["accuracy"] for name in OUTPUTS}
     with run.scope():
@@ -170,7 +168,8 @@ def main(argv=None):
     # === Evaluate: answer every held-out question over all its windows ===
     answers, scores, answer_seconds = qa_evaluate.answer_held_out(run, model, test)  # + predictions.json
 
-    # === Save and export, each parity-checked and scored ===
+    # === Variants (--lora-rank merged, --quantize-weights scored), then save and export, each checked ===
+    variants = run.variants(model, "f1", scores["f1"], lambda variant: qa_evaluate.f1_on(variant, test))
     exports = qa_evaluate.export_and_measure(run, model, test, answers, TFLITE_EVAL_QUESTIONS)
 
     metrics = {
@@ -188,6 +187,7 @@ def main(argv=None):
         "exact_match": scores["exact_match"],
         "f1": scores["f1"],
         "keras_questions_per_second": round(len(test) / answer_seconds, 1),
+        "variants": variants,
         "exports": exports,
         **run.timing(),
     }

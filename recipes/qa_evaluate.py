@@ -15,6 +15,11 @@ def evaluate(answers, examples):
     return squad_scores(predictions, [list(e.answers) for e in examples])
 
 
+def f1_on(model, test):
+    """SQuAD F1 of `model`'s answers to the held-out questions (a `run.variants` evaluation; nothing written)."""
+    return evaluate(model.answer([e.question for e in test], [e.context for e in test]), test)["f1"]
+
+
 def answer_held_out(run, model, test):
     """Answer every held-out question (best span over all its windows), score it, write predictions.json.
 

@@ -30,7 +30,7 @@ import dataclasses
 import numpy as np
 
 from recipes import common
-from recipes.common import Run, TrainConfig, option
+from recipes.common import Run, VariantsConfig, option
 from zoo.data import load_text_dataset
 from zoo.data.pipelines import text_batches
 from zoo.models import CNNClassifier, LSTMClassifier, TextClassifier, get_preset, preset_names
@@ -48,7 +48,7 @@ ARCHITECTURES = {
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VariantsConfig):
     architecture: str = option("transformer", "transformer, lstm, bilstm (bidirectional LSTM) or cnn (Kim 2014)")
     preset: str = option(
         "small",
@@ -133,6 +133,7 @@ def build_model(cfg, train, preprocessor):
         model = TextClassifier.from_checkpoint(cfg.init, dropout=0.1, **options)
     else:
         model = model_class.from_preset(cfg.preset, preprocessor=preprocessor, **options)
+    model = common.with_lora(model, cfg)  # --lora-rank: before compile
     common.compile_with_schedule(model, cfg, steps_per_epoch=-(-len(train) // cfg.batch_size))
     origin = f"from {cfg.init!r}" if cfg.init else f"preset {cfg.preset!r}"
     print(
@@ -164,6 +165,7 @@ def main(argv=None):
     # === Evaluate on the held-out split, save and export (each parity-checked) ===
     result = model.classify(test.texts)
     report = common.evaluate_classifier(result["class_ids"], test, out)
+    variants = run.variants(model, "accuracy", report["accuracy"], common.accuracy_on(test.texts, test.labels))
     inputs = {"text": np.array(test.texts, dtype=object)}
     inputs.update({name: value.numpy() for name, value in preprocessor(test.texts).items()})
     exports = common.export_classifier(run, model, inputs, test.labels)
@@ -180,6 +182,7 @@ def main(argv=None):
         vocabulary_size=preprocessor.vocabulary_size,
         sequence_length=model.sequence_length,
         **report,
+        variants=variants,
         exports=exports,
         # Padded tokens through the model per second of training epochs (this process only).
         train_tokens_per_second=run.per_training_second(len(train) * model.sequence_length),

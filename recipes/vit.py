@@ -29,7 +29,7 @@ import dataclasses
 import keras
 
 from recipes import common
-from recipes.common import Run, TrainConfig, option
+from recipes.common import Run, VariantsConfig, option
 from zoo.attention_maps import plot_class_token_attention
 from zoo.data import load_image_dataset
 from zoo.data.augment import check_augmentation_names, image_augmentation
@@ -48,7 +48,7 @@ QUANTIZE = ("float32", "dynamic", "float16", "int8")
 
 
 @dataclasses.dataclass
-class Config(TrainConfig):
+class Config(VariantsConfig):
     architecture: str = option("vit", "vit (Vision Transformer) or cnn (VGG-style baseline)")
     preset: str = option("digits", "preset of the architecture's family (tiny, digits, mnist, cifar)")
     data: str = option("builtin:digits", "builtin:digits, builtin:fashion_mnist, idx:DIR, imagefolder:DIR, tfds:NAME")
@@ -133,6 +133,7 @@ def build_model(cfg, train):
         **({} if cfg.dropout is None else {"dropout": cfg.dropout}),
     )
     loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing)
+    model = common.with_lora(model, cfg)  # --lora-rank: before compile
     common.compile_with_schedule(model, cfg, steps_per_epoch=-(-len(train) // cfg.batch_size), loss=loss)
     print(
         f"model {type(model).__name__} ({cfg.architecture}) preset {cfg.preset!r}: {model.count_params():,} parameters",
@@ -177,7 +178,8 @@ def main(argv=None):
     )
     plot_attention(cfg, model, test, result["labels"], out)
 
-    # === Save and export, each parity-checked ===
+    # === Variants (--lora-rank merged, --quantize-weights scored), then save and export, each checked ===
+    variants = run.variants(model, "accuracy", report["accuracy"], common.accuracy_on(test.images, test.labels))
     representative = {"images": train.images[:200]}
     exports = common.export_classifier(
         run, model, {"images": test.images}, test.labels, representative_data=representative
@@ -185,8 +187,9 @@ def main(argv=None):
     common.add_tflite_latency(exports, {"images": test.images})
 
     metrics = common.classifier_metrics(
-        run, model, history, train, test, preset=cfg.preset, **report, misclassified=misclassified, exports=exports
+        run, model, history, train, test, preset=cfg.preset, **report, misclassified=misclassified, variants=variants
     )
+    metrics["exports"] = exports
     run.write_json("metrics.json", metrics)
     pairs = [f"{test.class_names[t]}->{p}" for t, p in zip(test.labels[:8], result["labels"][:8])]
     common.print_summary(metrics, ["  ".join(pairs)], serve_name="vit")

@@ -33,11 +33,15 @@ from recipes.common.report import (
     timed,
 )
 from recipes.common.tokenizers import keep_checkpoint_vocabulary, learn_or_reuse, learn_tokenizer
+from recipes.common.variants import MetricDropError, VariantsConfig, accuracy_on, metric_drop, with_lora
 
 __all__ = [
+    "MetricDropError",
     "Run",
     "RunConfig",
     "TrainConfig",
+    "VariantsConfig",
+    "accuracy_on",
     "add_tflite_accuracy",
     "add_tflite_latency",
     "classifier_metrics",
@@ -52,6 +56,7 @@ __all__ = [
     "keep_checkpoint_vocabulary",
     "learn_or_reuse",
     "learn_tokenizer",
+    "metric_drop",
     "option",
     "parse_recipe_config",
     "print_summary",
@@ -62,4 +67,5 @@ __all__ = [
     "timed",
     "warmup_cosine_adamw",
     "with_data_defaults",
+    "with_lora",
 ]

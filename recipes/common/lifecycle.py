@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from recipes.common.config import quantizations
+from recipes.common.variants import check_variants, weight_variants
 from zoo.export import export_run
 from zoo.io import atomic_file, atomic_write_json
 from zoo.training import TrainingTimer, fit, plot_history, replace_defaults, save_config, set_seed
@@ -63,6 +64,7 @@ class Run:
         Raises:
             StrategyError: the strategy cannot be set up.
         """
+        check_variants(cfg)
         strategy = None
         if hasattr(cfg, "strategy"):
             strategy = make_strategy(cfg.strategy)
@@ -118,6 +120,10 @@ class Run:
         if not self.timer.seconds:
             return None
         return round(self.timer.epochs * count_per_epoch / self.timer.seconds)
+
+    def variants(self, model, metric, value, evaluate, higher_is_better=True):
+        """`recipes.common.variants.weight_variants` in this run's folder: merge LoRA, gate int8/int4."""
+        return weight_variants(self.cfg, self.out, model, metric, value, evaluate, higher_is_better)
 
     def save_model(self, model):
         """`out/model.keras`, written atomically."""
