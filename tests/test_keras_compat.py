@@ -136,3 +136,21 @@ def test_replace_sublayer_swaps_a_built_layer_s_sublayer_for_weights_and_calls()
     # With zero queries every key gets the same score: each output row is the mean of the values' projection.
     out = keras.ops.convert_to_numpy(attention(x))
     np.testing.assert_allclose(out[:, 0], out[:, 1], atol=1e-6)
+
+
+def test_tensorflow_backend_numpy_has_the_ops_keras_int8_layers_call():
+    from zoo._keras_compat import tensorflow_backend_numpy
+
+    backend_numpy = tensorflow_backend_numpy()
+    for name in ("matmul", "einsum", "squeeze"):
+        assert callable(getattr(backend_numpy, name))
+    assert backend_numpy.matmul(np.eye(2, dtype="float32"), np.ones((2, 1), "float32")).numpy().tolist() == [[1], [1]]
+
+
+def test_default_quantization_config_is_what_a_bare_mode_resolves_to():
+    from zoo._keras_compat import default_quantization_config
+
+    for mode in ("int8", "int4"):
+        config = default_quantization_config(mode)
+        assert config.mode == mode and config.get_config() == default_quantization_config(mode).get_config()
+    assert default_quantization_config("int4").get_config()["block_size"] == 128

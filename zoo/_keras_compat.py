@@ -119,3 +119,26 @@ def replace_sublayer(parent, attribute, old, new):
     """
     parent._tracker.replace_tracked_value("layers", old, new)
     setattr(parent, attribute, new)
+
+
+def tensorflow_backend_numpy():
+    """Keras' TensorFlow backend ops module (`keras.src.backend.tensorflow.numpy`).
+
+    `zoo.export.quantized.tflite_compatible` swaps its `matmul`, `einsum` and
+    `squeeze` while a quantized model's TFLite file is traced: Keras' int8
+    layers call them there, and there is no public hook.
+    """
+    from keras.src.backend.tensorflow import numpy as backend_numpy
+
+    return backend_numpy
+
+
+def default_quantization_config(mode):
+    """The config Keras resolves a bare `quantize(mode)` to (`keras.src.quantizers.quantization_config`).
+
+    `Task.quantize` compares what Keras' quantize wrapper passes it with this
+    to tell a user's custom config (not supported) from the mode's default.
+    """
+    from keras.src.quantizers.quantization_config import validate_and_resolve_config
+
+    return validate_and_resolve_config(mode, None)

@@ -26,6 +26,8 @@ import warnings
 import keras
 from keras import ops
 
+from zoo._keras_compat import default_quantization_config, sublayers
+
 MODES = ("int8", "int4")
 
 
@@ -37,7 +39,7 @@ def quantization_mode(model):
 def quantized_layers(model):
     """`{layer path: mode}` of the quantized leaf layers of a model."""
     found = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in sublayers(model):
         mode = getattr(layer, "quantization_mode", None)
         if mode is not None:
             found[layer.path] = mode
@@ -79,10 +81,7 @@ def is_default_config(config):
     """Whether a Keras QuantizationConfig is its mode's default (what `model.quantize(mode)` resolves to)."""
     if config is None:
         return True
-    # Keras' own resolution of a bare mode (keras/src/quantizers/quantization_config.py, Keras 3.15).
-    from keras.src.quantizers.quantization_config import validate_and_resolve_config
-
-    return config.get_config() == validate_and_resolve_config(config.mode, None).get_config()
+    return config.get_config() == default_quantization_config(config.mode).get_config()
 
 
 def dequantized_embeddings(embedding):

@@ -38,7 +38,9 @@ def quantized_copy(model, inputs, mode):
 
 
 def test_tflite_compatible_computes_keras_integer_matmuls_exactly_and_restores_the_backend():
-    from keras.src.backend.tensorflow import numpy as backend_numpy
+    from zoo._keras_compat import tensorflow_backend_numpy
+
+    backend_numpy = tensorflow_backend_numpy()
 
     model = TextClassifier.from_preset("tiny", vocabulary_size=30, num_classes=2)
     x = RNG.integers(-127, 128, (3, 5, 48)).astype("int8")

@@ -100,7 +100,8 @@ def test_summarize_init_minilm_smoke(tmp_path, docs_jsonl):
     # The packaged MiniLM at tiny lengths, a few steps, encoder frozen (the default run's choice).
     out, metrics = run_summarize(tmp_path, docs_jsonl, minilm_path(), "--freeze", "encoder", "--batch-size", "32")
     assert metrics["source_vocabulary_size"] == 30522 and metrics["parameters"] > 30_000_000
-    assert 0 <= metrics["rouge1"] <= 100 and metrics["lead_baseline"]["rouge1"] > 0
+    # The references ("a text editor") have 3 words; the lead ("package 3 is") shares none of them.
+    assert 0 <= metrics["rouge1"] <= 100 and metrics["lead_baseline"]["max_words"] == 3
     assert (out / "model.tflite").is_file()
 
 

@@ -36,7 +36,9 @@ def tflite_compatible(model):
     if quantization_mode(model) is None:
         yield
         return
-    from keras.src.backend.tensorflow import numpy as backend_numpy
+    from zoo._keras_compat import tensorflow_backend_numpy
+
+    backend_numpy = tensorflow_backend_numpy()
 
     originals = {name: getattr(backend_numpy, name) for name in ("matmul", "einsum", "squeeze")}
 

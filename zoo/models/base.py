@@ -100,6 +100,7 @@ class Task(keras.Model):
         if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
             # The preprocessors are TensorFlow-only (tensorflow-text), so zoo.models imports them
             # only when a config holds one; importing zoo.tokenizers registers their classes.
+            import zoo.checkpoints.seq2seq_tokenizers  # noqa: F401  (BART / Marian checkpoint preprocessors)
             import zoo.tokenizers  # noqa: F401
 
             for name in cls.layer_arguments:

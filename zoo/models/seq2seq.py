@@ -232,12 +232,6 @@ class Seq2SeqLM(EncoderDecoderTask):
     from_encoder_checkpoint = classmethod(from_encoder_checkpoint)
 
     @classmethod
-    def from_config(cls, config):
-        if any(isinstance(config.get(name), dict) for name in cls.layer_arguments):
-            import zoo.checkpoints.seq2seq_tokenizers  # noqa: F401  (registers the checkpoint preprocessors)
-        return super().from_config(config)
-
-    @classmethod
     def backbone_from_arguments(cls, **arguments):
         """The `EncoderDecoderBackbone` that the flat arguments of earlier Seq2SeqLMs describe.
 
