@@ -15,6 +15,7 @@ import pathlib
 
 import numpy as np
 
+from zoo.checkpoints.checks import check_tensors
 from zoo.checkpoints.decoder_config import backbone_arguments, check_model_type, special_token_ids
 from zoo.checkpoints.decoder_tensors import expected_tensors
 from zoo.checkpoints.safetensors_files import read_checkpoint_tensors, read_json
@@ -80,21 +81,8 @@ class DecoderCheckpoint:
         arguments = self.backbone_arguments(sequence_length)
         mappings = expected_tensors(arguments, self.model_type, self.hf_config.get("n_positions"))
         where = str(self.path)
-        missing = sorted({m.name for m in mappings} - set(self.tensors))
-        if missing:
-            raise ValueError(
-                f"{where}: the checkpoint lacks {len(missing)} tensors config.json implies, e.g. {missing[:3]}"
-            )
-        for mapping in mappings:
-            actual = tuple(self.tensors[mapping.name].shape)
-            if actual != mapping.shape:
-                raise ValueError(
-                    f"{where}: tensor {mapping.name!r} has shape {actual}; config.json implies {mapping.shape}"
-                )
         unused = self.unused_tensors()
-        unknown = sorted(set(self.tensors) - {m.name for m in mappings} - set(unused))
-        if unknown:
-            raise ValueError(f"{where}: tensors a {self.model_type} CausalLM does not have: {unknown[:5]}")
+        check_tensors(mappings, self.tensors, unused, where, f"{self.model_type} CausalLM")
         if "lm_head.weight" in unused:
             table = self.tensors[TOKEN_TABLES.get(self.model_type, "embed_tokens.weight")]
             if not np.array_equal(self.tensors["lm_head.weight"], table):

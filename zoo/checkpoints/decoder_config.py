@@ -7,6 +7,8 @@ most published checkpoints (`rope_theta`, `rope_scaling`) and transformers
 5's (`rope_parameters`).
 """
 
+from zoo.checkpoints.checks import check_model_type as check_model_type_of
+from zoo.checkpoints.checks import positive_integer, unsupported
 from zoo.layers.position import ROPE_SCALING_KEYS
 
 SUPPORTED_MODEL_TYPES = ("gpt2", "llama", "mistral", "qwen2")
@@ -25,26 +27,9 @@ GPT2_ACTIVATIONS = {
 GATED_ACTIVATIONS = {"silu": "swiglu", "swish": "swiglu"}
 
 
-def _unsupported(key, value, why, source):
-    return ValueError(f"{source}: unsupported {key}={value!r}; {why}")
-
-
-def _integer(config, key, source, default=None):
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{source} needs a positive integer {key!r}; found {value!r}")
-    return value
-
-
 def check_model_type(config, source):
     """The config's `model_type`, or a `ValueError` listing the supported ones."""
-    model_type = config.get("model_type")
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ValueError(
-            f"{source}: unsupported model_type={model_type!r}; CausalLM.from_checkpoint reads "
-            f"{', '.join(SUPPORTED_MODEL_TYPES)}"
-        )
-    return model_type
+    return check_model_type_of(config, source, SUPPORTED_MODEL_TYPES, "CausalLM.from_checkpoint")
 
 
 def check_sequence_length(sequence_length, limit, source):
@@ -84,22 +69,22 @@ def backbone_arguments(config, sequence_length=None, source="config.json"):
 def _gpt2_arguments(config, sequence_length, source):
     for key, expected in (("scale_attn_by_inverse_layer_idx", False), ("scale_attn_weights", True)):
         if config.get(key, expected) != expected:
-            raise _unsupported(key, config[key], f"zoo's attention implements {key}={expected} only", source)
+            raise unsupported(key, config[key], f"zoo's attention implements {key}={expected} only", source)
     if config.get("add_cross_attention", False):
-        raise _unsupported("add_cross_attention", True, "a decoder-only CausalLM has no cross-attention", source)
+        raise unsupported("add_cross_attention", True, "a decoder-only CausalLM has no cross-attention", source)
     activation = config.get("activation_function", "gelu_new")
     if activation not in GPT2_ACTIVATIONS:
-        raise _unsupported("activation_function", activation, f"expected one of {sorted(GPT2_ACTIVATIONS)}", source)
-    hidden = _integer(config, "n_embd", source)
-    heads = _integer(config, "n_head", source)
+        raise unsupported("activation_function", activation, f"expected one of {sorted(GPT2_ACTIVATIONS)}", source)
+    hidden = positive_integer(config, "n_embd", source)
+    heads = positive_integer(config, "n_head", source)
     if hidden % heads:
         raise ValueError(f"{source}: n_head={heads} does not divide n_embd={hidden}")
-    positions = _integer(config, "n_positions", source)
+    positions = positive_integer(config, "n_positions", source)
     return {
-        "vocabulary_size": _integer(config, "vocab_size", source),
+        "vocabulary_size": positive_integer(config, "vocab_size", source),
         "sequence_length": check_sequence_length(sequence_length, positions, source),
         "hidden_dim": hidden,
-        "num_layers": _integer(config, "n_layer", source),
+        "num_layers": positive_integer(config, "n_layer", source),
         "num_heads": heads,
         "intermediate_dim": config.get("n_inner") or 4 * hidden,
         "activation": GPT2_ACTIVATIONS[activation],
@@ -117,15 +102,15 @@ def _gpt2_arguments(config, sequence_length, source):
 def _llama_arguments(model_type, config, sequence_length, source):
     activation = config.get("hidden_act", "silu")
     if activation not in GATED_ACTIVATIONS:
-        raise _unsupported(
+        raise unsupported(
             "hidden_act",
             activation,
             f"the gated MLP of {model_type} is implemented for {sorted(GATED_ACTIVATIONS)}",
             source,
         )
-    hidden = _integer(config, "hidden_size", source)
-    heads = _integer(config, "num_attention_heads", source)
-    kv_heads = _integer(config, "num_key_value_heads", source, default=heads)
+    hidden = positive_integer(config, "hidden_size", source)
+    heads = positive_integer(config, "num_attention_heads", source)
+    kv_heads = positive_integer(config, "num_key_value_heads", source, default=heads)
     if hidden % heads or heads % kv_heads:
         raise ValueError(
             f"{source}: num_attention_heads={heads} must divide hidden_size={hidden} and be a multiple of "
@@ -133,20 +118,20 @@ def _llama_arguments(model_type, config, sequence_length, source):
         )
     head_dim = config.get("head_dim")
     if head_dim is not None and head_dim != hidden // heads:
-        raise _unsupported(
+        raise unsupported(
             "head_dim", head_dim, f"zoo's attention uses hidden_size / num_attention_heads = {hidden // heads}", source
         )
-    length = check_sequence_length(sequence_length, _integer(config, "max_position_embeddings", source), source)
+    length = check_sequence_length(sequence_length, positive_integer(config, "max_position_embeddings", source), source)
     _check_sliding_window(model_type, config, length, source)
     rope_theta, rope_scaling = rope_options(config, source)
     attention_bias = model_type == "qwen2" or bool(config.get("attention_bias", False))
     return {
-        "vocabulary_size": _integer(config, "vocab_size", source),
+        "vocabulary_size": positive_integer(config, "vocab_size", source),
         "sequence_length": length,
         "hidden_dim": hidden,
-        "num_layers": _integer(config, "num_hidden_layers", source),
+        "num_layers": positive_integer(config, "num_hidden_layers", source),
         "num_heads": heads,
-        "intermediate_dim": _integer(config, "intermediate_size", source),
+        "intermediate_dim": positive_integer(config, "intermediate_size", source),
         "num_key_value_heads": kv_heads,
         "activation": GATED_ACTIVATIONS[activation],
         "dropout": 0.0,
@@ -182,14 +167,14 @@ def rope_options(config, source="config.json"):
     if rope_type == "default":
         return rope_theta, None
     if rope_type not in ROPE_SCALING_KEYS:
-        raise _unsupported(
+        raise unsupported(
             f"{key} rope_type", rope_type, f"zoo implements default, {', '.join(sorted(ROPE_SCALING_KEYS))}", source
         )
     missing = [name for name in ROPE_SCALING_KEYS[rope_type] if not isinstance(parameters.get(name), (int, float))]
     if missing:
         raise ValueError(f"{source}: {key} of rope_type {rope_type!r} lacks {missing}")
     if parameters.get("attention_factor") not in (None, 1.0):
-        raise _unsupported(f"{key} attention_factor", parameters["attention_factor"], "zoo implements 1.0", source)
+        raise unsupported(f"{key} attention_factor", parameters["attention_factor"], "zoo implements 1.0", source)
     scaling = {"rope_type": rope_type, **{name: float(parameters[name]) for name in ROPE_SCALING_KEYS[rope_type]}}
     return rope_theta, scaling
 
@@ -203,7 +188,7 @@ def _check_sliding_window(model_type, config, sequence_length, source):
     else:
         active = window is not None or "sliding_attention" in layer_types
     if active and (window is None or window < sequence_length):
-        raise _unsupported(
+        raise unsupported(
             "sliding_window",
             window,
             f"zoo's attention is full (not windowed); it equals a window only as long as the sequence, so load "

@@ -16,6 +16,7 @@ import pathlib
 
 import numpy as np
 
+from zoo.checkpoints.checks import check_tensors
 from zoo.checkpoints.safetensors_files import read_checkpoint_tensors, read_json
 from zoo.checkpoints.seq2seq_config import (
     backbone_arguments,
@@ -105,21 +106,8 @@ class Seq2SeqCheckpoint:
         """
         mappings = self._mappings()
         where = str(self.path)
-        missing = sorted({m.name for m in mappings} - set(self.tensors) - set(OPTIONAL))
-        if missing:
-            raise ValueError(
-                f"{where}: the checkpoint lacks {len(missing)} tensors config.json implies, e.g. {missing[:3]}"
-            )
-        for mapping in mappings:
-            if mapping.name in self.tensors and tuple(self.tensors[mapping.name].shape) != mapping.shape:
-                actual = tuple(self.tensors[mapping.name].shape)
-                raise ValueError(
-                    f"{where}: tensor {mapping.name!r} has shape {actual}; config.json implies {mapping.shape}"
-                )
         unused = self.unused_tensors()
-        unknown = sorted(set(self.tensors) - {m.name for m in mappings} - set(unused))
-        if unknown:
-            raise ValueError(f"{where}: tensors a {self.model_type} Seq2SeqLM does not have: {unknown[:5]}")
+        check_tensors(mappings, self.tensors, unused, where, f"{self.model_type} Seq2SeqLM", optional=OPTIONAL)
         self._check_copies(unused, where)
         return mappings
 

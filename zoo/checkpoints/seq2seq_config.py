@@ -19,6 +19,9 @@ not model structure and are ignored. Generation defaults that zoo's
 listed by `generation_defaults_not_applied`.
 """
 
+from zoo.checkpoints.checks import check_model_type as check_model_type_of
+from zoo.checkpoints.checks import positive_integer, unsupported
+
 SUPPORTED_MODEL_TYPES = ("bart", "marian")
 ACTIVATIONS = {
     "gelu": "gelu",
@@ -66,26 +69,9 @@ GENERATION_DEFAULTS = (
 )
 
 
-def _unsupported(key, value, why, source):
-    return ValueError(f"{source}: unsupported {key}={value!r}; {why}")
-
-
-def _integer(config, key, source, default=None):
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{source} needs a positive integer {key!r}; found {value!r}")
-    return value
-
-
 def check_model_type(config, source):
     """The config's `model_type`, or a `ValueError` listing the supported ones."""
-    model_type = config.get("model_type")
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ValueError(
-            f"{source}: unsupported model_type={model_type!r}; Seq2SeqLM.from_checkpoint reads "
-            f"{', '.join(SUPPORTED_MODEL_TYPES)}"
-        )
-    return model_type
+    return check_model_type_of(config, source, SUPPORTED_MODEL_TYPES, "Seq2SeqLM.from_checkpoint")
 
 
 def _length(value, name, limit, source):
@@ -117,41 +103,41 @@ def backbone_arguments(config, source_length=None, target_length=None, source="c
     model_type = check_model_type(config, source)
     for key, expected in FIXED[model_type].items():
         if key in config and config[key] != expected:
-            raise _unsupported(key, config[key], f"zoo's {model_type} implements {key}={expected!r}", source)
-    hidden = _integer(config, "d_model", source)
-    heads = _integer(config, "encoder_attention_heads", source)
+            raise unsupported(key, config[key], f"zoo's {model_type} implements {key}={expected!r}", source)
+    hidden = positive_integer(config, "d_model", source)
+    heads = positive_integer(config, "encoder_attention_heads", source)
     for key, value in (("decoder_attention_heads", heads), ("decoder_ffn_dim", config.get("encoder_ffn_dim"))):
         if config.get(key, value) != value:
             pair = key.replace("decoder", "encoder")
-            raise _unsupported(key, config[key], f"zoo's backbone needs it equal to {pair}={value!r}", source)
+            raise unsupported(key, config[key], f"zoo's backbone needs it equal to {pair}={value!r}", source)
     if hidden % heads:
         raise ValueError(f"{source}: encoder_attention_heads={heads} does not divide d_model={hidden}")
     activation = config.get("activation_function", "gelu")
     if activation not in ACTIVATIONS:
-        raise _unsupported("activation_function", activation, f"expected one of {sorted(ACTIVATIONS)}", source)
-    positions = _integer(config, "max_position_embeddings", source)
-    vocabulary = _integer(config, "vocab_size", source)
+        raise unsupported("activation_function", activation, f"expected one of {sorted(ACTIVATIONS)}", source)
+    positions = positive_integer(config, "max_position_embeddings", source)
+    vocabulary = positive_integer(config, "vocab_size", source)
     shared = model_type == "bart" or bool(config.get("share_encoder_decoder_embeddings", True))
-    decoder_vocabulary = vocabulary if shared else _integer(config, "decoder_vocab_size", source, vocabulary)
+    decoder_vocabulary = vocabulary if shared else positive_integer(config, "decoder_vocab_size", source, vocabulary)
     if shared and config.get("decoder_vocab_size") not in (None, vocabulary):
-        raise _unsupported(
+        raise unsupported(
             "decoder_vocab_size",
             config["decoder_vocab_size"],
             f"a shared table has vocab_size={vocabulary} rows",
             source,
         )
     if model_type == "marian" and hidden % 2:
-        raise _unsupported("d_model", hidden, "zoo's sinusoidal positions need an even width", source)
+        raise unsupported("d_model", hidden, "zoo's sinusoidal positions need an even width", source)
     arguments = {
         "vocabulary_size": vocabulary,
         "sequence_length": _length(source_length, "source_length", positions, source),
         "decoder_vocabulary_size": decoder_vocabulary,
         "decoder_sequence_length": _length(target_length, "target_length", positions, source),
         "hidden_dim": hidden,
-        "num_encoder_layers": _integer(config, "encoder_layers", source),
-        "num_decoder_layers": _integer(config, "decoder_layers", source),
+        "num_encoder_layers": positive_integer(config, "encoder_layers", source),
+        "num_decoder_layers": positive_integer(config, "decoder_layers", source),
         "num_heads": heads,
-        "intermediate_dim": _integer(config, "encoder_ffn_dim", source),
+        "intermediate_dim": positive_integer(config, "encoder_ffn_dim", source),
         "activation": ACTIVATIONS[activation],
         "dropout": 0.0,
         "norm_type": "layer_norm",
@@ -202,17 +188,17 @@ def generation_settings(config, generation_config, source="config.json"):
         value = pick(key)
         if isinstance(value, list):
             if len(value) != 1:
-                raise _unsupported(key, value, "zoo forces one token", source)
+                raise unsupported(key, value, "zoo forces one token", source)
             value = value[0]
         settings[name] = value
     suppressed = []
     for words in pick("bad_words_ids") or []:
         if not isinstance(words, list) or len(words) != 1:
-            raise _unsupported("bad_words_ids", words, "zoo suppresses single tokens only", source)
+            raise unsupported("bad_words_ids", words, "zoo suppresses single tokens only", source)
         suppressed.append(int(words[0]))
     for key in ("suppress_tokens", "begin_suppress_tokens", "forced_decoder_ids"):
         if pick(key):
-            raise _unsupported(key, pick(key), "not implemented by zoo's generation", source)
+            raise unsupported(key, pick(key), "not implemented by zoo's generation", source)
     settings["suppressed"] = suppressed
     return settings
 

@@ -17,6 +17,7 @@ import pathlib
 
 import numpy as np
 
+from zoo.checkpoints.checks import check_tensors
 from zoo.checkpoints.safetensors_files import read_checkpoint_tensors, read_json
 from zoo.checkpoints.vit_config import PROCESSOR_NAME, check_vit_model_type, vit_backbone_arguments
 from zoo.checkpoints.vit_tensors import expected_tensors
@@ -93,21 +94,7 @@ class ViTCheckpoint:
             ValueError: naming the missing, misshapen or unknown tensor.
         """
         mappings = expected_tensors(self.backbone_arguments(), self.num_classes if use_head else None)
-        where = str(self.path)
-        missing = sorted({m.name for m in mappings} - set(self.tensors))
-        if missing:
-            raise ValueError(
-                f"{where}: the checkpoint lacks {len(missing)} tensors config.json implies, e.g. {missing[:3]}"
-            )
-        for mapping in mappings:
-            actual = tuple(self.tensors[mapping.name].shape)
-            if actual != mapping.shape:
-                raise ValueError(
-                    f"{where}: tensor {mapping.name!r} has shape {actual}; config.json implies {mapping.shape}"
-                )
-        unknown = sorted(set(self.tensors) - {m.name for m in mappings} - set(self.unused_tensors(use_head)))
-        if unknown:
-            raise ValueError(f"{where}: tensors a vit ImageClassifier does not have: {unknown[:5]}")
+        check_tensors(mappings, self.tensors, self.unused_tensors(use_head), str(self.path), "vit ImageClassifier")
         return mappings
 
     def assign(self, model, use_head=True):

@@ -7,6 +7,9 @@ normalize become backbone arguments (`resize_images`, `pixel_scale`,
 `pixel_mean` / `pixel_std`), so the model takes uint8 images.
 """
 
+from zoo.checkpoints.checks import check_model_type as check_model_type_of
+from zoo.checkpoints.checks import positive_integer, unsupported
+
 SUPPORTED_VIT_MODEL_TYPES = ("vit",)
 PROCESSOR_NAME = "preprocessor_config.json"
 # Hugging Face's hidden_act -> zoo's feed-forward activation (the same function).
@@ -23,17 +26,6 @@ BILINEAR = 2  # PIL.Image.BILINEAR, the one `resample` zoo's in-graph resize imp
 UNSUPPORTED_PROCESSOR_STEPS = ("do_center_crop", "do_pad", "do_reduce_labels")
 
 
-def _unsupported(key, value, why, source):
-    return ValueError(f"{source}: unsupported {key}={value!r}; {why}")
-
-
-def _integer(config, key, source, default=None):
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{source} needs a positive integer {key!r}; found {value!r}")
-    return value
-
-
 def _size(config, key, source, default=None):
     value = config.get(key, default)
     pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -44,13 +36,7 @@ def _size(config, key, source, default=None):
 
 def check_vit_model_type(config, source):
     """The config's `model_type`, or a `ValueError` listing the supported ones."""
-    model_type = config.get("model_type")
-    if model_type not in SUPPORTED_VIT_MODEL_TYPES:
-        raise ValueError(
-            f"{source}: unsupported model_type={model_type!r}; ImageClassifier.from_checkpoint reads "
-            f"{', '.join(SUPPORTED_VIT_MODEL_TYPES)}"
-        )
-    return model_type
+    return check_model_type_of(config, source, SUPPORTED_VIT_MODEL_TYPES, "ImageClassifier.from_checkpoint")
 
 
 def vit_backbone_arguments(config, processor, source="config.json", processor_source=PROCESSOR_NAME):
@@ -66,8 +52,11 @@ def vit_backbone_arguments(config, processor, source="config.json", processor_so
     check_vit_model_type(config, source)
     activation = config.get("hidden_act", "gelu")
     if activation not in ACTIVATIONS:
-        raise _unsupported("hidden_act", activation, f"zoo implements {sorted(ACTIVATIONS)}", source)
-    hidden, heads = _integer(config, "hidden_size", source), _integer(config, "num_attention_heads", source)
+        raise unsupported("hidden_act", activation, f"zoo implements {sorted(ACTIVATIONS)}", source)
+    hidden, heads = (
+        positive_integer(config, "hidden_size", source),
+        positive_integer(config, "num_attention_heads", source),
+    )
     if hidden % heads:
         raise ValueError(f"{source}: num_attention_heads={heads} does not divide hidden_size={hidden}")
     image_size, patch_size = _size(config, "image_size", source), _size(config, "patch_size", source)
@@ -76,14 +65,14 @@ def vit_backbone_arguments(config, processor, source="config.json", processor_so
     qkv_bias = config.get("qkv_bias", True)
     if not isinstance(qkv_bias, bool):
         raise ValueError(f"{source}: qkv_bias must be true or false; found {qkv_bias!r}")
-    num_channels = _integer(config, "num_channels", source, default=3)
+    num_channels = positive_integer(config, "num_channels", source, default=3)
     return {
         "image_size": image_size,
         "patch_size": patch_size,
         "hidden_dim": hidden,
-        "num_layers": _integer(config, "num_hidden_layers", source),
+        "num_layers": positive_integer(config, "num_hidden_layers", source),
         "num_heads": heads,
-        "intermediate_dim": _integer(config, "intermediate_size", source),
+        "intermediate_dim": positive_integer(config, "intermediate_size", source),
         "num_channels": num_channels,
         "activation": ACTIVATIONS[activation],
         "dropout": 0.0,
@@ -112,25 +101,25 @@ def processor_arguments(processor, image_size, num_channels, source=PROCESSOR_NA
     """
     for key in UNSUPPORTED_PROCESSOR_STEPS:
         if processor.get(key):
-            raise _unsupported(key, processor[key], "zoo's in-graph preprocessing has no such step", source)
+            raise unsupported(key, processor[key], "zoo's in-graph preprocessing has no such step", source)
     arguments = {"resize_images": bool(processor.get("do_resize", True)), "pixel_scale": None}
     if arguments["resize_images"]:
         size = processor.get("size", {"height": 224, "width": 224})
         if isinstance(size, int) and not isinstance(size, bool):
             size = {"height": size, "width": size}
         if not isinstance(size, dict) or set(size) != {"height", "width"}:
-            raise _unsupported("size", size, "zoo resizes to a fixed {'height': ..., 'width': ...}", source)
+            raise unsupported("size", size, "zoo resizes to a fixed {'height': ..., 'width': ...}", source)
         if (size["height"], size["width"]) != tuple(image_size):
-            raise _unsupported(
+            raise unsupported(
                 "size", size, f"the model's position table is for image_size={list(image_size)} (config.json)", source
             )
         resample = processor.get("resample", BILINEAR)
         if resample != BILINEAR:
-            raise _unsupported("resample", resample, f"zoo resizes bilinearly (resample={BILINEAR}) only", source)
+            raise unsupported("resample", resample, f"zoo resizes bilinearly (resample={BILINEAR}) only", source)
     if processor.get("do_rescale", True):
         scale = processor.get("rescale_factor", 1 / 255)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-            raise _unsupported("rescale_factor", scale, "expected a positive number", source)
+            raise unsupported("rescale_factor", scale, "expected a positive number", source)
         arguments["pixel_scale"] = float(scale)
     arguments["pixel_mean"] = arguments["pixel_std"] = None
     if processor.get("do_normalize", True):
@@ -138,8 +127,8 @@ def processor_arguments(processor, image_size, num_channels, source=PROCESSOR_NA
             value = processor.get(key, [0.5] * num_channels)
             values = [value] * num_channels if isinstance(value, (int, float)) else value
             if not isinstance(values, list) or len(values) != num_channels:
-                raise _unsupported(key, value, f"expected a number or {num_channels} (one per channel)", source)
+                raise unsupported(key, value, f"expected a number or {num_channels} (one per channel)", source)
             if key == "image_std" and min(values) <= 0:
-                raise _unsupported(key, value, "every std must be positive", source)
+                raise unsupported(key, value, "every std must be positive", source)
             arguments["pixel_mean" if key == "image_mean" else "pixel_std"] = [float(v) for v in values]
     return arguments
