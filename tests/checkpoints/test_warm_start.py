@@ -6,13 +6,12 @@ the packaged all-MiniLM-L6-v2 against `TextEmbedder.from_checkpoint("minilm")`'s
 """
 
 import importlib.util
-import json
-import math
 
 import keras
 import numpy as np
 import pytest
 
+from bert_reference import numpy_bert_states, random_bert, write_bert_checkpoint
 from zoo.checkpoints import load_bert
 from zoo.checkpoints.warm_start import assign_warm_start, warm_start_arguments
 from zoo.models import Seq2SeqLM, TextEmbedder
@@ -33,80 +32,14 @@ CONFIG = {
 }
 
 
-def random_bert():
-    rng = np.random.default_rng(0)
-    hidden, inner = CONFIG["hidden_size"], CONFIG["intermediate_size"]
-
-    def w(*shape):
-        return rng.normal(0, 0.5, shape).astype("float32")
-
-    tensors = {
-        "embeddings.word_embeddings.weight": w(CONFIG["vocab_size"], hidden),
-        "embeddings.position_embeddings.weight": w(CONFIG["max_position_embeddings"], hidden),
-        "embeddings.token_type_embeddings.weight": w(2, hidden),
-        "embeddings.LayerNorm.weight": 1 + w(hidden),
-        "embeddings.LayerNorm.bias": w(hidden),
-    }
-    for i in range(CONFIG["num_hidden_layers"]):
-        p = f"encoder.layer.{i}"
-        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
-            tensors[f"{p}.{name}.weight"], tensors[f"{p}.{name}.bias"] = w(hidden, hidden), w(hidden)
-        tensors[f"{p}.intermediate.dense.weight"], tensors[f"{p}.intermediate.dense.bias"] = w(inner, hidden), w(inner)
-        tensors[f"{p}.output.dense.weight"], tensors[f"{p}.output.dense.bias"] = w(hidden, inner), w(hidden)
-        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
-            tensors[f"{p}.{name}.weight"], tensors[f"{p}.{name}.bias"] = 1 + w(hidden), w(hidden)
-    return tensors
-
-
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory):
-    from safetensors.numpy import save_file
-
-    directory = tmp_path_factory.mktemp("bert")
-    (directory / "config.json").write_text(json.dumps(CONFIG))
-    (directory / "vocab.txt").write_text("".join(f"{token}\n" for token in VOCABULARY))
-    save_file(random_bert(), str(directory / "model.safetensors"))
-    return directory
+    return write_bert_checkpoint(tmp_path_factory.mktemp("bert"), CONFIG, VOCABULARY)
 
 
 @pytest.fixture(scope="module")
 def model(bert_dir):
     return Seq2SeqLM.from_encoder_checkpoint(bert_dir, source_length=10, target_length=8, dropout=0.0)
-
-
-def numpy_bert_states(t, token_ids, mask):
-    """BERT's last hidden states (post-LN, exact GELU, segment 0), from the Hugging Face tensor names."""
-    heads, eps = CONFIG["num_attention_heads"], CONFIG["layer_norm_eps"]
-
-    def norm(x, name):
-        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
-        return (x - mean) / np.sqrt(var + eps) * t[f"{name}.weight"] + t[f"{name}.bias"]
-
-    def dense(x, name):
-        return x @ t[f"{name}.weight"].T + t[f"{name}.bias"]
-
-    erf = np.vectorize(math.erf)
-    length = token_ids.shape[1]
-    x = t["embeddings.word_embeddings.weight"][token_ids] + t["embeddings.position_embeddings.weight"][:length]
-    x = norm(x + t["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
-    bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9)
-    for i in range(CONFIG["num_hidden_layers"]):
-        p = f"encoder.layer.{i}"
-
-        def split(y):
-            return y.reshape(y.shape[0], length, heads, -1).transpose(0, 2, 1, 3)
-
-        q, k, v = (split(dense(x, f"{p}.attention.self.{n}")) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(q.shape[-1]) + bias
-        probs = np.exp(scores - scores.max(-1, keepdims=True))
-        probs /= probs.sum(-1, keepdims=True)
-        x = norm(
-            x + dense((probs @ v).transpose(0, 2, 1, 3).reshape(x.shape), f"{p}.attention.output.dense"),
-            f"{p}.attention.output.LayerNorm",
-        )
-        h = dense(x, f"{p}.intermediate.dense")
-        x = norm(x + dense(0.5 * h * (1 + erf(h / np.sqrt(2))), f"{p}.output.dense"), f"{p}.output.LayerNorm")
-    return x
 
 
 def batch(rng, length, batch_size=3):
@@ -128,13 +61,13 @@ def inputs(source, source_mask, target, target_mask):
 def test_the_encoder_gives_bert_hidden_states(model):
     source, mask = batch(np.random.default_rng(1), 10)
     states = keras.ops.convert_to_numpy(model.encode(source, mask))
-    expected = numpy_bert_states(random_bert(), source, mask)
+    expected = numpy_bert_states(random_bert(CONFIG), CONFIG, source, mask)
     real = mask > 0
     np.testing.assert_allclose(states[real], expected[real], atol=1e-5)
 
 
 def test_the_decoder_blocks_are_copies_of_bert_layers_and_cross_attention_is_new(model):
-    tensors = random_bert()
+    tensors = random_bert(CONFIG)
     hidden, heads = CONFIG["hidden_size"], CONFIG["num_attention_heads"]
     for index, block in enumerate(model.backbone.decoder_layers):
         p = f"encoder.layer.{index}"
@@ -207,7 +140,7 @@ def test_fewer_decoder_layers_take_the_first_bert_layers(bert_dir):
     assert len(model.backbone.decoder_layers) == 1 and len(model.backbone.encoder_layers) == 2
     np.testing.assert_array_equal(
         model.backbone.decoder_layers[0].feedforward.output_dense.bias,
-        random_bert()["encoder.layer.0.output.dense.bias"],
+        random_bert(CONFIG)["encoder.layer.0.output.dense.bias"],
     )
 
 
